@@ -1,0 +1,1 @@
+"""Stepline secrets from AWS Secrets Manager and SSM Parameter Store (boto3)."""

@@ -1,0 +1,1 @@
+"""Stepline catalog and chunked run log on any fsspec URL (s3://, gs://, memory://, file://)."""

@@ -1,0 +1,1 @@
+"""Stepline experiment tracker for mlflow."""

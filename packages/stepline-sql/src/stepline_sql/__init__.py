@@ -1,0 +1,1 @@
+"""Stepline run log store on SQLAlchemy (SQLite, PostgreSQL)."""

@@ -1,0 +1,1 @@
+"""Stepline secrets from HashiCorp Vault / OpenBao (hvac)."""

@@ -1,0 +1,1 @@
+"""Catalogs: where files that steps put and get live between steps and runs."""

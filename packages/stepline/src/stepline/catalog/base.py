@@ -1,0 +1,131 @@
+"""The catalog contract.
+
+Steps ``get`` files from the run's catalog into their data folder before the task and ``put``
+files matching glob patterns into it afterwards. A backend implements byte-level primitives on
+paths relative to its root; matching, hashing and the recorded items are shared here.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from pathlib import Path, PurePosixPath
+from typing import ClassVar
+
+from stepline.component import Component, Locality
+from stepline.errors import StepLineError
+from stepline.runlog.models import DataCatalogItem
+
+
+class CatalogError(StepLineError):
+    """A get or put could not be done (nothing matched, a path escapes the folder)."""
+
+    exit_code = 1
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_pattern(pattern: str) -> None:
+    path = PurePosixPath(pattern)
+    if path.is_absolute() or ".." in path.parts:
+        raise CatalogError(f"catalog pattern '{pattern}' escapes the data folder",
+                           hint="use a path relative to compute_data_folder without '..'")
+
+
+class Catalog(Component, abc.ABC):
+    kind: ClassVar[str] = "catalog"
+
+    @property
+    def locality(self) -> Locality:
+        return Locality.MACHINE
+
+    @property
+    def compute_data_folder(self) -> Path:
+        return Path(getattr(self.settings, "compute_data_folder", "."))
+
+    @property
+    def location(self) -> str:
+        """Where the catalog lives, as shown in the run log."""
+        return ""
+
+    # ---- primitives on paths relative to the catalog's root ------------------------------------
+    @abc.abstractmethod
+    def _upload(self, local: Path, remote: str) -> None: ...
+
+    @abc.abstractmethod
+    def _download(self, remote: str, local: Path) -> None: ...
+
+    @abc.abstractmethod
+    def _glob(self, run_id: str, pattern: str) -> list[str]:
+        """Files under ``run_id/`` matching ``pattern``, relative to ``run_id/``."""
+
+    @abc.abstractmethod
+    def _write_bytes(self, remote: str, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _read_bytes(self, remote: str) -> bytes: ...
+
+    @abc.abstractmethod
+    def _copy_run(self, from_run_id: str, to_run_id: str) -> None: ...
+
+    # ---- the public API used by the step context -----------------------------------------------
+    def get(self, run_id: str, patterns: list[str]) -> list[DataCatalogItem]:
+        """Copy matching files of the run's catalog into the data folder."""
+        items = []
+        for pattern in patterns:
+            check_pattern(pattern)
+            matches = self._glob(run_id, pattern)
+            if not matches:
+                raise CatalogError(f"catalog get '{pattern}' matched nothing in the catalog of run {run_id}",
+                                   hint="an earlier step must put it, or fix the pattern")
+            for rel in matches:
+                local = self.compute_data_folder / rel
+                local.parent.mkdir(parents=True, exist_ok=True)
+                self._download(f"{run_id}/{rel}", local)
+                items.append(DataCatalogItem(name=rel, data_hash=sha256_file(local), stage="get",
+                                             catalog_relative_path=f"{run_id}/{rel}",
+                                             catalog_handler_location=self.location))
+        return items
+
+    def put(self, run_id: str, patterns: list[str], store_copy: bool = True) -> list[DataCatalogItem]:
+        """Copy files of the data folder matching ``patterns`` into the run's catalog."""
+        items = []
+        folder = self.compute_data_folder
+        for pattern in patterns:
+            check_pattern(pattern)
+            matches = sorted(p for p in folder.glob(pattern) if p.is_file())
+            matches += sorted(f for p in folder.glob(pattern) if p.is_dir() for f in p.rglob("*") if f.is_file())
+            if not matches:
+                raise CatalogError(f"catalog put '{pattern}' matched no file in '{folder}'",
+                                   hint="the task must write it, or fix the pattern")
+            for local in matches:
+                rel = local.relative_to(folder).as_posix()
+                if store_copy:
+                    self._upload(local, f"{run_id}/{rel}")
+                items.append(DataCatalogItem(name=rel, data_hash=sha256_file(local), stage="put",
+                                             stored=store_copy, catalog_relative_path=f"{run_id}/{rel}",
+                                             catalog_handler_location=self.location))
+        return items
+
+    def put_bytes(self, run_id: str, name: str, data: bytes) -> str:
+        """Store bytes (a pickled object, an execution log); return the catalog-relative path."""
+        path = f"{run_id}/{name}"
+        self._write_bytes(path, data)
+        return path
+
+    def get_bytes(self, path: str) -> bytes:
+        try:
+            return self._read_bytes(path)
+        except FileNotFoundError:
+            raise CatalogError(f"'{path}' is not in the {self.name} catalog",
+                               hint="was it written by a run that used another catalog?") from None
+
+    def copy_run(self, from_run_id: str, to_run_id: str) -> None:
+        """Copy everything a run stored into another run's catalog (used by re-runs)."""
+        self._copy_run(from_run_id, to_run_id)

@@ -1,0 +1,60 @@
+"""The catalog in a local folder: ``catalog_location/RUN_ID/...``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import ClassVar
+
+from stepline.catalog.base import Catalog
+from stepline.component import Settings
+
+
+class FileSystemCatalogSettings(Settings):
+    catalog_location: str = ".stepline/catalog"
+    compute_data_folder: str = "."
+
+
+class FileSystemCatalog(Catalog):
+    name: ClassVar[str] = "file-system"
+    Settings: ClassVar[type[Settings]] = FileSystemCatalogSettings
+
+    @property
+    def root(self) -> Path:
+        return Path(self.settings.catalog_location)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def _upload(self, local, remote):
+        target = self.root / remote
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+        shutil.copyfile(local, tmp)
+        os.replace(tmp, target)
+
+    def _download(self, remote, local):
+        shutil.copyfile(self.root / remote, local)
+
+    def _glob(self, run_id, pattern):
+        base = self.root / run_id
+        found = [p for p in base.glob(pattern)]
+        files = [p for p in found if p.is_file()] + [f for p in found if p.is_dir() for f in p.rglob("*") if f.is_file()]
+        return sorted({f.relative_to(base).as_posix() for f in files if not f.name.startswith(".tmp-")})
+
+    def _write_bytes(self, remote, data):
+        target = self.root / remote
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    def _read_bytes(self, remote):
+        return (self.root / remote).read_bytes()
+
+    def _copy_run(self, from_run_id, to_run_id):
+        source = self.root / from_run_id
+        if source.is_dir():
+            shutil.copytree(source, self.root / to_run_id, dirs_exist_ok=True)

@@ -1,0 +1,63 @@
+"""The base every pluggable part derives from: executors, stores, catalogs, secrets, trackers, tasks.
+
+A component has a ``kind`` (what slot it fills), a ``name`` (the ``type:`` users write in a config
+file) and a pydantic ``Settings`` model for its ``config:`` block. Unknown settings are errors.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stepline.errors import ConfigError, did_you_mean
+
+KINDS = ("executor", "run_log_store", "catalog", "secrets", "experiment_tracker", "task")
+
+
+class Locality(IntEnum):
+    """Who can reach a service's data, from narrowest to widest."""
+
+    PROCESS = 1  # only the process that created it (memory)
+    MACHINE = 2  # any process on this machine (local files, sqlite)
+    NETWORK = 3  # any machine that can reach a server or a bucket
+
+
+class Settings(BaseModel):
+    """Base of every component's ``config:`` block: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Component:
+    kind: ClassVar[str]
+    name: ClassVar[str]
+    Settings: ClassVar[type[Settings]] = Settings
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else self.Settings()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None, *, source: str = "config") -> Component:
+        """Build from a raw ``config:`` mapping, turning validation errors into one-line ConfigErrors."""
+        try:
+            settings = cls.Settings.model_validate(config or {})
+        except ValidationError as exc:
+            raise config_error(exc, cls.Settings, f"{cls.kind} '{cls.name}'", source) from None
+        return cls(settings)
+
+    def describe(self) -> dict[str, Any]:
+        """What the run log records as this component's effective configuration."""
+        return {"type": self.name, "config": self.settings.model_dump(mode="json", exclude_none=True)}
+
+
+def config_error(exc: ValidationError, model: type[BaseModel], where: str, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        return ConfigError(f"{where}: unknown setting '{loc}'", file=source,
+                           hint=did_you_mean(key, model.model_fields) or
+                           f"known settings: {', '.join(model.model_fields) or 'none'}")
+    return ConfigError(f"{where}: setting '{loc}': {err['msg']}", file=source)

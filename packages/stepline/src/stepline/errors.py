@@ -1,0 +1,83 @@
+"""Errors a user can cause. Each one names the file, the step and the fix in one line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class StepLineError(Exception):
+    """Base of every error caused by input (pipeline, config, parameters, secrets, plugins).
+
+    The CLI prints ``str(error)`` on one line and exits with ``exit_code``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, step: str | None = None,
+                 hint: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.step = step
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:")
+        if self.step:
+            parts.append(f"step '{self.step}':")
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def with_context(self, *, file: str | None = None, step: str | None = None) -> StepLineError:
+        """Fill in a file or step the raiser did not know about."""
+        self.file = self.file or file
+        self.step = self.step or step
+        self.args = (self.render(),)
+        return self
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class PipelineDefinitionError(StepLineError):
+    """The pipeline file or SDK graph is malformed."""
+
+
+class ConfigError(StepLineError):
+    """The configuration file is malformed or names an unknown component."""
+
+
+class IntegrationError(StepLineError):
+    """An executor and a service cannot work together."""
+
+
+class ParameterError(StepLineError):
+    """Parameters are missing or cannot be cast to what a task asks for."""
+
+
+class SecretNotFoundError(StepLineError):
+    """A task asked for a secret the secrets backend does not have."""
+
+
+class PluginError(StepLineError):
+    """A plugin is broken: a hook matching no spec, a duplicate component name."""
+
+
+class RunNotFoundError(StepLineError):
+    """A run id that no run log store knows."""
+
+
+class NotSupportedError(StepLineError):
+    """A feature that is accepted by the format but not built (yet) for this component."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest choice, or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

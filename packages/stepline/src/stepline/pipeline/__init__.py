@@ -1,0 +1,1 @@
+"""Pipelines: node models, the graph and its validation, the YAML loader."""

@@ -1,0 +1,148 @@
+"""The graph of a pipeline, and the pure functions that complete and check it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, SerializeAsAny
+
+from stepline.errors import PipelineDefinitionError, did_you_mean
+
+ILLEGAL_NAME_CHARS = (".", "%")
+
+
+class Graph(BaseModel):
+    """``start_at`` + ``steps``; completed with ``success``/``fail`` nodes when they are left out."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    start_at: str
+    steps: dict[str, SerializeAsAny[Node]]
+
+    @property
+    def success_name(self) -> str:
+        return next(name for name, node in self.steps.items() if node.type == "success")
+
+    @property
+    def fail_name(self) -> str:
+        return next(name for name, node in self.steps.items() if node.type == "fail")
+
+    def failure_target(self, name: str) -> str:
+        return self.steps[name].on_failure or self.fail_name
+
+    def dag_hash(self) -> str:
+        """A stable hash of the pipeline's shape and settings (changes when the pipeline changes)."""
+        text = json.dumps(self.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def join(prefix: str, name: str) -> str:
+    """The dotted internal name of ``name`` inside a branch ``prefix``."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+def complete(graph: Graph) -> Graph:
+    """Add the ``success`` and ``fail`` nodes when missing; a step with no ``next`` ends in success."""
+    from stepline.pipeline.nodes import FailNode, SuccessNode
+
+    steps = dict(graph.steps)
+    if not any(n.type == "success" for n in steps.values()):
+        steps[_free_name(steps, "success")] = SuccessNode()
+    if not any(n.type == "fail" for n in steps.values()):
+        steps[_free_name(steps, "fail")] = FailNode()
+    graph = graph.model_copy(update={"steps": steps})
+    success = graph.success_name
+    for node in steps.values():
+        if not node.terminal and node.next is None:
+            node.next = success
+    return graph
+
+
+def _free_name(steps: dict, wanted: str) -> str:
+    name = wanted
+    while name in steps:
+        name = f"{name}_"
+    return name
+
+
+def check(graph: Graph, *, file: str, prefix: str = "") -> list[str]:
+    """Raise the first structural error; return warnings (unreachable steps)."""
+    names = list(graph.steps)
+
+    def target_error(step: str, key: str, target: str) -> PipelineDefinitionError:
+        return PipelineDefinitionError(f"'{key}' names step '{target}', which does not exist",
+                                       file=file, step=join(prefix, step),
+                                       hint=did_you_mean(target, names) or f"steps: {', '.join(names)}")
+
+    for name in names:
+        bad = [c for c in ILLEGAL_NAME_CHARS if c in name]
+        if bad or not name.strip():
+            raise PipelineDefinitionError(
+                f"illegal step name {name!r}: names may not be empty or contain '.' or '%'",
+                file=file, step=join(prefix, name), hint="rename the step")
+    if graph.start_at not in graph.steps:
+        raise PipelineDefinitionError(
+            f"start_at names step '{graph.start_at}', which does not exist", file=file,
+            step=prefix or None, hint=did_you_mean(graph.start_at, names) or f"steps: {', '.join(names)}")
+    for name, node in graph.steps.items():
+        if node.terminal and node.next not in (None, ""):
+            raise PipelineDefinitionError(f"a '{node.type}' step ends the pipeline and takes no 'next'",
+                                          file=file, step=join(prefix, name), hint="remove 'next'")
+        for key in ("next", "on_failure"):
+            target = getattr(node, key)
+            if target is not None and target not in graph.steps:
+                raise target_error(name, key, target)
+    cycle = find_cycle(graph)
+    if cycle:
+        raise PipelineDefinitionError("the steps form a cycle: " + " -> ".join(cycle), file=file,
+                                      step=join(prefix, cycle[0]),
+                                      hint="use a 'loop' step to repeat work")
+    reachable = reachable_from(graph, graph.start_at)
+    return [f"{file}: step '{join(prefix, n)}' can never be reached from '{graph.start_at}'"
+            for n, node in graph.steps.items() if n not in reachable and not node.terminal]
+
+
+def edges(graph: Graph, name: str) -> list[str]:
+    node = graph.steps[name]
+    return [t for t in (node.next, node.on_failure) if t]
+
+
+def reachable_from(graph: Graph, start: str) -> set[str]:
+    seen, stack = set(), [start]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(edges(graph, name))
+    return seen
+
+
+def find_cycle(graph: Graph) -> list[str] | None:
+    """A list of step names forming a cycle (first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    for root in graph.steps:
+        if state.get(root):
+            continue
+        stack: list[tuple[str, list[str]]] = [(root, edges(graph, root))]
+        path, state[root] = [root], 1
+        while stack:
+            name, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+                continue
+            nxt = pending.pop()
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, edges(graph, nxt)))
+    return None
+
+
+from stepline.pipeline.nodes import Node  # noqa: E402  (nodes and graphs refer to each other)
+
+Graph.model_rebuild()

@@ -1,0 +1,117 @@
+"""Pydantic models of the steps of a pipeline, one class per ``type:``.
+
+Classes are looked up by ``type`` in the plugin registry (kind ``node``), so a plugin can add node
+types; the built-ins are registered through the same hook.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from stepline.pipeline.graph import Graph
+
+
+class Node(BaseModel):
+    """Fields every step has."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ClassVar[str] = "node"
+    #: Terminal nodes end a graph; they take no ``next``.
+    terminal: ClassVar[bool] = False
+    #: Composite nodes hold branches and are run by the executor's composite logic.
+    composite: ClassVar[bool] = False
+
+    type: str
+    description: str = ""
+    next: str | None = None
+    on_failure: str | None = None
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        """Sub-graphs of a composite step, keyed by branch name (empty for leaves)."""
+        return {}
+
+
+class ReturnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: Literal["json", "object", "metric"] = "json"
+
+
+class CatalogSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    get: list[str] = Field(default_factory=list)
+    put: list[str] = Field(default_factory=list)
+    store_copy: bool = True
+
+    @field_validator("get", "put")
+    @classmethod
+    def _inside_folder(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            path = PurePosixPath(pattern)
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"catalog pattern '{pattern}' must stay inside the data folder "
+                                 "(no absolute paths, no '..')")
+        return patterns
+
+
+class TaskNode(Node):
+    """A step that runs the user's work: a python function or a shell command."""
+
+    name: ClassVar[str] = "task"
+    type: Literal["task"] = "task"
+    command_type: str = "python"
+    command: str
+    returns: list[ReturnSpec] = Field(default_factory=list)
+    catalog: CatalogSpec | None = None
+    secrets: list[str] = Field(default_factory=list)
+    max_attempts: int = Field(1, ge=1)
+    retry_delay_seconds: float = Field(0, ge=0)
+    timeout_seconds: float | None = Field(None, gt=0)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("returns", mode="before")
+    @classmethod
+    def _names_to_specs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("command is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_returns(self) -> TaskNode:
+        names = [r.name for r in self.returns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"returns name {dupes[0]!r} more than once")
+        return self
+
+
+class StubNode(Node):
+    """A placeholder that always succeeds; it accepts (and ignores) any other keys."""
+
+    model_config = ConfigDict(extra="allow")
+    name: ClassVar[str] = "stub"
+    type: Literal["stub"] = "stub"
+
+
+class SuccessNode(Node):
+    terminal: ClassVar[bool] = True
+    name: ClassVar[str] = "success"
+    type: Literal["success"] = "success"
+
+
+class FailNode(Node):
+    terminal: ClassVar[bool] = True
+    name: ClassVar[str] = "fail"
+    type: Literal["fail"] = "fail"
+

@@ -1,0 +1,10 @@
+"""Built-in node types."""
+
+from stepline.plugins import hookimpl
+
+
+@hookimpl
+def stepline_components():
+    from stepline.pipeline.nodes import FailNode, StubNode, SuccessNode, TaskNode
+
+    return [TaskNode, StubNode, SuccessNode, FailNode]

@@ -1,0 +1,24 @@
+"""Stepline's plugin system (pluggy).
+
+A plugin is a module or object with hook implementations, published as an entry point::
+
+    [project.entry-points.stepline]
+    my_backend = "my_backend.plugin"
+
+and in ``my_backend/plugin.py``::
+
+    from stepline.plugins import hookimpl
+
+    @hookimpl
+    def stepline_components():
+        return [MyRunLogStore]
+
+Every hook is documented in :mod:`stepline.plugins.hookspec`.
+"""
+
+import pluggy
+
+PROJECT = "stepline"
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+__all__ = ["PROJECT", "hookimpl"]

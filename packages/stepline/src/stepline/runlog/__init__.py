@@ -1,0 +1,1 @@
+"""Run logs: the record of a run, and the stores that keep it."""

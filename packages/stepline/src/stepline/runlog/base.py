@@ -1,0 +1,193 @@
+"""The run log store contract.
+
+A store keeps a run as independent *records* — the run itself, its parameters, one record per step
+log and one per branch log — so that recording a step is O(1) work and concurrent writers never
+rewrite each other's data. Backends implement five primitives over JSON text; this base assembles
+the nested :class:`RunLog` users see.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from typing import ClassVar
+
+from stepline.component import Component, Locality
+from stepline.errors import RunNotFoundError
+from stepline.runlog.models import BranchLog, Parameter, RunLog, StepLog
+
+RUN_KEY = "run"
+PARAMS_KEY = "params"
+STEP_PREFIX = "step/"
+BRANCH_PREFIX = "branch/"
+
+
+def parent_of(internal_name: str) -> str:
+    """The internal name a step or branch is nested under ('' at the top)."""
+    return internal_name.rpartition(".")[0]
+
+
+class RunLogStore(Component, abc.ABC):
+    kind: ClassVar[str] = "run_log_store"
+    #: Whether many threads or processes may write records of one run at once.
+    supports_concurrent_writes: ClassVar[bool] = True
+
+    @property
+    def locality(self) -> Locality:
+        """Who can read what this store writes; checked against the executor before a run."""
+        return Locality.MACHINE
+
+    # ---- primitives a backend implements -------------------------------------------------------
+    @abc.abstractmethod
+    def _create(self, run_id: str, records: dict[str, str]) -> None:
+        """Create a run with its first records; raise FileExistsError if the run exists."""
+
+    @abc.abstractmethod
+    def _write(self, run_id: str, key: str, text: str) -> None:
+        """Replace one record atomically."""
+
+    @abc.abstractmethod
+    def _read(self, run_id: str, key: str) -> str | None:
+        """One record, or None when absent (the run itself may be absent too)."""
+
+    @abc.abstractmethod
+    def _read_all(self, run_id: str) -> dict[str, str] | None:
+        """Every record of a run, or None when the run does not exist."""
+
+    @abc.abstractmethod
+    def _run_ids(self) -> list[str]:
+        """Every run id the store holds."""
+
+    # ---- the public API used by executors and the CLI ------------------------------------------
+    def create_run_log(self, run_log: RunLog) -> None:
+        """Record a new run. Raises :class:`StepLineError` when the run id is taken."""
+        from stepline.errors import StepLineError
+
+        records = {RUN_KEY: _run_record(run_log), PARAMS_KEY: _params_text(run_log.parameters)}
+        try:
+            self._create(run_log.run_id, records)
+        except FileExistsError:
+            raise StepLineError(f"run id '{run_log.run_id}' is already used",
+                                hint="pick another --run-id or leave it out") from None
+
+    def get_run(self, run_id: str) -> RunLog:
+        """The run's own fields and parameters, without step logs (cheap)."""
+        text = self._read(run_id, RUN_KEY)
+        if text is None:
+            raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
+                                   hint="see `stepline runs list`")
+        run = RunLog.model_validate_json(text)
+        run.parameters = self.get_parameters(run_id)
+        return run
+
+    def update_run(self, run_id: str, **fields: object) -> RunLog:
+        """Change run-level fields (status, end_time, message). Only the traversing process calls it."""
+        run = self.get_run(run_id)
+        updated = run.model_copy(update=fields)
+        self._write(run_id, RUN_KEY, _run_record(updated))
+        return updated
+
+    def get_run_log(self, run_id: str) -> RunLog:
+        """The whole run, with step and branch logs nested as users see them."""
+        records = self._read_all(run_id)
+        if records is None or RUN_KEY not in records:
+            raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
+                                   hint="see `stepline runs list`")
+        return assemble(records)
+
+    def get_parameters(self, run_id: str, branch: str = "") -> dict[str, Parameter]:
+        """Parameters of the run, or of a branch when ``branch`` is its internal name."""
+        if branch:
+            found = self.get_branch_log(run_id, branch)
+            return dict(found.parameters) if found else {}
+        text = self._read(run_id, PARAMS_KEY)
+        return _params_from_text(text) if text else {}
+
+    def set_parameters(self, run_id: str, parameters: dict[str, Parameter], branch: str = "") -> None:
+        if branch:
+            found = self.get_branch_log(run_id, branch) or BranchLog(internal_name=branch)
+            found.parameters = dict(parameters)
+            self.put_branch_log(run_id, found)
+        else:
+            self._write(run_id, PARAMS_KEY, _params_text(parameters))
+
+    def get_step_log(self, run_id: str, internal_name: str) -> StepLog | None:
+        """One step log, without its branches."""
+        text = self._read(run_id, STEP_PREFIX + internal_name)
+        return StepLog.model_validate_json(text) if text else None
+
+    def put_step_log(self, run_id: str, step_log: StepLog) -> None:
+        self._write(run_id, STEP_PREFIX + step_log.internal_name,
+                    step_log.model_dump_json(exclude={"branches"}))
+
+    def get_branch_log(self, run_id: str, internal_name: str) -> BranchLog | None:
+        """One branch log, without its steps."""
+        text = self._read(run_id, BRANCH_PREFIX + internal_name)
+        return BranchLog.model_validate_json(text) if text else None
+
+    def put_branch_log(self, run_id: str, branch_log: BranchLog) -> None:
+        self._write(run_id, BRANCH_PREFIX + branch_log.internal_name,
+                    branch_log.model_dump_json(exclude={"steps"}))
+
+    def list_runs(self) -> list[RunLog]:
+        """Every run's own fields (no step logs), oldest first."""
+        runs = []
+        for run_id in self._run_ids():
+            text = self._read(run_id, RUN_KEY)
+            if text:
+                runs.append(RunLog.model_validate_json(text))
+        return sorted(runs, key=lambda r: (r.start_time, r.run_id))
+
+    def run_exists(self, run_id: str) -> bool:
+        return self._read(run_id, RUN_KEY) is not None
+
+
+def _run_record(run_log: RunLog) -> str:
+    return run_log.model_dump_json(exclude={"steps", "parameters"})
+
+
+def _params_text(parameters: dict[str, Parameter]) -> str:
+    return "{" + ",".join(f"{_json_str(k)}:{v.model_dump_json()}" for k, v in parameters.items()) + "}"
+
+
+def _json_str(value: str) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _params_from_text(text: str) -> dict[str, Parameter]:
+    import json
+
+    return {k: Parameter.model_validate(v) for k, v in json.loads(text).items()}
+
+
+def _step_order(step: StepLog) -> tuple[str, str]:
+    return (step.attempts[0].start_time if step.attempts else "~", step.internal_name)
+
+
+def _natural(name: str) -> list[object]:
+    """Sort key that puts 'fan.2' before 'fan.10'."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def assemble(records: dict[str, str]) -> RunLog:
+    """Nest flat records into a RunLog: steps under branches under steps, by dotted names."""
+    run = RunLog.model_validate_json(records[RUN_KEY])
+    if PARAMS_KEY in records:
+        run.parameters = _params_from_text(records[PARAMS_KEY])
+    steps = [StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)]
+    branches = {k[len(BRANCH_PREFIX):]: BranchLog.model_validate_json(t)
+                for k, t in records.items() if k.startswith(BRANCH_PREFIX)}
+    step_by_name = {s.internal_name: s for s in steps}
+    for name in sorted(branches, key=_natural):
+        owner = step_by_name.get(parent_of(name))
+        if owner is not None:
+            owner.branches[name] = branches[name]
+    for step in sorted(steps, key=_step_order):
+        parent = parent_of(step.internal_name)
+        if not parent:
+            run.steps[step.internal_name] = step
+        elif parent in branches:
+            branches[parent].steps[step.internal_name] = step
+    return run

@@ -1,0 +1,68 @@
+"""The chunked run log on a local folder: one file per record, written atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from stepline.component import Settings
+from stepline.runlog.base import RunLogStore
+from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename
+
+
+class ChunkedFsSettings(Settings):
+    log_folder: str = ".stepline/runs"
+
+
+class ChunkedFileSystemRunLogStore(RunLogStore):
+    """``log_folder/RUN_ID/`` holds one JSON file per run, parameter, step and branch record.
+
+    Recording a step rewrites only that step's file, so cost does not grow with the run and
+    concurrent writers (threads or processes) never overwrite each other.
+    """
+
+    name: ClassVar[str] = "chunked-fs"
+    Settings: ClassVar[type[Settings]] = ChunkedFsSettings
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.settings.log_folder)
+
+    def _run_dir(self, run_id: str) -> Path:
+        return self.folder / run_id
+
+    def _create(self, run_id, records):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        run_dir = self._run_dir(run_id)
+        run_dir.mkdir()  # raises FileExistsError for a taken run id
+        for key, text in records.items():
+            atomic_write_text(run_dir / record_filename(key), text)
+
+    def _write(self, run_id, key, text):
+        atomic_write_text(self._run_dir(run_id) / record_filename(key), text)
+
+    def _read(self, run_id, key):
+        try:
+            return (self._run_dir(run_id) / record_filename(key)).read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def _read_all(self, run_id):
+        run_dir = self._run_dir(run_id)
+        if not run_dir.is_dir():
+            return None
+        records = {}
+        for entry in os.scandir(run_dir):
+            key = key_from_filename(entry.name)
+            if key is not None:
+                try:
+                    records[key] = Path(entry.path).read_text(encoding="utf-8")
+                except FileNotFoundError:  # replaced while listing; the rename left the new name
+                    continue
+        return records
+
+    def _run_ids(self):
+        if not self.folder.is_dir():
+            return []
+        return [entry.name for entry in os.scandir(self.folder) if entry.is_dir()]

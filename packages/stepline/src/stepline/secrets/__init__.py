@@ -1,0 +1,1 @@
+"""Secrets backends: where a task's secrets come from."""

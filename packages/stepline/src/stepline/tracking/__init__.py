@@ -1,0 +1,1 @@
+"""Experiment trackers: where metrics go besides the run log."""
