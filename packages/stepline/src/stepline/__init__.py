@@ -1,0 +1,29 @@
+"""Stepline: define a pipeline once; run it locally, in containers, on Slurm, or render it for
+Argo Workflows and AWS Step Functions.
+
+Importing ``stepline`` does no work: names are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "get_secret": "stepline.context",
+    "track": "stepline.context",
+    "StepLineError": "stepline.errors",
+    "execute": "stepline.runtime",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stepline' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

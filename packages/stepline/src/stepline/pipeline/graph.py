@@ -42,6 +42,27 @@ def join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def find_node(graph: Graph, internal_name: str) -> Node | None:
+    """The node at a dotted internal name: step, branch key, step, ... ('fork.left.l1')."""
+    parts = internal_name.split(".")
+    node = graph.steps.get(parts[0])
+    for i in range(1, len(parts) - 1, 2):
+        if node is None:
+            return None
+        sub = node.branch_graph(parts[i])
+        node = sub.steps.get(parts[i + 1]) if sub else None
+    return node if len(parts) % 2 == 1 else None
+
+
+def walk(graph: Graph, prefix: str = ""):
+    """Every (internal name template, node) of a graph and its branches, depth first."""
+    for name, node in graph.steps.items():
+        path = join(prefix, name)
+        yield path, node
+        for key, sub in node.branch_graphs().items():
+            yield from walk(sub, join(path, key))
+
+
 def complete(graph: Graph) -> Graph:
     """Add the ``success`` and ``fail`` nodes when missing; a step with no ``next`` ends in success."""
     from stepline.pipeline.nodes import FailNode, SuccessNode

@@ -34,6 +34,10 @@ class Node(BaseModel):
         """Sub-graphs of a composite step, keyed by branch name (empty for leaves)."""
         return {}
 
+    def branch_graph(self, key: str) -> Graph | None:
+        """The sub-graph that runs for branch ``key`` (a map runs one graph for every key)."""
+        return self.branch_graphs().get(key)
+
 
 class ReturnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")

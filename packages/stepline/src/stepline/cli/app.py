@@ -1,0 +1,165 @@
+"""``stepline``: run, inspect and validate pipelines.
+
+Every import of the library happens inside a command, so ``stepline --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, help="Stepline: define a pipeline once, run it anywhere.")
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect past runs.")
+app.add_typer(runs_app, name="runs")
+
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="Configuration file (executor, services).")]
+PipelineOpt = Annotated[Optional[str], typer.Option("--file", "-f", help="Pipeline file (same as the argument).")]
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False) -> None:
+    if debug:
+        os.environ["STEPLINE_DEBUG"] = "1"
+
+
+def _pipeline_path(positional: str | None, option: str | None) -> str:
+    from stepline.errors import StepLineError
+
+    if positional and option and positional != option:
+        raise StepLineError(f"two pipelines given ('{positional}' and -f '{option}')", hint="give one")
+    path = positional or option
+    if not path:
+        raise StepLineError("no pipeline given", hint="stepline execute PIPELINE.yaml")
+    return path
+
+
+def _where(store) -> str:
+    described = store.describe()
+    config = described.get("config") or {}
+    place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
+    return f"{place} ({described['type']})"
+
+
+@app.command()
+def execute(
+    pipeline: Annotated[Optional[str], typer.Argument(help="Pipeline YAML file.")] = None,
+    file: PipelineOpt = None,
+    config: ConfigOpt = None,
+    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
+    tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
+) -> None:
+    """Run a pipeline with the configured executor (or render it for an orchestrator)."""
+    from stepline.cli.summary import summary
+    from stepline.runtime import execute as run_pipeline, prepare
+
+    path = _pipeline_path(pipeline, file)
+    for warning in prepare(path, config).warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    run_log = run_pipeline(path, config, parameters, run_id, tag)
+    from stepline.config.loader import load_services
+
+    print(summary(run_log, _where(load_services(config).run_log_store)), file=sys.stderr)
+    raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
+
+
+@app.command("execute-single-node")
+def execute_single_node(
+    run_id: Annotated[str, typer.Argument(help="The run the step belongs to.")],
+    step: Annotated[str, typer.Argument(help="Dotted path of the step, e.g. fan.3.square.")],
+    file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
+    config: ConfigOpt = None,
+    map_variable: Annotated[Optional[str], typer.Option("--map-variable", help="JSON of map variables.")] = None,
+) -> None:
+    """Run one step of an existing run (the callback every orchestrator uses)."""
+    from stepline.runtime import execute_single_node as run_step
+
+    status = run_step(run_id, step, file, config, map_variable)
+    raise typer.Exit(0 if status.value == "SUCCESS" else 1)
+
+
+@app.command()
+def validate(
+    pipeline: Annotated[Optional[str], typer.Argument(help="Pipeline YAML file.")] = None,
+    file: PipelineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check a pipeline and configuration without running anything."""
+    from stepline.pipeline.graph import walk
+    from stepline.runtime import prepare
+
+    prepared = prepare(_pipeline_path(pipeline, file), config)
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    count = sum(1 for _, node in walk(prepared.graph) if not node.terminal)
+    print(f"ok: {count} steps, executor {prepared.services.executor.name}")
+
+
+@app.command()
+def plugins() -> None:
+    """List installed component types: kind, name, package and version."""
+    from stepline.plugins.manager import get_registry
+
+    entries = sorted(get_registry().entries.values(), key=lambda e: (e.kind, e.name))
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        print(f"{e.kind:<19} {e.name:<{width}}  {e.package} {e.version}  ({e.plugin})")
+
+
+@runs_app.command("list")
+def runs_list(
+    config: ConfigOpt = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only runs with this status.")] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", help="Only runs with this tag.")] = None,
+) -> None:
+    """Runs in the configured run log store, oldest first."""
+    from stepline.cli.summary import _seconds, format_duration
+    from stepline.config.loader import load_services
+
+    for run in load_services(config).run_log_store.list_runs():
+        if (status and run.status.value != status.upper()) or (tag and run.tag != tag):
+            continue
+        duration = format_duration(_seconds(run.start_time, run.end_time))
+        print(f"{run.run_id}  {run.status.value:<10}  {run.start_time[:19]}  {duration:>8}  {run.tag}")
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole run log as JSON.")] = False,
+) -> None:
+    """One run: its steps, or with --json the whole run log."""
+    from stepline.cli.summary import summary
+    from stepline.config.loader import load_services
+
+    store = load_services(config).run_log_store
+    run_log = store.get_run_log(run_id)
+    if as_json:
+        print(run_log.model_dump_json(indent=2))
+    else:
+        print(summary(run_log, _where(store)))
+
+
+def main() -> None:
+    """Console entry point: one-line errors, truthful exit codes."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("stepline: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        from stepline.errors import StepLineError
+
+        if os.environ.get("STEPLINE_DEBUG") or not isinstance(exc, StepLineError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The configuration file: which executor and services a run uses."""

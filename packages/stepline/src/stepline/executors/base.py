@@ -1,0 +1,37 @@
+"""The executor contract.
+
+An executor has two jobs: traverse the graph (follow ``next``/``on_failure``, run branches) and
+decide where each step runs. Interactive executors do both; orchestration executors render the
+graph for an engine that traverses it. Every step, wherever it runs, goes through the one step
+context in :mod:`stepline.executors.step_context`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stepline.component import Component, Locality
+
+if TYPE_CHECKING:
+    from stepline.executors.context import RunContext
+    from stepline.runlog.models import Status
+
+
+class Executor(Component, abc.ABC):
+    kind: ClassVar[str] = "executor"
+    #: Where steps run relative to the traversing process. Every service must be reachable from
+    #: there: a service whose ``locality`` is narrower fails the integration check.
+    runs_steps_in: ClassVar[Locality] = Locality.PROCESS
+    #: True for executors that render a workflow for another engine instead of running it.
+    renders: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def execute(self, run: RunContext) -> Status:
+        """Run (or render) the whole pipeline of ``run``; return the run's final status."""
+
+    def step_overrides(self, node: Any) -> dict[str, Any]:
+        """The per-step ``overrides:`` that apply to this executor (by its name)."""
+        overrides = getattr(node, "overrides", None) or {}
+        value = overrides.get(self.name)
+        return value if isinstance(value, dict) else {}

@@ -1,0 +1,74 @@
+"""The run context: everything a run (or one step of it) needs, built once per process."""
+
+from __future__ import annotations
+
+import secrets as _random
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from stepline.runlog.models import CodeIdentity
+
+if TYPE_CHECKING:
+    from stepline.config.loader import Services
+    from stepline.pipeline.graph import Graph
+
+
+def new_run_id() -> str:
+    """Time-ordered and collision-free: UTC second, then 40 random bits."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + _random.token_hex(5)
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    graph: Graph
+    services: Services
+    pipeline_file: str = ""
+    config_file: str | None = None
+    tag: str = ""
+    quiet: bool = False
+    _secret_values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def executor(self):
+        return self.services.executor
+
+    @property
+    def store(self):
+        return self.services.run_log_store
+
+    @property
+    def catalog(self):
+        return self.services.catalog
+
+    def secret(self, name: str) -> str:
+        """A secret's value, read once per run."""
+        if name not in self._secret_values:
+            self._secret_values[name] = self.services.secrets.get(name)
+        return self._secret_values[name]
+
+    @cached_property
+    def code_identity(self) -> CodeIdentity | None:
+        return git_identity()
+
+
+def git_identity() -> CodeIdentity | None:
+    """The git commit, dirty flag and remote of the working directory; None outside a repo."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return CodeIdentity(code_identifier=commit, code_identifier_type="git", code_identifier_dependable=not dirty,
+                        code_identifier_url=git("config", "--get", "remote.origin.url") or None,
+                        code_identifier_message="changes not committed" if dirty else "")

@@ -1,0 +1,10 @@
+"""Built-in executors."""
+
+from stepline.plugins import hookimpl
+
+
+@hookimpl
+def stepline_components():
+    from stepline.executors.local import LocalExecutor
+
+    return [LocalExecutor]

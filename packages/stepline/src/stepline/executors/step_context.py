@@ -1,0 +1,161 @@
+"""The step context: how one leaf step runs, the same for every executor.
+
+read parameters -> get catalog items -> run the task (with retries) -> store returned parameters
+and metrics -> put catalog items -> write the step log.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from typing import TYPE_CHECKING, Any
+
+from stepline.errors import StepLineError
+from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
+
+if TYPE_CHECKING:
+    from stepline.executors.context import RunContext
+    from stepline.pipeline.nodes import Node, TaskNode
+
+
+def instant_attempt(status: Status) -> Attempt:
+    """An attempt for a step that does no work (stubs, success and fail nodes)."""
+    now = utc_now()
+    return Attempt(status=status, start_time=now, end_time=now)
+
+
+def step_name(internal_name: str) -> str:
+    return internal_name.rpartition(".")[2]
+
+
+def new_step_log(run: RunContext, node: Node, internal_name: str) -> StepLog:
+    identity = run.code_identity
+    return StepLog(name=step_name(internal_name), internal_name=internal_name, step_type=node.type,
+                   status=Status.PROCESSING, code_identities=[identity] if identity else [])
+
+
+def record_terminal(run: RunContext, node: Node, internal_name: str) -> Status:
+    """Write the step log of a success or fail node; return its status."""
+    status = Status.SUCCESS if node.type == "success" else Status.FAIL
+    step = new_step_log(run, node, internal_name)
+    step.status = status
+    step.attempts = [instant_attempt(status)]
+    run.store.put_step_log(run.run_id, step)
+    return status
+
+
+def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str = "",
+                 map_variable: dict[str, Any] | None = None) -> StepLog:
+    """Run one leaf step (task or stub) and record it. ``branch`` scopes its parameters."""
+    step = new_step_log(run, node, internal_name)
+    if node.type != "task":  # stubs and other no-op leaves succeed at once
+        step.status = Status.SUCCESS
+        step.attempts = [instant_attempt(Status.SUCCESS)]
+        run.store.put_step_log(run.run_id, step)
+        return step
+    run.store.put_step_log(run.run_id, step)
+    try:
+        _run_task(run, node, step, branch, map_variable or {})
+    except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
+        step.status = Status.FAIL
+        step.message = str(exc)
+        if not step.attempts:
+            step.attempts.append(Attempt(status=Status.FAIL, message=str(exc), end_time=utc_now()))
+    run.store.put_step_log(run.run_id, step)
+    return step
+
+
+def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
+    from stepline.plugins.manager import component_class
+    from stepline.tasks.base import Invocation, TaskFailed
+    from stepline.tasks.output import OutputSink
+
+    store, catalog = run.store, run.catalog
+    parameters = store.get_parameters(run.run_id, branch)
+    parameters.update({k: Parameter(kind="json", value=v) for k, v in map_variable.items()})
+    if node.catalog and node.catalog.get:
+        step.data_catalog.extend(catalog.get(run.run_id, node.catalog.get))
+    secrets = {name: run.secret(name) for name in node.secrets}
+    task_type = component_class("task", node.command_type, source=run.pipeline_file)()
+    values = {name: _python_value(run, p) for name, p in parameters.items()}
+
+    give_up = False
+    for number in range(1, node.max_attempts + 1):
+        sink = OutputSink(list(secrets.values()), echo=not run.quiet)
+        attempt = Attempt(attempt_number=number, input_parameters=parameters)
+        step.attempts.append(attempt)
+        invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
+                                output=sink, timeout=node.timeout_seconds)
+        try:
+            returned = task_type.run(invocation)
+            attempt.output_parameters = _to_parameters(run, node, step.internal_name, returned)
+            attempt.status = Status.SUCCESS
+        except TaskFailed as exc:
+            attempt.status, attempt.message = Status.FAIL, sink.mask(str(exc))
+        except StepLineError as exc:
+            attempt.status, attempt.message = Status.FAIL, str(exc)
+            give_up = True  # a definition or parameter error will not pass on retry
+        finally:
+            attempt.end_time = utc_now()
+            attempt.user_defined_metrics = dict(invocation.metrics)
+            _save_execution_log(run, step, number, sink.text())
+        if attempt.status == Status.SUCCESS or give_up or number >= node.max_attempts:
+            break
+        if node.retry_delay_seconds:
+            time.sleep(node.retry_delay_seconds)
+
+    last = step.attempts[-1]
+    if last.status != Status.SUCCESS:
+        step.status, step.message = Status.FAIL, last.message
+        return
+    if node.catalog and node.catalog.put:
+        step.data_catalog.extend(catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy))
+    metrics = {n: p.value for n, p in last.output_parameters.items() if p.kind == "metric"}
+    last.user_defined_metrics.update(metrics)
+    _track(run, step.internal_name, last.user_defined_metrics)
+    if last.output_parameters:
+        store.set_parameters(run.run_id, {**store.get_parameters(run.run_id, branch), **last.output_parameters},
+                             branch)
+    step.status = Status.SUCCESS
+
+
+def _python_value(run: RunContext, parameter: Parameter) -> Any:
+    if parameter.kind == "object":
+        return pickle.loads(run.catalog.get_bytes(parameter.value))
+    return parameter.value
+
+
+def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
+    from stepline.tasks.base import TaskFailed, as_json_value
+
+    kinds = {r.name: r.kind for r in node.returns}
+    out = {}
+    for name, value in returned.items():
+        kind = kinds.get(name, "json")
+        if kind == "object":
+            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", pickle.dumps(value))
+            out[name] = Parameter(kind="object", value=path)
+        elif kind == "metric":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TaskFailed(f"return '{name}' is declared kind: metric but is {type(value).__name__}, not a number")
+            out[name] = Parameter(kind="metric", value=value)
+        else:
+            out[name] = Parameter(kind="json", value=as_json_value(name, value))
+    return out
+
+
+def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str) -> None:
+    if not text:
+        return
+    name = f"logs/{step.internal_name}.attempt-{attempt}.log"
+    path = run.catalog.put_bytes(run.run_id, name, text.encode("utf-8"))
+    step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
+                                             catalog_handler_location=run.catalog.location))
+
+
+def _track(run: RunContext, internal_name: str, metrics: dict[str, Any]) -> None:
+    tracker = run.services.experiment_tracker
+    for name, value in metrics.items():
+        series = value if isinstance(value, list) else [{"step": None, "value": value}]
+        for point in series:
+            tracker.log_metric(run.run_id, name, point["value"], step=point["step"], step_name=internal_name)

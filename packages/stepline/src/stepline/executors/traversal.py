@@ -1,0 +1,35 @@
+"""Graph traversal: follow ``next`` on success and ``on_failure`` (or the graph's fail node) on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from stepline.pipeline.graph import join
+from stepline.runlog.models import Status
+
+if TYPE_CHECKING:
+    from stepline.executors.context import RunContext
+    from stepline.pipeline.graph import Graph
+    from stepline.pipeline.nodes import Node
+
+#: run_node(run, node, internal_name, branch) -> status of that step
+RunNode = Callable[["RunContext", "Node", str, str], Status]
+
+
+def traverse(run: RunContext, graph: Graph, run_node: RunNode, branch: str = "") -> Status:
+    """Walk ``graph`` from ``start_at`` to a terminal node; return SUCCESS or FAIL.
+
+    ``branch`` is the dotted internal name of the branch being walked ('' for the pipeline); it
+    prefixes the steps' internal names and scopes their parameters.
+    """
+    from stepline.executors.step_context import record_terminal
+
+    current = graph.start_at
+    while True:
+        node = graph.steps[current]
+        internal_name = join(branch, current)
+        if node.terminal:
+            return record_terminal(run, node, internal_name)
+        status = run_node(run, node, internal_name, branch)
+        current = node.next if status == Status.SUCCESS else graph.failure_target(current)

@@ -1,0 +1,128 @@
+"""Entry points that run pipelines: used by the CLI, the SDK and orchestrators' callbacks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from stepline.errors import PipelineDefinitionError, StepLineError
+from stepline.runlog.models import RunLog, Status, utc_now
+
+if TYPE_CHECKING:
+    from stepline.config.loader import Services
+    from stepline.executors.context import RunContext
+    from stepline.pipeline.graph import Graph
+
+
+@dataclass
+class Prepared:
+    graph: Graph
+    services: Services
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = True) -> Prepared:
+    """Load and check everything before a run: pipeline, config, integrations, task definitions."""
+    import warnings as _warnings
+
+    from stepline.config.loader import load_services
+    from stepline.pipeline.loader import load_pipeline
+    from stepline.plugins.manager import get_plugin_manager
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        graph = load_pipeline(pipeline_file)
+    services = load_services(config_file)
+    manager = get_plugin_manager()
+    found = [str(w.message) for w in caught]
+    found += manager.check_integration(services.executor, services.services())
+    check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
+    return Prepared(graph, services, found)
+
+
+def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
+    """Every task's command type is installed, and (when asked) every python function imports."""
+    from stepline.pipeline.graph import walk
+    from stepline.plugins.manager import component_class
+
+    for path, node in walk(graph):
+        if node.type != "task":
+            continue
+        try:
+            task_type = component_class("task", node.command_type, source=file)
+            if import_code:
+                task_type().check(node)
+        except StepLineError as exc:
+            raise exc.with_context(file=file, step=path) from None
+
+
+def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None, params_file: str | None,
+              run_id: str | None, tag: str, quiet: bool = False) -> RunContext:
+    """Create the run log and return the context a run executes in."""
+    from stepline.executors.context import RunContext, new_run_id
+    from stepline.params import initial_parameters
+    from stepline.plugins.manager import get_plugin_manager
+
+    parameters = initial_parameters(params_file)
+    services = prepared.services
+    get_plugin_manager().configure_integration(services.executor, services.services(), "traversal")
+    run = RunContext(run_id=run_id or new_run_id(), graph=prepared.graph, services=services,
+                     pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet)
+    run.store.create_run_log(RunLog(run_id=run.run_id, status=Status.PROCESSING, tag=tag,
+                                    dag_hash=prepared.graph.dag_hash(), pipeline_file=pipeline_file,
+                                    parameters=parameters, run_config=services.describe()))
+    services.experiment_tracker.start_run(run.run_id, {k: p.value for k, p in parameters.items()},
+                                          {"tag": tag} if tag else {})
+    return run
+
+
+def finish_run(run: RunContext, status: Status, message: str = "") -> RunLog:
+    run.store.update_run(run.run_id, status=status, end_time=utc_now(), message=message)
+    run.services.experiment_tracker.end_run(run.run_id, status.value)
+    return run.store.get_run_log(run.run_id)
+
+
+def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
+            run_id: str | None = None, tag: str = "", quiet: bool = False) -> RunLog:
+    """Run (or, with an orchestration executor, render) a pipeline; return its run log."""
+    prepared = prepare(pipeline_file, config_file)
+    run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
+                    run_id=run_id, tag=tag, quiet=quiet)
+    try:
+        status = run.executor.execute(run)
+    except KeyboardInterrupt:
+        finish_run(run, Status.FAIL, "interrupted")
+        raise
+    except StepLineError as exc:
+        finish_run(run, Status.FAIL, str(exc))
+        raise
+    return finish_run(run, status)
+
+
+def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,
+                        map_variable: str | None = None) -> Status:
+    """Run one leaf step of an existing run in the shared step context (orchestrators' callback)."""
+    from stepline.executors.context import RunContext
+    from stepline.executors.step_context import execute_step
+    from stepline.pipeline.graph import find_node
+    from stepline.plugins.manager import get_plugin_manager
+
+    prepared = prepare(pipeline_file, config_file)
+    services = prepared.services
+    get_plugin_manager().configure_integration(services.executor, services.services(), "execution")
+    node = find_node(prepared.graph, step)
+    if node is None or node.composite or node.terminal:
+        raise PipelineDefinitionError(f"no leaf step '{step}' in the pipeline", file=pipeline_file,
+                                      hint="name a task or stub by its dotted path, e.g. fan.3.square")
+    variables: dict[str, Any] = {}
+    if map_variable:
+        try:
+            variables = json.loads(map_variable)
+        except ValueError:
+            raise StepLineError(f"--map-variable is not JSON: {map_variable!r}", hint='e.g. \'{"chunk": 3}\'') from None
+    run = RunContext(run_id=run_id, graph=prepared.graph, services=services, pipeline_file=pipeline_file,
+                     config_file=config_file)
+    run.store.get_run(run_id)  # a clear error when the run does not exist
+    branch = step.rpartition(".")[0]
+    return execute_step(run, node, step, branch=branch, map_variable=variables).status

@@ -1,0 +1,74 @@
+"""The task type contract and what a task run receives and returns."""
+
+from __future__ import annotations
+
+import abc
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stepline.component import Component
+from stepline.errors import StepLineError
+
+if TYPE_CHECKING:
+    from stepline.pipeline.nodes import TaskNode
+    from stepline.tasks.output import OutputSink
+
+
+class TaskFailed(Exception):
+    """The user's work failed (non-zero exit, an exception, a timeout). The step may retry."""
+
+
+@dataclass
+class Invocation:
+    """Everything one attempt of a task needs."""
+
+    node: TaskNode
+    step: str  # dotted internal name
+    parameters: dict[str, Any]  # python values (objects already unpickled)
+    secrets: dict[str, str]
+    output: OutputSink
+    timeout: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)  # filled by stepline.track()
+
+
+class TaskType(Component, abc.ABC):
+    kind: ClassVar[str] = "task"
+
+    def check(self, node: TaskNode) -> None:
+        """Static checks before any step runs (e.g. the function imports). Raise StepLineError."""
+
+    @abc.abstractmethod
+    def run(self, invocation: Invocation) -> dict[str, Any]:
+        """Run one attempt; return the values of ``node.returns`` by name. Raise TaskFailed."""
+
+
+def zip_returns(node: TaskNode, result: Any) -> dict[str, Any]:
+    """Pair a python function's return value with the names in ``returns``."""
+    names = [r.name for r in node.returns]
+    if not names:
+        return {}
+    if len(names) == 1:
+        return {names[0]: result}
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = len(result) if isinstance(result, (tuple, list)) else 1
+        raise TaskFailed(f"'returns' names {len(names)} values but the function returned {got}")
+    return dict(zip(names, result))
+
+
+def as_json_value(name: str, value: Any) -> Any:
+    """A JSON-able form of a returned value, or TaskFailed saying to use kind: object."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise TaskFailed(f"return '{name}' ({type(value).__name__}) is not JSON; declare it "
+                         f"{{name: {name}, kind: object}} to pickle it into the catalog") from None
+    return value
+
+
+class TaskDefinitionError(StepLineError):
+    """A task's definition cannot work (a function that does not import)."""

@@ -1,0 +1,11 @@
+"""Built-in task types."""
+
+from stepline.plugins import hookimpl
+
+
+@hookimpl
+def stepline_components():
+    from stepline.tasks.python import PythonTask
+    from stepline.tasks.shell import ShellTask
+
+    return [PythonTask, ShellTask]

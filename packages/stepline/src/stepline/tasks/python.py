@@ -1,0 +1,205 @@
+"""Python tasks: ``command`` is a dotted path to a function, called with parameters by name."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+import typing
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from stepline.errors import ParameterError
+from stepline.tasks.base import Invocation, TaskDefinitionError, TaskFailed, TaskType, zip_returns
+from stepline.tasks.output import SinkWriter
+
+
+def split_reference(command: str) -> tuple[str, str]:
+    """'pkg.mod.func' or 'pkg.mod:func' -> ('pkg.mod', 'func')."""
+    module, sep, attr = command.strip().rpartition(":") if ":" in command else command.strip().rpartition(".")
+    if not sep or not module or not attr:
+        raise TaskDefinitionError(f"command '{command}' is not a dotted path to a function",
+                                  hint="write module.function, e.g. my_pkg.steps.train")
+    return module, attr
+
+
+@lru_cache(maxsize=None)
+def import_callable(command: str) -> Any:
+    module_name, attr = split_reference(command)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TaskDefinitionError(f"cannot import '{module_name}' for command '{command}': {exc}",
+                                  hint="run from the folder that holds it, or put it on PYTHONPATH") from None
+    except Exception as exc:
+        raise TaskDefinitionError(f"importing '{module_name}' raised {type(exc).__name__}: {exc}") from None
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise TaskDefinitionError(f"'{module_name}' has no function '{attr}'", hint="check the command")
+    return func
+
+
+@lru_cache(maxsize=None)
+def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool]:
+    """[(name, annotation or None, required)], accepts **kwargs."""
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:
+        hints = {}
+    params, var_kw = [], False
+    for p in inspect.signature(func).parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            params.append((p.name, hints.get(p.name), p.default is p.empty))
+    return params, var_kw
+
+
+@lru_cache(maxsize=None)
+def _adapter(annotation: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation)
+
+
+def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for ``func`` from the parameters, cast by its annotations."""
+    from pydantic import ValidationError
+
+    params, var_kw = _signature(func)
+    kwargs: dict[str, Any] = {}
+    for name, annotation, required in params:
+        if name not in parameters:
+            if required:
+                raise ParameterError(f"function '{command}' needs parameter '{name}', which is not set",
+                                     hint="set it in the parameters file or return it from an earlier step")
+            continue
+        value = parameters[name]
+        if annotation is not None and annotation is not Any:
+            try:
+                value = _adapter(annotation).validate_python(value)
+            except ValidationError as exc:
+                first = exc.errors()[0]["msg"]
+                raise ParameterError(f"parameter '{name}' = {value!r:.60} cannot be cast to "
+                                     f"{getattr(annotation, '__name__', annotation)}: {first}",
+                                     hint="fix the value or the annotation") from None
+        kwargs[name] = value
+    if var_kw:
+        kwargs.update({k: v for k, v in parameters.items() if k not in kwargs})
+    return kwargs
+
+
+@contextlib.contextmanager
+def _task_environment(invocation: Invocation):
+    """Secrets as env vars and output captured, restored afterwards."""
+    saved = {k: os.environ.get(k) for k in invocation.secrets}
+    os.environ.update(invocation.secrets)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = SinkWriter(invocation.output)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class PythonTask(TaskType):
+    name: ClassVar[str] = "python"
+
+    def check(self, node) -> None:
+        import_callable(node.command)
+
+    def run(self, invocation: Invocation) -> dict[str, Any]:
+        from stepline.context import active_step
+
+        func = import_callable(invocation.node.command)
+        kwargs = bind(func, invocation.node.command, invocation.parameters)
+        with active_step(invocation):
+            if invocation.timeout:
+                result = _run_forked(func, kwargs, invocation)
+            else:
+                with _task_environment(invocation):
+                    try:
+                        result = func(**kwargs)
+                    except Exception as exc:
+                        traceback.print_exc(file=sys.stdout)
+                        raise TaskFailed(f"{type(exc).__name__}: {exc}") from None
+        return zip_returns(invocation.node, result)
+
+
+def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> Any:
+    """Run in a child process so a timeout can kill it; output and result come back by pipes."""
+    out_r, out_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(out_r)
+        os.close(res_r)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
+        code = 0
+        try:
+            os.environ.update(invocation.secrets)
+            payload = ("ok", func(**kwargs), invocation.metrics)
+        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+            traceback.print_exc()
+            payload, code = ("error", f"{type(exc).__name__}: {exc}", invocation.metrics), 1
+        try:
+            data = pickle.dumps(payload)
+        except Exception as exc:
+            data, code = pickle.dumps(("error", f"the return value cannot be pickled: {exc}", {})), 1
+        sys.stdout.flush()
+        with os.fdopen(res_w, "wb") as handle:
+            handle.write(data)
+        os._exit(code)
+    os.close(out_w)
+    os.close(res_w)
+    chunks: list[bytes] = []
+
+    def pump_output() -> None:
+        with os.fdopen(out_r, "rb") as stream:
+            for line in stream:
+                invocation.output.write(line.decode("utf-8", "replace"))
+
+    def pump_result() -> None:
+        with os.fdopen(res_r, "rb") as stream:
+            chunks.append(stream.read())
+
+    readers = [threading.Thread(target=pump_output, daemon=True), threading.Thread(target=pump_result, daemon=True)]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + invocation.timeout
+    while True:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            for reader in readers:
+                reader.join(timeout=1)
+            raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed")
+        time.sleep(0.005)
+    for reader in readers:
+        reader.join()
+    if not chunks or not chunks[0]:
+        raise TaskFailed("the task process died without a result")
+    status, value, metrics = pickle.loads(chunks[0])
+    invocation.metrics.update(metrics)
+    if status == "error":
+        raise TaskFailed(value)
+    return value

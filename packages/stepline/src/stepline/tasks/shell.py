@@ -1,0 +1,115 @@
+"""Shell tasks: ``command`` runs in bash with the caller's environment plus parameters and secrets.
+
+Returns are read after the command from the variables it exported, written by a trailer into a
+private file (never printed or logged; only the names in ``returns`` are kept), or from
+``name=value`` lines the command writes to the file named by ``$STEPLINE_RETURNS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from stepline.params import decode
+from stepline.tasks.base import Invocation, TaskFailed, TaskType
+
+_NAME_OK = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parameter_env(parameters: dict[str, Any]) -> dict[str, str]:
+    """Parameters as environment variables: strings as they are, everything else as JSON."""
+    return {name: value if isinstance(value, str) else json.dumps(value)
+            for name, value in parameters.items() if _NAME_OK.match(name)}
+
+
+def build_script(command: str, names: list[str], capture_path: str) -> str:
+    """The user's command, then a trailer that records the listed variables NUL-separated."""
+    if not names:
+        return command
+    lines = [command, "__stepline_rc=$?", f"__stepline_out={shlex.quote(capture_path)}"]
+    for name in names:
+        lines.append(f'if [ -n "${{{name}+set}}" ]; then printf "%s\\0%s\\0" {name} "${{{name}}}" >> "$__stepline_out"; fi')
+    lines.append("exit $__stepline_rc")
+    return "\n".join(lines)
+
+
+def read_capture(path: Path) -> dict[str, str]:
+    try:
+        parts = path.read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return {}
+    return {parts[i].decode(): parts[i + 1].decode("utf-8", "replace") for i in range(0, len(parts) - 1, 2)}
+
+
+def read_returns_file(path: Path) -> dict[str, str]:
+    values = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return values
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip():
+            values[key.strip()] = value
+    return values
+
+
+class ShellTask(TaskType):
+    name: ClassVar[str] = "shell"
+
+    def run(self, invocation: Invocation) -> dict[str, Any]:
+        names = [r.name for r in invocation.node.returns]
+        with tempfile.TemporaryDirectory(prefix="stepline-") as private:
+            capture = Path(private) / "exported"
+            returns_file = Path(private) / "returns"
+            env = {**os.environ, **parameter_env(invocation.parameters), **invocation.secrets,
+                   "STEPLINE_RETURNS": str(returns_file)}
+            script = build_script(invocation.node.command, names, str(capture))
+            code = self._spawn(script, env, invocation)
+            if code != 0:
+                raise TaskFailed(f"command exited with code {code}")
+            found = {**read_capture(capture), **read_returns_file(returns_file)}
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise TaskFailed(f"'returns' names '{missing[0]}' but the command neither exported it "
+                             "nor wrote it to $STEPLINE_RETURNS")
+        return {name: decode(found[name]) for name in names}
+
+    @staticmethod
+    def _spawn(script: str, env: dict[str, str], invocation: Invocation) -> int:
+        proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                invocation.output.write(line.decode("utf-8", "replace"))
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            code = proc.wait(timeout=invocation.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            reader.join(timeout=2)
+            raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed") from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        reader.join()
+        return code
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
