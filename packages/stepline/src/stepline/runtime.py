@@ -84,9 +84,10 @@ def finish_run(run: RunContext, status: Status, message: str = "") -> RunLog:
 
 
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
-            run_id: str | None = None, tag: str = "", quiet: bool = False) -> RunLog:
+            run_id: str | None = None, tag: str = "", quiet: bool = False,
+            prepared: Prepared | None = None) -> RunLog:
     """Run (or, with an orchestration executor, render) a pipeline; return its run log."""
-    prepared = prepare(pipeline_file, config_file)
+    prepared = prepared or prepare(pipeline_file, config_file)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet)
     try:

@@ -58,12 +58,11 @@ def execute(
     from stepline.runtime import execute as run_pipeline, prepare
 
     path = _pipeline_path(pipeline, file)
-    for warning in prepare(path, config).warnings:
+    prepared = prepare(path, config)
+    for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    run_log = run_pipeline(path, config, parameters, run_id, tag)
-    from stepline.config.loader import load_services
-
-    print(summary(run_log, _where(load_services(config).run_log_store)), file=sys.stderr)
+    run_log = run_pipeline(path, config, parameters, run_id, tag, prepared=prepared)
+    print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
 

@@ -1,0 +1,28 @@
+# The two commands of the README. Each installs uv (with pip) and syncs the workspace itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export UV_LINK_MODE := copy
+
+.PHONY: setup demo test docs bench clean
+
+setup:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install -q --user uv || $(PYTHON) -m pip install -q uv
+	@$(UV) sync --all-packages --all-extras --compile-bytecode -q
+	@$(UV) run --no-sync python -m compileall -q packages/*/src >/dev/null
+
+demo: setup
+	cd examples/01-hello-shell && $(UV) run --no-sync stepline execute pipeline.yaml
+
+test: setup
+	$(UV) run --no-sync pytest packages tests-integration
+	$(UV) run --no-sync mkdocs build --strict -q -d .ci-state/site
+
+docs: setup
+	$(UV) run --no-sync mkdocs serve -a 127.0.0.1:8000
+
+bench: setup
+	$(UV) run --no-sync python bench/bench_steps.py
+
+clean:
+	rm -rf .ci-state .stepline site

@@ -1,0 +1,9 @@
+"""Contract test suites that any backend package runs against its own class.
+
+Each kit is a class of pytest tests; subclass it in your tests and provide the fixture it names:
+
+- :class:`stepline.testing.runlog.RunLogStoreContract` — fixture ``store``
+- :class:`stepline.testing.catalog.CatalogContract` — fixture ``catalog``
+
+The kit modules import pytest; this package does not, so ``import stepline`` never needs it.
+"""
