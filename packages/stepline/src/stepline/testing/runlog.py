@@ -324,7 +324,7 @@ class RunLogStoreContract:
         writers = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
         for thread in writers:
             thread.start()
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 1.0
         try:
             while time.monotonic() < deadline or reads < 20:
                 whole = store.get_run_log("run-1")
