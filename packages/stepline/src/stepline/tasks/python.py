@@ -66,9 +66,12 @@ def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool]:
 
 @lru_cache(maxsize=None)
 def _adapter(annotation: Any) -> Any:
-    from pydantic import TypeAdapter
+    from pydantic import ConfigDict, PydanticSchemaGenerationError, TypeAdapter
 
-    return TypeAdapter(annotation)
+    try:
+        return TypeAdapter(annotation)
+    except PydanticSchemaGenerationError:  # a plain class (e.g. an unpickled object): isinstance check
+        return TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
 
 
 def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
