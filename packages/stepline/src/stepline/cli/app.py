@@ -154,8 +154,12 @@ def main() -> None:
     except Exception as exc:
         from stepline.errors import StepLineError
 
-        if os.environ.get("STEPLINE_DEBUG") or not isinstance(exc, StepLineError):
+        if not isinstance(exc, StepLineError):
             raise
+        if os.environ.get("STEPLINE_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
 
