@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stepline.catalog.file_system import FileSystemCatalog
 from stepline.testing.catalog import CatalogContract
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stepline.runlog.buffered import BufferedRunLogStore
 from stepline.runlog.chunked_fs import ChunkedFileSystemRunLogStore
 from stepline.runlog.file_system import FileSystemRunLogStore

@@ -1,8 +1,11 @@
-"""Hook implementations of stepline-fsspec."""
+"""Hook implementations of stepline-fsspec. Importing this module imports no fsspec backend."""
 
 from stepline.plugins import hookimpl
 
 
 @hookimpl
 def stepline_components():
-    return []
+    from stepline_fsspec.catalog import FsspecCatalog
+    from stepline_fsspec.runlog import ChunkedFsspecRunLogStore
+
+    return [FsspecCatalog, ChunkedFsspecRunLogStore]

@@ -1,0 +1,89 @@
+"""The catalog on any fsspec URL: ``location/RUN_ID/...`` on S3, GCS, a local folder, memory."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+from stepline.catalog.base import Catalog
+from stepline.component import Locality, Settings
+
+from stepline_fsspec.location import Location, locality_of, mask_options, mask_url
+
+
+class FsspecCatalogSettings(Settings):
+    location: str = Field(description="fsspec URL of the catalog's root, e.g. s3://bucket/catalog")
+    storage_options: dict[str, Any] = Field(default_factory=dict,
+                                            description="passed to fsspec; secret-looking values never shown")
+    compute_data_folder: str = "."
+
+
+class FsspecCatalog(Catalog):
+    """Files a step puts land at ``location/RUN_ID/<path relative to compute_data_folder>``."""
+
+    name: ClassVar[str] = "fsspec"
+    Settings: ClassVar[type[Settings]] = FsspecCatalogSettings
+
+    @cached_property
+    def where(self) -> Location:
+        return Location(self.settings.location, self.settings.storage_options)
+
+    @property
+    def locality(self) -> Locality:
+        return locality_of(self.settings.location)
+
+    @property
+    def location(self) -> str:
+        return mask_url(self.settings.location)
+
+    def describe(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"location": self.location,
+                                  "compute_data_folder": self.settings.compute_data_folder}
+        if self.settings.storage_options:
+            config["storage_options"] = mask_options(self.settings.storage_options)
+        return {"type": self.name, "config": config}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("where", None)
+        return state
+
+    def _upload(self, local: Path, remote: str) -> None:
+        self.where.upload_file(local, remote)
+
+    def _download(self, remote: str, local: Path) -> None:
+        self.where.fs.get_file(self.where.path(remote), str(local))
+
+    def _glob(self, run_id: str, pattern: str) -> list[str]:
+        where = self.where
+        base = where.path(run_id)
+        where.fresh(run_id)
+        try:
+            found = where.fs.glob(f"{base}/{pattern}", detail=True)
+        except FileNotFoundError:
+            return []
+        files: set[str] = set()
+        for path, info in found.items():
+            if info.get("type") == "directory":
+                files.update(where.find(where.rel(path, "")))
+            else:
+                files.add(path)
+        return sorted(rel for rel in (where.rel(p, run_id) for p in files)
+                      if not rel.rpartition("/")[2].startswith(".tmp-"))
+
+    def _write_bytes(self, remote: str, data: bytes) -> None:
+        self.where.write_bytes(remote, data)
+
+    def _read_bytes(self, remote: str) -> bytes:
+        return self.where.read_bytes(remote)
+
+    def _copy_run(self, from_run_id: str, to_run_id: str) -> None:
+        where = self.where
+        for path in where.find(from_run_id):
+            rel = where.rel(path, from_run_id)
+            if where.is_local:
+                where.write_bytes(f"{to_run_id}/{rel}", where.fs.cat_file(path))
+            else:
+                where.fs.copy(path, where.path(f"{to_run_id}/{rel}"))

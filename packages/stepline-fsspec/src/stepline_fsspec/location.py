@@ -1,0 +1,158 @@
+"""An fsspec URL plus storage options: the filesystem, paths under it, and what may be shown."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from stepline.component import Locality
+
+#: Storage option keys whose values are never shown (run log, describe(), messages).
+_SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
+                         re.IGNORECASE)
+MASK = "***"
+
+
+def protocol_of(url: str) -> str:
+    """The protocol of an fsspec URL ('file' for plain paths), without importing any backend."""
+    head, sep, _ = url.partition("://")
+    if not sep:
+        return "file"
+    return head.split("::")[-1].split("+")[0].lower()
+
+
+def locality_of(url: str) -> Locality:
+    """PROCESS for memory://, MACHINE for local paths, NETWORK for everything else (s3, gs, ...)."""
+    protocol = protocol_of(url)
+    if protocol == "memory":
+        return Locality.PROCESS
+    if protocol in ("file", "local"):
+        return Locality.MACHINE
+    return Locality.NETWORK
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (``ftp://user:pw@host``) replaced by ``***``."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def mask_options(options: Any) -> Any:
+    """Storage options as they may be shown: values under secret-looking keys become ``***``."""
+    if isinstance(options, dict):
+        return {k: MASK if _SECRET_KEY.search(str(k)) and v not in (None, "", False) and not isinstance(v, dict)
+                else mask_options(v) for k, v in options.items()}
+    if isinstance(options, list):
+        return [mask_options(v) for v in options]
+    return options
+
+
+class Location:
+    """A root URL on some filesystem. Paths handed to the filesystem are ``root/rel``."""
+
+    def __init__(self, url: str, storage_options: dict[str, Any]) -> None:
+        from fsspec.core import url_to_fs
+
+        self.url = url
+        self.fs, root = url_to_fs(url, **storage_options)
+        self.root = root.rstrip("/")
+        self.is_local = protocol_of(url) in ("file", "local")
+
+    def path(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def rel(self, path: str, base: str) -> str:
+        """``path`` relative to ``root/base``."""
+        prefix = self.path(base).rstrip("/") + "/"
+        if not path.startswith(prefix):
+            raise ValueError(f"{path} is not under {prefix}")
+        return path[len(prefix):]
+
+    def fresh(self, rel: str = "") -> None:
+        """Forget cached listings, so files written by other processes are seen."""
+        self.fs.invalidate_cache(self.path(rel) if rel else None)
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Replace one object atomically: readers see the old bytes or the new ones."""
+        path = self.path(rel)
+        if self.is_local:
+            # a local file is written in place by fsspec: write aside, then rename over it
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        else:
+            # one PUT per object on object stores; memory:// swaps the object in one assignment
+            self.fs.pipe_file(path, data)
+
+    def upload_file(self, local: Path, rel: str) -> None:
+        """Copy a local file to ``root/rel``, atomically replacing what was there."""
+        path = self.path(rel)
+        if self.is_local:
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            os.close(fd)
+            try:
+                shutil.copyfile(local, tmp)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        else:
+            # object stores make an upload visible only once complete (multipart included)
+            self.fs.put_file(str(local), path)
+
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """Write an object that must not exist yet; FileExistsError if it does."""
+        path = self.path(rel)
+        if self.is_local:
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.link(tmp, path)  # atomic, complete, and fails with FileExistsError if taken
+            finally:
+                os.unlink(tmp)
+        else:
+            # conditional write (If-None-Match: * on S3; exclusive open on memory://)
+            self.fs.pipe_file(path, data, mode="create")
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The object's bytes; FileNotFoundError when absent."""
+        return self.fs.cat_file(self.path(rel))
+
+    def find(self, rel: str) -> list[str]:
+        """Every file under ``root/rel`` (full paths), freshly listed."""
+        self.fresh(rel)
+        try:
+            return [p for p in self.fs.find(self.path(rel)) if not os.path.basename(p).startswith(".tmp-")]
+        except FileNotFoundError:
+            return []
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        """Read many objects at once (concurrently on async filesystems); absent ones are left out."""
+        if not paths:
+            return {}
+        found = self.fs.cat(paths, on_error="return")
+        return {p: v for p, v in found.items() if isinstance(v, bytes)}
