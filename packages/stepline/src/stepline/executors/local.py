@@ -1,16 +1,26 @@
-"""The local executor: traverses the graph and runs every step in this process."""
+"""The local executor: traverses the graph here; runs leaf steps in this process and branches of
+parallel and map steps concurrently in forked worker processes (``max_workers`` at a time)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from typing import ClassVar
+
+from pydantic import Field
 
 from stepline.component import Locality, Settings
 from stepline.executors.base import Executor
 from stepline.runlog.models import Status
 
+#: State a forked pool worker inherits: (executor, run, {branch internal name: graph}).
+_WORKER_STATE: tuple | None = None
+_IN_WORKER = False
+
 
 class LocalSettings(Settings):
-    pass
+    max_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
 
 class LocalExecutor(Executor):
@@ -24,11 +34,71 @@ class LocalExecutor(Executor):
         return traverse(run, run.graph, self.run_node)
 
     def run_node(self, run, node, internal_name: str, branch: str) -> Status:
-        """Run one step: leaves through the shared step context."""
-        from stepline.errors import NotSupportedError
+        from stepline.executors.composite import run_composite
         from stepline.executors.step_context import execute_step
 
         if node.composite:
-            raise NotSupportedError(f"step type '{node.type}' cannot run on the {self.name} executor",
-                                    step=internal_name)
+            return run_composite(run, node, internal_name, branch, self.run_branches)
         return execute_step(run, node, internal_name, branch=branch).status
+
+    # ---- branches ----------------------------------------------------------------------------------
+    def concurrency_blocker(self, run) -> str | None:
+        """Why branches must run one at a time with these services, or None."""
+        store = run.store
+        if not store.supports_concurrent_writes:
+            return f"the {store.name} run log store cannot take concurrent writers"
+        for service in run.services.services():
+            if service.locality < Locality.MACHINE:
+                return f"the {service.name} {service.kind.replace('_', ' ')} keeps its data in this process"
+        return None
+
+    def run_branches(self, run, branches) -> list[Status]:
+        from stepline.executors.composite import run_branch
+
+        workers = min(self.settings.max_workers, len(branches))
+        blocker = None if workers <= 1 or _IN_WORKER else self.concurrency_blocker(run)
+        if blocker and not getattr(run, "_warned_sequential", False):
+            run._warned_sequential = True
+            print(f"warning: {blocker}; parallel and map branches run one at a time", file=sys.stderr)
+        if workers <= 1 or _IN_WORKER or blocker:
+            return [run_branch(run, name, graph, self.run_node) for name, graph in branches]
+        return self._run_in_pool(run, branches, workers)
+
+    def _run_in_pool(self, run, branches, workers: int) -> list[Status]:
+        import multiprocessing
+
+        global _WORKER_STATE
+        _WORKER_STATE = (self, run, dict(branches))
+        context = multiprocessing.get_context("fork")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pool = context.Pool(workers, initializer=_worker_init)
+        try:
+            chunk = max(1, min(64, len(branches) // (workers * 8)))
+            statuses = list(pool.imap(_worker_run, [name for name, _ in branches], chunksize=chunk))
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
+            _WORKER_STATE = None
+        return [Status(s) for s in statuses]
+
+
+def _worker_init() -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)  # unwinds into the task, which kills its child processes
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _worker_run(name: str) -> str:
+    from stepline.executors.composite import run_branch
+
+    executor, run, graphs = _WORKER_STATE
+    return run_branch(run, name, graphs[name], executor.run_node).value

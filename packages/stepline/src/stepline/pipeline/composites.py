@@ -1,0 +1,299 @@
+"""Composite steps: parallel, map, conditional, loop and nested dag.
+
+Each node holds its branches as graphs and knows, as pure functions, how to fan out (which
+branches run, with which parameters) and fan in (which parameters flow back to the parent).
+Executors and orchestrators' ``fan`` callbacks share these functions.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from stepline.errors import PipelineDefinitionError, StepLineError
+from stepline.pipeline.graph import ILLEGAL_NAME_CHARS, Graph, join
+from stepline.pipeline.nodes import Node
+from stepline.runlog.models import Parameter
+
+Params = dict[str, Parameter]
+
+
+class CompositeError(StepLineError):
+    """A composite cannot fan out or in at run time (a missing list, no matching branch)."""
+
+    exit_code = 1
+
+
+@dataclass
+class BranchPlan:
+    key: str
+    graph: Graph
+    parameters: Params
+
+
+def _parse_branch(raw: Any, info: ValidationInfo, key: str) -> Graph:
+    if isinstance(raw, Graph):
+        return raw
+    from stepline.pipeline.loader import parse_graph
+
+    context = info.context or {}
+    return parse_graph(raw, file=context.get("file", "<pipeline>"), prefix=join(context.get("path", ""), key),
+                       base_dir=context.get("base_dir"))
+
+
+def _check_branch_name(name: str) -> None:
+    if not name.strip() or any(c in name for c in ILLEGAL_NAME_CHARS):
+        raise ValueError(f"illegal branch name {name!r}: names may not be empty or contain '.' or '%'")
+
+
+def changed(before: Params, after: Params) -> Params:
+    """Parameters a branch returned: new names, or names whose value changed."""
+    return {name: p for name, p in after.items() if name not in before or before[name] != p}
+
+
+class CompositeNode(Node):
+    composite: ClassVar[bool] = True
+
+    def fan_out(self, parent: Params) -> list[BranchPlan]:
+        """The branches to run and their starting parameters."""
+        raise CompositeError(f"{self.type} steps fan out iteratively")
+
+    def fan_in(self, parent: Params, plans: list[BranchPlan], finals: list[Params]) -> tuple[Params, str]:
+        """The parent's parameters after every branch succeeded, and a message for the step log."""
+        merged, sources, clashes = dict(parent), {}, []
+        for plan, final in zip(plans, finals):
+            for name, value in changed(plan.parameters, final).items():
+                if name in sources and merged[name] != value:
+                    clashes.append(name)
+                merged[name], sources[name] = value, plan.key
+        message = ""
+        if clashes:
+            detail = ", ".join(f"'{n}' from branch '{sources[n]}'" for n in sorted(set(clashes)))
+            message = f"branches returned the same names; the last branch in order wins: {detail}"
+        return merged, message
+
+
+class ParallelNode(CompositeNode):
+    """Runs every branch, concurrently where the executor allows."""
+
+    name: ClassVar[str] = "parallel"
+    type: Literal["parallel"] = "parallel"
+    branches: dict[str, Graph]
+
+    @field_validator("branches", mode="before")
+    @classmethod
+    def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
+        if not isinstance(raw, dict) or not raw:
+            raise ValueError("'branches' must be a non-empty mapping of branch name to {start_at, steps}")
+        for key in raw:
+            _check_branch_name(str(key))
+        return {str(k): _parse_branch(v, info, str(k)) for k, v in raw.items()}
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        return dict(self.branches)
+
+    def fan_out(self, parent: Params) -> list[BranchPlan]:
+        return [BranchPlan(key, graph, dict(parent)) for key, graph in self.branches.items()]
+
+
+class MapNode(CompositeNode):
+    """Runs ``branch`` once per item of the list parameter ``iterate_on``; iteration keys are indexes."""
+
+    name: ClassVar[str] = "map"
+    type: Literal["map"] = "map"
+    branch: Graph
+    iterate_on: str
+    iterate_as: str
+    reducer: str | None = None
+
+    @field_validator("branch", mode="before")
+    @classmethod
+    def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
+        return _parse_branch(raw, info, "*")
+
+    @field_validator("reducer")
+    @classmethod
+    def _reducer_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            compile_reducer(value, check_only=True)
+        return value
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        return {"*": self.branch}
+
+    def branch_graph(self, key: str) -> Graph | None:
+        return self.branch
+
+    def items(self, parent: Params) -> list[Any]:
+        if self.iterate_on not in parent:
+            raise CompositeError(f"map iterates on '{self.iterate_on}', which is not a parameter",
+                                 hint="set it in the parameters file or return it from an earlier step")
+        items = parent[self.iterate_on].value
+        if not isinstance(items, list):
+            raise CompositeError(f"map iterates on '{self.iterate_on}', which is {type(items).__name__}, not a list")
+        return items
+
+    def fan_out(self, parent: Params) -> list[BranchPlan]:
+        return [BranchPlan(str(i), self.branch, {**parent, self.iterate_as: Parameter(kind="json", value=item)})
+                for i, item in enumerate(self.items(parent))]
+
+    def fan_in(self, parent: Params, plans: list[BranchPlan], finals: list[Params]) -> tuple[Params, str]:
+        returned: dict[str, str] = {}
+        for plan, final in zip(plans, finals):
+            for name, p in changed(plan.parameters, final).items():
+                if name != self.iterate_as:
+                    returned.setdefault(name, p.kind)
+        merged = dict(parent)
+        reduce = compile_reducer(self.reducer) if self.reducer else None
+        for name, kind in returned.items():
+            values = [final[name].value if name in final else None for final in finals]
+            if reduce is not None:
+                try:
+                    value = reduce(*values)
+                except Exception as exc:
+                    raise CompositeError(f"reducer failed on '{name}': {type(exc).__name__}: {exc}") from None
+            else:
+                value = values
+            merged[name] = Parameter(kind="metric" if kind == "metric" and reduce else "json", value=value)
+        return merged, ""
+
+
+class ConditionalNode(CompositeNode):
+    """Runs the branch whose key equals the value of ``parameter`` (or ``default``)."""
+
+    name: ClassVar[str] = "conditional"
+    type: Literal["conditional"] = "conditional"
+    parameter: str
+    branches: dict[str, Graph]
+    default: Graph | None = None
+
+    @field_validator("branches", mode="before")
+    @classmethod
+    def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
+        if not isinstance(raw, dict) or not raw:
+            raise ValueError("'branches' must be a non-empty mapping of value to {start_at, steps}")
+        for key in raw:
+            _check_branch_name(str(key))
+            if str(key) == "default":
+                raise ValueError("a branch may not be named 'default'; use the 'default' key")
+        return {str(k): _parse_branch(v, info, str(k)) for k, v in raw.items()}
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _parse_default(cls, raw: Any, info: ValidationInfo) -> Any:
+        return None if raw is None else _parse_branch(raw, info, "default")
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        found = dict(self.branches)
+        if self.default is not None:
+            found["default"] = self.default
+        return found
+
+    def fan_out(self, parent: Params) -> list[BranchPlan]:
+        if self.parameter not in parent:
+            raise CompositeError(f"conditional on '{self.parameter}', which is not a parameter")
+        value = parent[self.parameter].value
+        for candidate in (str(value), json.dumps(value)):
+            if candidate in self.branches:
+                return [BranchPlan(candidate, self.branches[candidate], dict(parent))]
+        if self.default is not None:
+            return [BranchPlan("default", self.default, dict(parent))]
+        raise CompositeError(f"no branch matches {self.parameter} = {value!r} and there is no default",
+                             hint=f"branches: {', '.join(self.branches)}")
+
+
+class LoopNode(CompositeNode):
+    """Runs ``branch`` again and again until it returns ``break_on`` true, at most ``max_iterations``."""
+
+    name: ClassVar[str] = "loop"
+    type: Literal["loop"] = "loop"
+    branch: Graph
+    max_iterations: int = Field(ge=1)
+    break_on: str
+    index_as: str = "loop_index"
+
+    @field_validator("branch", mode="before")
+    @classmethod
+    def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
+        return _parse_branch(raw, info, "*")
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        return {"*": self.branch}
+
+    def branch_graph(self, key: str) -> Graph | None:
+        return self.branch
+
+    def iteration(self, index: int, current: Params) -> BranchPlan:
+        return BranchPlan(str(index), self.branch, {**current, self.index_as: Parameter(value=index)})
+
+    def done(self, final: Params) -> bool:
+        return bool(final.get(self.break_on, Parameter(value=False)).value)
+
+
+class DagNode(CompositeNode):
+    """A sub-pipeline from another file (``dag_definition``, relative to the including file)."""
+
+    name: ClassVar[str] = "dag"
+    type: Literal["dag"] = "dag"
+    dag_definition: str
+    branch: Graph | None = None
+
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> DagNode:
+        if self.branch is None:
+            from stepline.pipeline.loader import parse_graph
+            from stepline.pipeline.yaml_io import load_yaml_file
+
+            context = info.context or {}
+            base = Path(context.get("base_dir") or Path.cwd())
+            path = base / self.dag_definition
+            raw = load_yaml_file(path)
+            body = raw.get("dag", raw.get("pipeline")) if isinstance(raw, dict) else None
+            if body is None:
+                raise PipelineDefinitionError("a dag_definition file needs a top-level 'dag:'", file=str(path))
+            self.branch = parse_graph(body, file=str(path), prefix=join(context.get("path", ""), "dag"),
+                                      base_dir=path.resolve().parent)
+        return self
+
+    def branch_graphs(self) -> dict[str, Graph]:
+        return {"dag": self.branch} if self.branch else {}
+
+    def fan_out(self, parent: Params) -> list[BranchPlan]:
+        return [BranchPlan("dag", self.branch, dict(parent))]
+
+
+SAFE_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+                 for name in ("abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "len",
+                              "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str",
+                              "sum", "tuple", "zip")}
+
+
+def compile_reducer(text: str, *, check_only: bool = False):
+    """A reducer from a dotted path to a function, or from one lambda expression (nothing else)."""
+    source = text.strip()
+    if source.startswith("lambda"):
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"reducer is not a valid lambda: {exc.msg}") from None
+        if not isinstance(tree.body, ast.Lambda):
+            raise ValueError("reducer must be exactly one lambda expression, e.g. 'lambda *x: max(x)'")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                raise ValueError("reducer may not use attributes starting with '_'")
+        if check_only:
+            return None
+        code = compile(tree, "<reducer>", "eval")
+        return eval(code, {"__builtins__": SAFE_BUILTINS})  # noqa: S307 - a verified single lambda
+    if check_only:
+        if "." not in source:
+            raise ValueError("reducer must be a lambda expression or a dotted path to a function")
+        return None
+    from stepline.tasks.python import import_callable
+
+    return import_callable(source)
