@@ -63,34 +63,37 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
                 status, params = Status.FAIL, None
                 message = f"{len(failed)} of {len(plans)} branches failed: {', '.join(failed[:10])}"
             else:
-                finals = [store.get_parameters(run.run_id, join(internal_name, p.key)) for p in plans]
-                params, message = node.fan_in(parent, plans, finals)
+                overlays = [_overlay(run, join(internal_name, p.key)) for p in plans]
+                params, message = node.fan_in(parent, plans, overlays)
                 status = Status.SUCCESS
     except StepLineError as exc:
         status, params, message = Status.FAIL, None, str(exc)
-    if params is not None and status == Status.SUCCESS:
-        store.set_parameters(run.run_id, params, branch)
+    if params and status == Status.SUCCESS:
+        store.update_parameters(run.run_id, params, branch)
     attempt.status, attempt.message, attempt.end_time = status, message, utc_now()
     step.status, step.message = status, message
     store.put_step_log(run.run_id, step)
     return status
 
 
+def _overlay(run: RunContext, branch: str):
+    found = run.store.get_branch_log(run.run_id, branch)
+    return dict(found.parameters) if found else {}
+
+
 def _run_loop(run: RunContext, node, internal_name: str, parent, run_branches: RunBranches):
     store = run.store
-    current = dict(parent)
+    carried: dict = {}
     for index in range(node.max_iterations):
-        plan = node.iteration(index, current)
+        plan = node.iteration(index, carried)
         name = join(internal_name, plan.key)
         store.put_branch_log(run.run_id, BranchLog(internal_name=name, parameters=plan.parameters))
         [status] = run_branches(run, [(name, plan.graph)])
         if status != Status.SUCCESS:
             return Status.FAIL, None, f"iteration {index} failed"
-        current = store.get_parameters(run.run_id, name)
-        if node.done(current):
-            current.pop(node.index_as, None)
-            if node.index_as in parent:
-                current[node.index_as] = parent[node.index_as]
-            return Status.SUCCESS, current, f"stopped after {index + 1} iterations: {node.break_on} is true"
+        carried = _overlay(run, name)
+        carried.pop(node.index_as, None)
+        if node.done({**parent, **carried}):
+            return Status.SUCCESS, carried, f"stopped after {index + 1} iterations: {node.break_on} is true"
     return Status.FAIL, None, (f"reached max_iterations ({node.max_iterations}) before '{node.break_on}' "
                                "became true")

@@ -113,9 +113,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     metrics = {n: p.value for n, p in last.output_parameters.items() if p.kind == "metric"}
     last.user_defined_metrics.update(metrics)
     _track(run, step.internal_name, last.user_defined_metrics)
-    if last.output_parameters:
-        store.set_parameters(run.run_id, {**store.get_parameters(run.run_id, branch), **last.output_parameters},
-                             branch)
+    store.update_parameters(run.run_id, last.output_parameters, branch)
     step.status = Status.SUCCESS
 
 

@@ -31,6 +31,9 @@ class CompositeError(StepLineError):
 
 @dataclass
 class BranchPlan:
+    """One branch to run: its key, its graph and the parameters it starts with on top of the
+    parent's (the map variable, the loop index)."""
+
     key: str
     graph: Graph
     parameters: Params
@@ -51,9 +54,9 @@ def _check_branch_name(name: str) -> None:
         raise ValueError(f"illegal branch name {name!r}: names may not be empty or contain '.' or '%'")
 
 
-def changed(before: Params, after: Params) -> Params:
-    """Parameters a branch returned: new names, or names whose value changed."""
-    return {name: p for name, p in after.items() if name not in before or before[name] != p}
+def returned(plan: BranchPlan, overlay: Params) -> Params:
+    """What a branch returned: its final overlay less what it started with, unchanged."""
+    return {name: p for name, p in overlay.items() if plan.parameters.get(name) != p}
 
 
 class CompositeNode(Node):
@@ -63,11 +66,14 @@ class CompositeNode(Node):
         """The branches to run and their starting parameters."""
         raise CompositeError(f"{self.type} steps fan out iteratively")
 
-    def fan_in(self, parent: Params, plans: list[BranchPlan], finals: list[Params]) -> tuple[Params, str]:
-        """The parent's parameters after every branch succeeded, and a message for the step log."""
-        merged, sources, clashes = dict(parent), {}, []
-        for plan, final in zip(plans, finals):
-            for name, value in changed(plan.parameters, final).items():
+    def fan_in(self, parent: Params, plans: list[BranchPlan], overlays: list[Params]) -> tuple[Params, str]:
+        """What flows back to the parent once every branch succeeded (the changes to the parent's
+        parameters), and a message for the step log. ``overlays`` are the branches' own parameters."""
+        merged: Params = {}
+        sources: dict[str, str] = {}
+        clashes = []
+        for plan, overlay in zip(plans, overlays):
+            for name, value in returned(plan, overlay).items():
                 if name in sources and merged[name] != value:
                     clashes.append(name)
                 merged[name], sources[name] = value, plan.key
@@ -98,7 +104,7 @@ class ParallelNode(CompositeNode):
         return dict(self.branches)
 
     def fan_out(self, parent: Params) -> list[BranchPlan]:
-        return [BranchPlan(key, graph, dict(parent)) for key, graph in self.branches.items()]
+        return [BranchPlan(key, graph, {}) for key, graph in self.branches.items()]
 
 
 class MapNode(CompositeNode):
@@ -139,19 +145,20 @@ class MapNode(CompositeNode):
         return items
 
     def fan_out(self, parent: Params) -> list[BranchPlan]:
-        return [BranchPlan(str(i), self.branch, {**parent, self.iterate_as: Parameter(kind="json", value=item)})
+        return [BranchPlan(str(i), self.branch, {self.iterate_as: Parameter(kind="json", value=item)})
                 for i, item in enumerate(self.items(parent))]
 
-    def fan_in(self, parent: Params, plans: list[BranchPlan], finals: list[Params]) -> tuple[Params, str]:
-        returned: dict[str, str] = {}
-        for plan, final in zip(plans, finals):
-            for name, p in changed(plan.parameters, final).items():
+    def fan_in(self, parent: Params, plans: list[BranchPlan], overlays: list[Params]) -> tuple[Params, str]:
+        kinds: dict[str, str] = {}
+        for plan, overlay in zip(plans, overlays):
+            for name, p in returned(plan, overlay).items():
                 if name != self.iterate_as:
-                    returned.setdefault(name, p.kind)
-        merged = dict(parent)
+                    kinds.setdefault(name, p.kind)
+        merged: Params = {}
         reduce = compile_reducer(self.reducer) if self.reducer else None
-        for name, kind in returned.items():
-            values = [final[name].value if name in final else None for final in finals]
+        missing = Parameter(value=None)
+        for name, kind in kinds.items():
+            values = [overlay.get(name, parent.get(name, missing)).value for overlay in overlays]
             if reduce is not None:
                 try:
                     value = reduce(*values)
@@ -200,9 +207,9 @@ class ConditionalNode(CompositeNode):
         value = parent[self.parameter].value
         for candidate in (str(value), json.dumps(value)):
             if candidate in self.branches:
-                return [BranchPlan(candidate, self.branches[candidate], dict(parent))]
+                return [BranchPlan(candidate, self.branches[candidate], {})]
         if self.default is not None:
-            return [BranchPlan("default", self.default, dict(parent))]
+            return [BranchPlan("default", self.default, {})]
         raise CompositeError(f"no branch matches {self.parameter} = {value!r} and there is no default",
                              hint=f"branches: {', '.join(self.branches)}")
 
@@ -228,8 +235,9 @@ class LoopNode(CompositeNode):
     def branch_graph(self, key: str) -> Graph | None:
         return self.branch
 
-    def iteration(self, index: int, current: Params) -> BranchPlan:
-        return BranchPlan(str(index), self.branch, {**current, self.index_as: Parameter(value=index)})
+    def iteration(self, index: int, carried: Params) -> BranchPlan:
+        """Iteration ``index`` starts with what earlier iterations returned, and its index."""
+        return BranchPlan(str(index), self.branch, {**carried, self.index_as: Parameter(value=index)})
 
     def done(self, final: Params) -> bool:
         return bool(final.get(self.break_on, Parameter(value=False)).value)
@@ -264,7 +272,7 @@ class DagNode(CompositeNode):
         return {"dag": self.branch} if self.branch else {}
 
     def fan_out(self, parent: Params) -> list[BranchPlan]:
-        return [BranchPlan("dag", self.branch, dict(parent))]
+        return [BranchPlan("dag", self.branch, {})]
 
 
 SAFE_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)

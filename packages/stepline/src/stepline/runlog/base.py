@@ -22,6 +22,12 @@ STEP_PREFIX = "step/"
 BRANCH_PREFIX = "branch/"
 
 
+def branch_scopes(branch: str) -> list[str]:
+    """'fan.2.fork.left' -> ['fan.2', 'fan.2.fork.left']: each enclosing branch, outermost first."""
+    parts = branch.split(".") if branch else []
+    return [".".join(parts[: i + 2]) for i in range(0, len(parts) - 1, 2)]
+
+
 def parent_of(internal_name: str) -> str:
     """The internal name a step or branch is nested under ('' at the top)."""
     return internal_name.rpartition(".")[0]
@@ -96,14 +102,30 @@ class RunLogStore(Component, abc.ABC):
         return assemble(records)
 
     def get_parameters(self, run_id: str, branch: str = "") -> dict[str, Parameter]:
-        """Parameters of the run, or of a branch when ``branch`` is its internal name."""
-        if branch:
-            found = self.get_branch_log(run_id, branch)
-            return dict(found.parameters) if found else {}
+        """The parameters a step in ``branch`` sees: the run's, overlaid by those set in each
+        enclosing branch (a map variable, values returned inside the branch), innermost last."""
         text = self._read(run_id, PARAMS_KEY)
-        return _params_from_text(text) if text else {}
+        parameters = _params_from_text(text) if text else {}
+        for scope in branch_scopes(branch):
+            found = self.get_branch_log(run_id, scope)
+            if found:
+                parameters.update(found.parameters)
+        return parameters
+
+    def update_parameters(self, run_id: str, changes: dict[str, Parameter], branch: str = "") -> None:
+        """Set ``changes`` in the scope's own parameters (the run's, or the branch's overlay)."""
+        if not changes:
+            return
+        if branch:
+            found = self.get_branch_log(run_id, branch) or BranchLog(internal_name=branch)
+            found.parameters.update(changes)
+            self.put_branch_log(run_id, found)
+        else:
+            text = self._read(run_id, PARAMS_KEY)
+            self._write(run_id, PARAMS_KEY, _params_text({**(_params_from_text(text) if text else {}), **changes}))
 
     def set_parameters(self, run_id: str, parameters: dict[str, Parameter], branch: str = "") -> None:
+        """Replace the scope's own parameters (the run's, or the branch's overlay)."""
         if branch:
             found = self.get_branch_log(run_id, branch) or BranchLog(internal_name=branch)
             found.parameters = dict(parameters)

@@ -222,17 +222,26 @@ class RunLogStoreContract:
         self.new_run(store, parameters={k: Parameter(value=v) for k, v in values.items()})
         assert {k: p.value for k, p in store.get_parameters("run-1").items()} == values
 
-    def test_branch_parameters_are_separate_from_the_run(self, store):
+    def test_branch_parameters_overlay_the_run(self, store):
         self.new_run(store, parameters={"n": Parameter(value=1)})
         store.put_step_log("run-1", make_step("fan"))
         store.set_parameters("run-1", {"item": Parameter(value=3)}, branch="fan.3")
         store.set_parameters("run-1", {"item": Parameter(value=4)}, branch="fan.4")
-        assert store.get_parameters("run-1", branch="fan.3") == {"item": Parameter(value=3)}
-        assert store.get_parameters("run-1", branch="fan.4") == {"item": Parameter(value=4)}
+        assert store.get_parameters("run-1", branch="fan.3") == {"n": Parameter(value=1), "item": Parameter(value=3)}
+        assert store.get_parameters("run-1", branch="fan.4") == {"n": Parameter(value=1), "item": Parameter(value=4)}
         assert store.get_parameters("run-1") == {"n": Parameter(value=1)}
-        assert store.get_parameters("run-1", branch="fan.9") == {}
+        assert store.get_parameters("run-1", branch="fan.9") == {"n": Parameter(value=1)}
         whole = store.get_run_log("run-1")
-        assert whole.steps["fan"].branches["fan.3"].parameters["item"].value == 3
+        assert whole.steps["fan"].branches["fan.3"].parameters == {"item": Parameter(value=3)}
+
+    def test_nested_branches_see_every_enclosing_overlay(self, store):
+        self.new_run(store, parameters={"n": Parameter(value=1), "m": Parameter(value=1)})
+        store.set_parameters("run-1", {"item": Parameter(value=2), "m": Parameter(value=2)}, branch="fan.2")
+        store.set_parameters("run-1", {"side": Parameter(value="l")}, branch="fan.2.fork.left")
+        store.update_parameters("run-1", {"m": Parameter(value=3)}, branch="fan.2.fork.left")
+        assert {k: p.value for k, p in store.get_parameters("run-1", branch="fan.2.fork.left").items()} == \
+            {"n": 1, "m": 3, "item": 2, "side": "l"}
+        assert store.get_parameters("run-1", branch="fan.2")["m"].value == 2
 
     def test_branch_parameters_keep_the_branch_status(self, store):
         self.new_run(store)
