@@ -8,7 +8,6 @@ import sys
 import uuid
 
 import pytest
-
 from stepline.component import Locality
 from stepline.errors import SecretNotFoundError, StepLineError
 from stepline.executors.base import Executor

@@ -19,7 +19,8 @@ VALUES = {"API_TOKEN": "aws-e2e-T0ken/+=xyz", "DB_PASSWORD": "aws-e2e-pa55word"}
 
 
 def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 @pytest.fixture

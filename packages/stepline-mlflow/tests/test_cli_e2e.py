@@ -14,7 +14,8 @@ STEPLINE = str(Path(sys.executable).parent / "stepline")
 
 
 def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+                          check=False)
 
 
 def test_example_32_logs_params_series_metric_returns_and_nested_map_runs(tmp_path, tracking_uri, reader):

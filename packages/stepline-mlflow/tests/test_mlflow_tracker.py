@@ -8,7 +8,6 @@ import sys
 import textwrap
 
 import pytest
-
 from stepline.component import Locality
 from stepline.errors import IntegrationError, StepLineError
 from stepline.executors.base import Executor
@@ -215,3 +214,26 @@ def test_a_local_store_on_this_machine_or_a_server_anywhere_is_fine():
     from stepline.plugins.manager import get_plugin_manager
 
     assert get_plugin_manager().check_integration(_executor(Locality.MACHINE), [local]) == []
+
+
+def test_a_forked_child_logs_through_its_own_connections(tracking_uri, reader):
+    tracker = MlflowTracker.from_config({"tracking_uri": tracking_uri})
+    tracker.start_run("run-8", {}, {})  # the parent holds pooled connections now
+    pids = []
+    for i in range(2):
+        pid = os.fork()
+        if pid == 0:  # a branch worker, as the local executor forks them
+            code = 0
+            try:
+                tracker.log_metric("run-8", "child", float(i), step=i, step_name=f"fan.{i}.s")
+                tracker.log_metric("run-8", "top", float(i), step=i, step_name="s")
+            except BaseException:  # noqa: BLE001 - a forked child must always _exit
+                code = 1
+            os._exit(code)
+        pids.append(pid)
+    assert [os.waitpid(pid, 0)[1] for pid in pids] == [0, 0]
+    tracker.log_metric("run-8", "top", 9.0, step=9, step_name="s")  # the parent still works
+    tracker.end_run("run-8", "SUCCESS")
+    parent = the_run(reader, "run-8")
+    assert sorted(history(reader, parent.info.run_id, "top")) == [(0, 0.0), (1, 1.0), (9, 9.0)]
+    assert len([r for r in runs_of(reader, "run-8") if r.data.tags["stepline.level"] == "branch"]) == 2

@@ -18,7 +18,8 @@ VALUES = {"API_TOKEN": "vault-e2e-T0ken/+=xyz", "DB_PASSWORD": "vault-e2e-pa55wo
 
 
 def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-
 from stepline.component import Locality
 from stepline.errors import StepLineError
 from stepline.executors.base import Executor
@@ -32,13 +31,13 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
         self.requests.append(("POST", self.path, body, self.headers.get("X-Vault-Token")))
         self._answer({"auth": {"client_token": "token-from-k8s-login", "policies": ["default"],
                                "lease_duration": 60, "renewable": False}})
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.requests.append(("GET", self.path, {}, self.headers.get("X-Vault-Token")))
         self._answer({"data": {"data": {"API_KEY": "k8s-read-value"}, "metadata": {"version": 1}}})
 

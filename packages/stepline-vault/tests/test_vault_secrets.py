@@ -8,7 +8,6 @@ import sys
 import uuid
 
 import pytest
-
 from stepline.errors import ConfigError, SecretNotFoundError, StepLineError
 from stepline.testing.secrets import KNOWN_SECRETS, SecretsContract
 from stepline_vault.secrets import VaultSecrets

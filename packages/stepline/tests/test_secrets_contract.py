@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stepline.errors import ConfigError
 from stepline.secrets.builtin import DotEnvSecrets, EnvSecrets
 from stepline.testing.secrets import SecretsContract

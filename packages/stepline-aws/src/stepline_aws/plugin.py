@@ -26,7 +26,7 @@ def stepline_check_integration(executor, service):
     endpoint = service.settings.endpoint_url
     runs_in = getattr(executor, "runs_steps_in", Locality.PROCESS)
     if endpoint and runs_in >= Locality.NETWORK and (urlparse(endpoint).hostname or "") in _LOOPBACK:
-        return [f"warning: secrets '{service.name}' uses endpoint_url {endpoint} under executor "
+        return [(f"warning: secrets '{service.name}' uses endpoint_url {endpoint} under executor "
                 f"'{executor.name}', whose steps run on other machines, where that address is the "
-                "machine itself; use an address the steps can reach"]
+                "machine itself; use an address the steps can reach")]
     return []

@@ -77,6 +77,18 @@ def _quote(value: str) -> str:
     return f"'{value}'"
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked child, drop (without closing) the database connections pooled by the parent."""
+    try:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        engines = list(getattr(SqlAlchemyStore, "_engine_map", {}).values())
+    except Exception:  # noqa: BLE001  # pragma: no cover - another mlflow layout: nothing to drop
+        return
+    for engine in engines:
+        engine.dispose(close=False)  # SQLAlchemy's documented way for a forked child
+
+
 class MlflowTracker(ExperimentTracker):
     """Parameters and metrics of each pipeline run in one mlflow run (nested runs per branch)."""
 
@@ -89,6 +101,7 @@ class MlflowTracker(ExperimentTracker):
         self._experiment_id: str | None = None
         self._runs: dict[tuple[str, str], str] = {}  # (stepline run id, branch) -> mlflow run id
         self._lock = threading.RLock()
+        self._pid = os.getpid()
 
     # ---- what the core asks -------------------------------------------------------------------------
     @property
@@ -193,6 +206,9 @@ class MlflowTracker(ExperimentTracker):
         return self._experiment_id
 
     def _client_(self) -> Any:
+        if self._client is not None and self._pid != os.getpid():
+            _forget_inherited_connections()  # a forked branch worker: the parent's connections stay its own
+            self._pid = os.getpid()
         if self._client is None:
             uri = self.settings.tracking_uri
             path = local_path(uri)
