@@ -6,7 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import PipelineDefinitionError, StepLineError
+import contextlib
+import signal
+import threading
+
+from stepline.errors import Interrupted, PipelineDefinitionError, StepLineError
 from stepline.runlog.models import RunLog, Status, utc_now
 
 if TYPE_CHECKING:
@@ -83,6 +87,23 @@ def finish_run(run: RunContext, status: Status, message: str = "") -> RunLog:
     return run.store.get_run_log(run.run_id)
 
 
+@contextlib.contextmanager
+def _sigterm_raises():
+    """Turn SIGTERM into an exception, so running tasks and worker processes are stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
             run_id: str | None = None, tag: str = "", quiet: bool = False,
             prepared: Prepared | None = None) -> RunLog:
@@ -91,8 +112,9 @@ def execute(pipeline_file: str, config_file: str | None = None, params_file: str
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet)
     try:
-        status = run.executor.execute(run)
-    except KeyboardInterrupt:
+        with _sigterm_raises():
+            status = run.executor.execute(run)
+    except (KeyboardInterrupt, Interrupted):
         finish_run(run, Status.FAIL, "interrupted")
         raise
     except StepLineError as exc:

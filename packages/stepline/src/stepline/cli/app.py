@@ -146,20 +146,19 @@ def runs_show(
 
 def main() -> None:
     """Console entry point: one-line errors, truthful exit codes."""
+    from stepline.errors import Interrupted, StepLineError
+
     try:
         app()
     except KeyboardInterrupt:
         print("stepline: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:
-        from stepline.errors import StepLineError
-
-        if not isinstance(exc, StepLineError):
-            raise
+    except Interrupted as exc:
+        print("stepline: interrupted", file=sys.stderr)
+        sys.exit(128 + exc.signum)
+    except StepLineError as exc:
         if os.environ.get("STEPLINE_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
+            raise
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
 

@@ -48,7 +48,8 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
     attempt = Attempt()
     step.attempts = [attempt]
     store.put_step_log(run.run_id, step)
-    parent = store.get_parameters(run.run_id, branch)
+    parent = run.parameters(branch)
+    run.frozen_parameters[branch] = parent
     try:
         if isinstance(node, LoopNode):
             status, params, message = _run_loop(run, node, internal_name, parent, run_branches)
@@ -68,6 +69,8 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
                 status = Status.SUCCESS
     except StepLineError as exc:
         status, params, message = Status.FAIL, None, str(exc)
+    finally:
+        run.frozen_parameters.pop(branch, None)
     if params and status == Status.SUCCESS:
         store.update_parameters(run.run_id, params, branch)
     attempt.status, attempt.message, attempt.end_time = status, message, utc_now()

@@ -30,6 +30,9 @@ class RunContext:
     tag: str = ""
     quiet: bool = False
     _secret_values: dict[str, str] = field(default_factory=dict)
+    #: Effective parameters of scopes that cannot change right now: a composite's own scope while
+    #: its branches run (branches write only their own overlays). Forked workers inherit it.
+    frozen_parameters: dict[str, dict] = field(default_factory=dict)
 
     @property
     def executor(self):
@@ -48,6 +51,22 @@ class RunContext:
         if name not in self._secret_values:
             self._secret_values[name] = self.services.secrets.get(name)
         return self._secret_values[name]
+
+    def parameters(self, branch: str = "") -> dict:
+        """The parameters a step in ``branch`` sees (see RunLogStore.get_parameters)."""
+        from stepline.runlog.base import branch_scopes
+
+        scopes = branch_scopes(branch)
+        for depth in range(len(scopes), -1, -1):
+            scope = scopes[depth - 1] if depth else ""
+            if scope in self.frozen_parameters:
+                found = dict(self.frozen_parameters[scope])
+                for inner in scopes[depth:]:
+                    log = self.store.get_branch_log(self.run_id, inner)
+                    if log:
+                        found.update(log.parameters)
+                return found
+        return self.store.get_parameters(self.run_id, branch)
 
     @cached_property
     def code_identity(self) -> CodeIdentity | None:

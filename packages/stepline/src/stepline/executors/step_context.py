@@ -71,18 +71,19 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     from stepline.tasks.output import OutputSink
 
     store, catalog = run.store, run.catalog
-    parameters = store.get_parameters(run.run_id, branch)
+    parameters = run.parameters(branch)
     parameters.update({k: Parameter(kind="json", value=v) for k, v in map_variable.items()})
     if node.catalog and node.catalog.get:
         step.data_catalog.extend(catalog.get(run.run_id, node.catalog.get))
     secrets = {name: run.secret(name) for name in node.secrets}
     task_type = component_class("task", node.command_type, source=run.pipeline_file)()
-    values = {name: _python_value(run, p) for name, p in parameters.items()}
+    received = {name: parameters[name] for name in task_type.inputs(node, list(parameters))}
+    values = {name: _python_value(run, p) for name, p in received.items()}
 
     give_up = False
     for number in range(1, node.max_attempts + 1):
         sink = OutputSink(list(secrets.values()), echo=not run.quiet)
-        attempt = Attempt(attempt_number=number, input_parameters=parameters)
+        attempt = Attempt(attempt_number=number, input_parameters=received)
         step.attempts.append(attempt)
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
                                 output=sink, timeout=node.timeout_seconds)

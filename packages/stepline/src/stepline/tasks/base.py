@@ -38,6 +38,10 @@ class TaskType(Component, abc.ABC):
     def check(self, node: TaskNode) -> None:
         """Static checks before any step runs (e.g. the function imports). Raise StepLineError."""
 
+    def inputs(self, node: TaskNode, available: list[str]) -> list[str]:
+        """The parameters this task receives (recorded as the attempt's input parameters)."""
+        return available
+
     @abc.abstractmethod
     def run(self, invocation: Invocation) -> dict[str, Any]:
         """Run one attempt; return the values of ``node.returns`` by name. Raise TaskFailed."""

@@ -125,6 +125,13 @@ class PythonTask(TaskType):
     def check(self, node) -> None:
         import_callable(node.command)
 
+    def inputs(self, node, available: list[str]) -> list[str]:
+        params, var_kw = _signature(import_callable(node.command))
+        if var_kw:
+            return available
+        wanted = {name for name, _, _ in params}
+        return [name for name in available if name in wanted]
+
     def run(self, invocation: Invocation) -> dict[str, Any]:
         from stepline.context import active_step
 
@@ -186,17 +193,20 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
     for reader in readers:
         reader.start()
     deadline = time.monotonic() + invocation.timeout
-    while True:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            for reader in readers:
-                reader.join(timeout=1)
-            raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed")
-        time.sleep(0.005)
+    try:
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                _kill(pid)
+                for reader in readers:
+                    reader.join(timeout=1)
+                raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed")
+            time.sleep(0.005)
+    except BaseException:
+        _kill(pid)  # interrupted: never leave the task running
+        raise
     for reader in readers:
         reader.join()
     if not chunks or not chunks[0]:
@@ -206,3 +216,11 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
     if status == "error":
         raise TaskFailed(value)
     return value
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
