@@ -158,8 +158,11 @@ def main() -> None:
         sys.exit(128 + exc.signum)
     except StepLineError as exc:
         if os.environ.get("STEPLINE_DEBUG"):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
+            import traceback
+
+            traceback.print_exc()
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
 
 
