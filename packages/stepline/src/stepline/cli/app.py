@@ -161,8 +161,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        else:
-            print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
 
 
