@@ -209,3 +209,11 @@ def test_a_loopback_endpoint_under_a_network_executor_warns():
     assert plugin.stepline_check_integration(_executor(Locality.MACHINE), service) == []
     remote = ParameterStoreSecrets.from_config({"endpoint_url": "https://ssm.eu-west-1.amazonaws.com"})
     assert plugin.stepline_check_integration(_executor(Locality.NETWORK), remote) == []
+
+
+def test_no_region_anywhere_is_a_clear_error(aws_env, tmp_path, monkeypatch):
+    for key in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    with pytest.raises(StepLineError, match="no AWS region"):
+        ParameterStoreSecrets.from_config({}).get("API_KEY")
