@@ -237,3 +237,26 @@ def test_a_forked_child_logs_through_its_own_connections(tracking_uri, reader):
     parent = the_run(reader, "run-8")
     assert sorted(history(reader, parent.info.run_id, "top")) == [(0, 0.0), (1, 1.0), (9, 9.0)]
     assert len([r for r in runs_of(reader, "run-8") if r.data.tags["stepline.level"] == "branch"]) == 2
+
+
+def test_a_run_created_meanwhile_elsewhere_wins_and_ours_is_deleted(tracking_uri, reader):
+    """The race a file lock cannot close against a server: another machine creates the run between
+    our search and our create. Simulated by hiding the first search's result."""
+    other = MlflowTracker.from_config({"tracking_uri": tracking_uri})
+    other.start_run("run-9", {"p": "theirs"}, {})
+    theirs = the_run(reader, "run-9").info.run_id
+
+    ours = MlflowTracker.from_config({"tracking_uri": tracking_uri})
+    real_search, calls = ours._search, []
+
+    def search_that_misses_once(run_id, branch):
+        calls.append(branch)
+        return [] if len(calls) == 1 else real_search(run_id, branch)
+
+    ours._search = search_that_misses_once
+    ours.start_run("run-9", {"p": "ours"}, {})
+    ours.log_metric("run-9", "m", 1.0, step_name="s")
+    run = the_run(reader, "run-9")  # exactly one active pipeline run remains
+    assert run.info.run_id == theirs and run.data.params == {"p": "theirs"} and run.data.metrics == {"m": 1.0}
+    deleted = [r for r in reader.search_runs([run.info.experiment_id], run_view_type=2) if r.info.run_id != theirs]
+    assert len(deleted) == 1 and deleted[0].data.tags["stepline.run_id"] == "run-9"
