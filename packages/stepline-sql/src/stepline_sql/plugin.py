@@ -1,8 +1,10 @@
-"""Hook implementations of stepline-sql."""
+"""Hook implementations of stepline-sql. Importing this module does not import SQLAlchemy."""
 
 from stepline.plugins import hookimpl
 
 
 @hookimpl
 def stepline_components():
-    return []
+    from stepline_sql.store import SqlRunLogStore
+
+    return [SqlRunLogStore]
