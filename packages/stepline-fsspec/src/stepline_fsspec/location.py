@@ -64,7 +64,9 @@ class Location:
         from fsspec.core import url_to_fs
 
         self.url = url
-        self.fs, root = url_to_fs(url, **storage_options)
+        # empty values are left out, so a config can switch an option off with ${VAR:-}
+        options = {k: v for k, v in storage_options.items() if v not in ("", None)}
+        self.fs, root = url_to_fs(url, **options)
         self.root = root.rstrip("/")
         self.is_local = protocol_of(url) in ("file", "local")
 

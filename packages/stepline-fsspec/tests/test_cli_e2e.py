@@ -1,0 +1,70 @@
+"""examples/21-s3-catalog through the ``stepline`` CLI: run log and catalog on a real moto S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "21-s3-catalog"
+STEPLINE = str(Path(sys.executable).parent / "stepline")
+WORDS = b"the run log of this pipeline lives in an S3 bucket\n"
+
+
+def run(*args, cwd, env):
+    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".stepline", "__pycache__", "data"))
+    return target
+
+
+@pytest.fixture
+def env(s3_env, s3_bucket):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "RUNNABLE_", "AWS_"))}
+    # the endpoint reaches stepline only through the config's ${S3_ENDPOINT_URL} placeholder
+    credentials = {k: v for k, v in s3_env.items() if k != "AWS_ENDPOINT_URL"}
+    return {**clean, **credentials, "S3_BUCKET": s3_bucket, "S3_ENDPOINT_URL": s3_env["AWS_ENDPOINT_URL"]}
+
+
+def test_example_runs_with_run_log_and_catalog_on_s3(folder, env, s3_bucket):
+    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "s3-e2e", cwd=folder, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "counted 11 words" in done.stdout
+
+    shown = run("runs", "show", "s3-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
+    assert shown.returncode == 0, shown.stderr
+    log = json.loads(shown.stdout)
+    assert log["status"] == "SUCCESS"
+    assert list(log["steps"]) == ["write words", "count words", "report", "success"]
+    count = log["steps"]["count words"]
+    assert count["attempts"][-1]["output_parameters"]["word_count"]["value"] == 11
+    digest = hashlib.sha256(WORDS).hexdigest()
+    got = [i for i in count["data_catalog"] if i["stage"] == "get"]
+    assert [(i["name"], i["data_hash"], i["catalog_handler_location"]) for i in got] == [
+        ("data/words.txt", digest, f"s3://{s3_bucket}/catalog")]
+    assert log["run_config"]["catalog"]["type"] == "fsspec"
+    assert log["run_config"]["run_log_store"]["type"] == "chunked-fsspec"
+    for secret in (env["AWS_SECRET_ACCESS_KEY"], env["AWS_ACCESS_KEY_ID"]):
+        assert f'"{secret}"' not in shown.stdout
+
+    # everything is in the bucket, one object per record; nothing in a local .stepline folder
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    fs.invalidate_cache()
+    records = sorted(p.rpartition("/")[2] for p in fs.find(f"{s3_bucket}/runs/s3-e2e"))
+    assert records == ["params.json", "run.json", "step%2Fcount%20words.json", "step%2Freport.json",
+                       "step%2Fsuccess.json", "step%2Fwrite%20words.json"]
+    assert fs.cat_file(f"{s3_bucket}/catalog/s3-e2e/data/words.txt") == WORDS
+    assert not (folder / ".stepline" / "runs").exists()
+    assert not (folder / ".stepline" / "catalog").exists()
