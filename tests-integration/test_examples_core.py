@@ -38,7 +38,7 @@ def test_01_hello_shell(example, cli):
     done = cli.run("execute", "pipeline.yaml", "--run-id", "hello-1", "--tag", "demo", cwd=folder)
     assert done.code == 0, done.output
     assert "hello from 01-hello-shell" in done.stdout
-    assert "the previous step said hello world" in done.stdout
+    assert "the previous step said hello world (3 times)" in done.stdout
     assert "run hello-1: SUCCESS" in done.stderr
 
     log = cli.run_log("hello-1", folder)
@@ -47,7 +47,8 @@ def test_01_hello_shell(example, cli):
                              "success": "SUCCESS"}
     assert [s["step_type"] for s in steps_of(log).values()] == ["task", "task", "stub", "success"]
     # the exported variable listed in `returns` became a parameter, and reached the next step
-    assert log["parameters"] == {"greeting": {"kind": "json", "value": "hello world"}}
+    assert log["parameters"] == {"greeting": {"kind": "json", "value": "hello world"},
+                                 "count": {"kind": "json", "value": 3}}  # JSON-decoded from $STEPLINE_RETURNS
     second = steps_of(log)["echo greeting"]["attempts"][0]
     assert second["input_parameters"]["greeting"]["value"] == "hello world"
     # the default services: a persistent run log and a catalog under .stepline/ in the folder
@@ -59,6 +60,17 @@ def test_01_hello_shell(example, cli):
     assert listed.code == 0 and "hello-1" in listed.stdout and "SUCCESS" in listed.stdout
     shown = cli.run("runs", "show", "hello-1", cwd=folder)
     assert shown.code == 0 and "echo greeting" in shown.stdout
+
+
+def test_01_execute_single_node_reruns_one_step(example, cli):
+    folder = example("01-hello-shell")
+    assert cli.run("execute", "pipeline.yaml", "--run-id", "one", cwd=folder).code == 0
+    before = cli.run_log("one", folder)["steps"]["echo greeting"]["attempts"][0]
+    again = cli.run("execute-single-node", "one", "echo greeting", "-f", "pipeline.yaml", cwd=folder)
+    assert again.code == 0, again.output
+    assert again.stdout == "the previous step said hello world (3 times)\n"  # parameters read from the run log
+    after = cli.run_log("one", folder)["steps"]["echo greeting"]
+    assert after["status"] == "SUCCESS" and after["attempts"][0]["start_time"] > before["start_time"]
 
 
 def test_01_runs_get_distinct_ids(example, cli):
