@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+import pytest
+
 
 
 def steps_of(log: dict) -> dict:
@@ -232,3 +234,28 @@ def test_06_retries_and_timeout(example, cli):
     assert slow["message"] == "timed out after 0.5 s (timeout_seconds) and was killed"
     assert len(slow["attempts"]) == 1
     assert 0.5 <= seconds_between(slow["attempts"][0]["start_time"], slow["attempts"][0]["end_time"]) < 5
+
+
+# ---- every core example: documented, valid, and run by a test above ------------------------------------
+CORE_EXAMPLES = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "examples").glob("0[1-9]-*"))
+
+
+def test_every_core_example_is_run_by_a_test_and_listed_in_the_docs():
+    assert CORE_EXAMPLES[:6] == ["01-hello-shell", "02-python-parameters", "03-on-failure", "04-catalog",
+                                 "05-secrets-dotenv", "06-retries"]
+    tests = {name for name in globals() if name.startswith("test_")}
+    listed = (Path(__file__).resolve().parent.parent / "docs" / "examples.md").read_text()
+    for name in CORE_EXAMPLES:
+        number = name[:2]
+        assert any(t.startswith(f"test_{number}_") for t in tests), f"no test runs examples/{name}"
+        assert f"`{name}`" in listed, f"docs/examples.md does not list {name}"
+
+
+@pytest.mark.parametrize("name", CORE_EXAMPLES)
+def test_example_has_readme_and_validates(example, cli, name):
+    folder = example(name)
+    assert (folder / "README.md").read_text().startswith("# ")
+    config = ["-c", "config.yaml"] if (folder / "config.yaml").exists() else []
+    done = cli.run("validate", "pipeline.yaml", *config, cwd=folder)
+    assert done.code == 0 and done.stdout.startswith("ok: "), done.output
+    assert done.stderr == ""  # no warnings (every step reachable)
