@@ -87,7 +87,10 @@ class Catalog(Component, abc.ABC):
             for rel in matches:
                 local = self.compute_data_folder / rel
                 local.parent.mkdir(parents=True, exist_ok=True)
-                self._download(f"{run_id}/{rel}", local)
+                try:
+                    self._download(f"{run_id}/{rel}", local)
+                except OSError as exc:
+                    raise self._io_error("get", f"{run_id}/{rel}", exc) from None
                 items.append(DataCatalogItem(name=rel, data_hash=sha256_file(local), stage="get",
                                              catalog_relative_path=f"{run_id}/{rel}",
                                              catalog_handler_location=self.location))
@@ -107,7 +110,10 @@ class Catalog(Component, abc.ABC):
             for local in matches:
                 rel = local.relative_to(folder).as_posix()
                 if store_copy:
-                    self._upload(local, f"{run_id}/{rel}")
+                    try:
+                        self._upload(local, f"{run_id}/{rel}")
+                    except OSError as exc:
+                        raise self._io_error("put", f"{run_id}/{rel}", exc) from None
                 items.append(DataCatalogItem(name=rel, data_hash=sha256_file(local), stage="put",
                                              stored=store_copy, catalog_relative_path=f"{run_id}/{rel}",
                                              catalog_handler_location=self.location))
@@ -116,8 +122,17 @@ class Catalog(Component, abc.ABC):
     def put_bytes(self, run_id: str, name: str, data: bytes) -> str:
         """Store bytes (a pickled object, an execution log); return the catalog-relative path."""
         path = f"{run_id}/{name}"
-        self._write_bytes(path, data)
+        try:
+            self._write_bytes(path, data)
+        except OSError as exc:
+            raise self._io_error("write", path, exc) from None
         return path
+
+    def _io_error(self, action: str, path: str, exc: OSError) -> CatalogError:
+        """An I/O failure as a one-line error that fails the step (instead of a traceback)."""
+        where = f" at '{self.location}'" if self.location else ""
+        return CatalogError(f"cannot {action} '{path}' in the {self.name} catalog{where}: {exc}",
+                            hint="check the catalog's settings and permissions")
 
     def get_bytes(self, path: str) -> bytes:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -281,6 +282,9 @@ SAFE_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else
                               "sum", "tuple", "zip")}
 
 
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*[.:][A-Za-z_]\w*$")
+
+
 def compile_reducer(text: str, *, check_only: bool = False):
     """A reducer from a dotted path to a function, or from one lambda expression (nothing else)."""
     source = text.strip()
@@ -298,9 +302,10 @@ def compile_reducer(text: str, *, check_only: bool = False):
             return None
         code = compile(tree, "<reducer>", "eval")
         return eval(code, {"__builtins__": SAFE_BUILTINS})  # noqa: S307 - a verified single lambda
+    if not _DOTTED.match(source):
+        raise ValueError("reducer must be one lambda expression or a dotted path to a function "
+                         "(e.g. 'lambda *x: max(x)' or 'my_pkg.reducers.total')")
     if check_only:
-        if "." not in source:
-            raise ValueError("reducer must be a lambda expression or a dotted path to a function")
         return None
     from stepline.tasks.python import import_callable
 
