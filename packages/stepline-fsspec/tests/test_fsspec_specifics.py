@@ -94,3 +94,19 @@ def test_a_second_store_on_s3_cannot_take_a_used_run_id(s3_bucket):
     with pytest.raises(StepLineError, match="taken"):
         second.create_run_log(RunLog(run_id="taken", tag="second"))
     assert second.get_run("taken").tag == "first"
+
+
+def test_a_forked_child_can_keep_using_a_store_on_s3(s3_bucket):
+    import multiprocessing
+
+    store = ChunkedFsspecRunLogStore.from_config({"location": f"s3://{s3_bucket}/runs"})
+    store.create_run_log(RunLog(run_id="r1"))  # the parent's s3fs session is now in use
+
+    def child():
+        store.put_step_log("r1", StepLog(name="from-child", internal_name="from-child"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 0
+    assert store.get_step_log("r1", "from-child") is not None

@@ -126,3 +126,21 @@ def test_many_processes_creating_the_schema_at_once(backend, tmp_path, request):
     assert sorted(r.run_id for r in store.list_runs()) == ["r0", "r1", "r2", "r3"]
     assert all(store.get_step_log(f"r{i}", "s") for i in range(4))
     assert _count(store, "SELECT count(*) FROM stepline_schema_version") == 1
+
+
+def test_a_forked_child_can_keep_using_the_store(pg_schema_url):
+    import multiprocessing
+
+    store = SqlRunLogStore.from_config({"url": pg_schema_url})
+    store.create_run_log(RunLog(run_id="r1"))  # the parent's pool now holds a connection
+
+    def child():
+        store.put_step_log("r1", StepLog(name="from-child", internal_name="from-child"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 0
+    assert store.get_step_log("r1", "from-child") is not None
+    store.put_step_log("r1", StepLog(name="from-parent", internal_name="from-parent"))  # parent's pool intact
+    assert len(store.get_run_log("r1").steps) == 2

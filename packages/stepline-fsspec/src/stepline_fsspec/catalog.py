@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,7 +9,7 @@ from pydantic import Field
 from stepline.catalog.base import Catalog
 from stepline.component import Locality, Settings
 
-from stepline_fsspec.location import Location, locality_of, mask_options, mask_url
+from stepline_fsspec.location import Location, locality_of, location_of, mask_options, mask_url
 
 
 class FsspecCatalogSettings(Settings):
@@ -26,9 +25,9 @@ class FsspecCatalog(Catalog):
     name: ClassVar[str] = "fsspec"
     Settings: ClassVar[type[Settings]] = FsspecCatalogSettings
 
-    @cached_property
+    @property
     def where(self) -> Location:
-        return Location(self.settings.location, self.settings.storage_options)
+        return location_of(self)
 
     @property
     def locality(self) -> Locality:
@@ -47,7 +46,7 @@ class FsspecCatalog(Catalog):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("where", None)
+        state.pop("_location", None)
         return state
 
     def _upload(self, local: Path, remote: str) -> None:

@@ -57,16 +57,26 @@ def mask_options(options: Any) -> Any:
     return options
 
 
+def location_of(component: Any) -> Location:
+    """The component's Location, made again after a fork: async filesystems (s3fs) are not fork-safe."""
+    found = component.__dict__.get("_location")
+    if found is None or found.pid != os.getpid():
+        found = Location(component.settings.location, component.settings.storage_options)
+        component.__dict__["_location"] = found
+    return found
+
+
 class Location:
     """A root URL on some filesystem. Paths handed to the filesystem are ``root/rel``."""
 
     def __init__(self, url: str, storage_options: dict[str, Any]) -> None:
         from fsspec.core import url_to_fs
 
+        self.pid = os.getpid()
         self.url = url
         # empty values are left out, so a config can switch an option off with ${VAR:-}
         options = {k: v for k, v in storage_options.items() if v not in ("", None)}
-        self.fs, root = url_to_fs(url, **options)
+        self.fs, root = url_to_fs(url, skip_instance_cache=True, **options)
         self.root = root.rstrip("/")
         self.is_local = protocol_of(url) in ("file", "local")
 

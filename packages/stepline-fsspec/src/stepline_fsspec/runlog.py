@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-from functools import cached_property
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -11,7 +10,7 @@ from stepline.component import Locality, Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import key_from_filename, record_filename
 
-from stepline_fsspec.location import Location, locality_of, mask_options, mask_url
+from stepline_fsspec.location import Location, locality_of, location_of, mask_options, mask_url
 
 
 class ChunkedFsspecSettings(Settings):
@@ -31,9 +30,9 @@ class ChunkedFsspecRunLogStore(RunLogStore):
     name: ClassVar[str] = "chunked-fsspec"
     Settings: ClassVar[type[Settings]] = ChunkedFsspecSettings
 
-    @cached_property
+    @property
     def where(self) -> Location:
-        return Location(self.settings.location, self.settings.storage_options)
+        return location_of(self)
 
     @property
     def locality(self) -> Locality:
@@ -48,7 +47,7 @@ class ChunkedFsspecRunLogStore(RunLogStore):
     def __getstate__(self) -> dict[str, Any]:
         # the filesystem object holds sockets and event loops: rebuild it after pickling
         state = dict(self.__dict__)
-        state.pop("where", None)
+        state.pop("_location", None)
         return state
 
     @staticmethod
