@@ -1,6 +1,7 @@
-"""Benchmark the run log stores: N step-log writes into one run, then one assembled get_run_log.
+"""Benchmark the run log stores: N step-log writes into one run, then one assembled get_run_log;
+and a pipeline with an M-item map run through the CLI (`stepline execute`, then `runs show --json`).
 
-    uv run python bench/bench_stores.py [--steps 10000] [--threads 1] [--only chunked-fs,sql/sqlite]
+    uv run python bench/bench_stores.py [--steps 10000] [--map-items 1000] [--threads 1] [--only chunked-fs,...]
 
 Stores: chunked-fs (local folder), sql/sqlite (file), sql/postgres and chunked-fsspec on a moto S3
 server. The servers are started with tools/postgres.sh and tools/moto.sh and stopped at the end.
@@ -32,6 +33,20 @@ def service(name: str, started: list[str]) -> dict[str, str]:
                           check=True, timeout=900)
     started.append(name)
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+MAP_PIPELINE = """dag:
+  start_at: fan
+  steps:
+    fan:
+      type: map
+      iterate_on: items
+      iterate_as: x
+      branch:
+        start_at: square
+        steps:
+          square: {type: task, command: bench_map_steps.square, returns: [y]}
+"""
 
 
 def make_store(kind: str, folder: Path, started: list[str]) -> RunLogStore:
@@ -89,9 +104,39 @@ def bench(store: RunLogStore, steps: int, threads: int) -> tuple[float, float]:
     return writes, read
 
 
+def bench_map(store: RunLogStore, folder: Path, items: int) -> tuple[float, float]:
+    """Wall seconds of `stepline execute` of an M-item map and of `stepline runs show --json` on it."""
+    import json
+
+    import yaml
+
+    stepline = str(Path(sys.executable).with_name("stepline"))
+    work = folder / "map"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "bench_map_steps.py").write_text("def square(x):\n    return x * x\n")
+    (work / "pipeline.yaml").write_text(MAP_PIPELINE)
+    (work / "params.yaml").write_text(f"items: {list(range(items))}\n")
+    config = {"run_log_store": {"type": store.name, "config": store.settings.model_dump(mode="json")}}
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    run_id = f"map-{uuid.uuid4().hex[:8]}"
+    timings = []
+    for args in (["execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", run_id],
+                 ["runs", "show", run_id, "--json", "-c", "config.yaml"]):
+        start = time.perf_counter()
+        done = subprocess.run([stepline, *args], cwd=work, capture_output=True, text=True, check=False,
+                              timeout=3600)
+        timings.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"stepline {' '.join(args)} failed on {store.name}:\n{done.stderr[-2000:]}")
+    branches = json.loads(done.stdout)["steps"]["fan"]["branches"]
+    assert len(branches) == items, f"{store.name}: {len(branches)} of {items} map branches in the run log"
+    return timings[0], timings[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--map-items", type=int, default=1000, help="items of the map (0: skip)")
     parser.add_argument("--threads", type=int, default=1, help="writer threads (1: sequential)")
     parser.add_argument("--only", default=",".join(STORES), help="comma-separated stores")
     args = parser.parse_args()
@@ -101,21 +146,26 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for kind in args.only.split(","):
                 store = make_store(kind, Path(tmp) / kind.replace("/", "-"), started)
-                writes, read = bench(store, args.steps, args.threads)
-                rows.append((kind, writes, read))
+                writes, read = bench(store, args.steps, args.threads) if args.steps else (0.0, 0.0)
+                mapped = bench_map(store, Path(tmp) / kind.replace("/", "-"), args.map_items) \
+                    if args.map_items else (0.0, 0.0)
+                rows.append((kind, writes, read, *mapped))
                 print(f"  {kind}: done", file=sys.stderr)
     finally:
         for name in reversed(started):
             subprocess.run(["bash", str(ROOT / "tools" / f"{name}.sh"), "stop"], capture_output=True, check=False,
                            timeout=120)
-    print(f"\n{args.steps} put_step_log calls into one run ({args.threads} writer thread(s)), "
-          f"then one get_run_log of that run\n")
-    print(f"| {'store':<24} | {'writes total':>12} | {'per write':>10} | {'writes/s':>9} | {'get_run_log':>11} |")
-    print(f"| {'-' * 24} | {'-' * 12}:| {'-' * 10}:| {'-' * 9}:| {'-' * 11}:|")
-    for kind, writes, read in rows:
-        print(f"| {kind:<24} | {writes:>10.2f} s | {writes / args.steps * 1000:>7.2f} ms | "
-              f"{args.steps / writes:>9.0f} | {read:>9.2f} s |")
-
+    print(f"\nA: {args.steps} put_step_log calls into one run ({args.threads} writer thread(s)), "
+          f"then one get_run_log of that run")
+    print(f"B: `stepline execute` of a map over {args.map_items} items (one python step each), "
+          f"then `stepline runs show --json` of that run\n")
+    print(f"| {'store':<24} | {'A: writes':>10} | {'per write':>10} | {'A: get_run_log':>14} "
+          f"| {'B: execute':>10} | {'B: runs show':>12} |")
+    print(f"| {'-' * 24} | {'-' * 10}:| {'-' * 10}:| {'-' * 14}:| {'-' * 10}:| {'-' * 12}:|")
+    for kind, writes, read, execute, show in rows:
+        per_write = writes / args.steps * 1000 if args.steps else 0.0
+        print(f"| {kind:<24} | {writes:>8.2f} s | {per_write:>7.2f} ms | {read:>12.2f} s "
+              f"| {execute:>8.2f} s | {show:>10.2f} s |")
 
 if __name__ == "__main__":
     main()
