@@ -9,6 +9,7 @@ from pydantic import Field
 from stepline.component import Locality, Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import key_from_filename, record_filename
+from stepline.runlog.models import RunLog
 
 from stepline_fsspec.location import Location, locality_of, location_of, mask_options, mask_url
 
@@ -89,3 +90,10 @@ class ChunkedFsspecRunLogStore(RunLogStore):
         except FileNotFoundError:
             return []
         return [posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory"]
+
+    def list_runs(self) -> list[RunLog]:
+        """Every run's own fields, oldest first: one listing, then the run records read concurrently."""
+        where = self.where
+        paths = [where.path(self._rel(run_id, RUN_KEY)) for run_id in self._run_ids()]
+        runs = [RunLog.model_validate_json(data) for data in where.read_many(paths).values()]
+        return sorted(runs, key=lambda r: (r.start_time, r.run_id))
