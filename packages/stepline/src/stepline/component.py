@@ -47,6 +47,11 @@ class Component:
             raise config_error(exc, cls.Settings, f"{cls.kind} '{cls.name}'", source) from None
         return cls(settings)
 
+    def local_paths(self) -> list[str]:
+        """Folders or files on this machine the component reads or writes (a run log folder, a
+        catalog, a .env file). Executors that run steps elsewhere mount or share these."""
+        return []
+
     def describe(self) -> dict[str, Any]:
         """What the run log records as this component's effective configuration."""
         return {"type": self.name, "config": self.settings.model_dump(mode="json", exclude_none=True)}

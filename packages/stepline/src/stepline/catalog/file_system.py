@@ -20,6 +20,9 @@ class FileSystemCatalog(Catalog):
     name: ClassVar[str] = "file-system"
     Settings: ClassVar[type[Settings]] = FileSystemCatalogSettings
 
+    def local_paths(self) -> list[str]:
+        return [self.settings.catalog_location, self.settings.compute_data_folder]
+
     @property
     def root(self) -> Path:
         return Path(self.settings.catalog_location)

@@ -26,6 +26,12 @@ class Executor(Component, abc.ABC):
     #: True for executors that render a workflow for another engine instead of running it.
     renders: ClassVar[bool] = False
 
+    def locality_of(self, service: Component) -> Locality:
+        """How far ``service``'s data reaches for steps of this executor. An executor that mounts a
+        shared volume where a service keeps its files (Argo PVCs) widens it; the default is the
+        service's own ``locality``."""
+        return service.locality
+
     @abc.abstractmethod
     def execute(self, run: RunContext) -> Status:
         """Run (or render) the whole pipeline of ``run``; return the run's final status."""

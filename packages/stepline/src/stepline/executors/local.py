@@ -34,11 +34,19 @@ class LocalExecutor(Executor):
         return traverse(run, run.graph, self.run_node)
 
     def run_node(self, run, node, internal_name: str, branch: str) -> Status:
+        """Composites fan out here; leaves go to :meth:`run_leaf`."""
         from stepline.executors.composite import run_composite
-        from stepline.executors.step_context import execute_step
 
         if node.composite:
             return run_composite(run, node, internal_name, branch, self.run_branches)
+        return self.run_leaf(run, node, internal_name, branch)
+
+    def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
+        """Run one leaf step. Subclasses that run steps elsewhere (another process, a container, a
+        batch job) override this: they start ``stepline execute-single-node`` there, wait for it,
+        and return the status it recorded in the run log."""
+        from stepline.executors.step_context import execute_step
+
         return execute_step(run, node, internal_name, branch=branch).status
 
     # ---- branches ----------------------------------------------------------------------------------

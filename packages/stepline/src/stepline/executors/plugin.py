@@ -5,6 +5,7 @@ from stepline.plugins import hookimpl
 
 @hookimpl
 def stepline_components():
+    from stepline.executors.emulator import EmulatorExecutor
     from stepline.executors.local import LocalExecutor
 
-    return [LocalExecutor]
+    return [LocalExecutor, EmulatorExecutor]

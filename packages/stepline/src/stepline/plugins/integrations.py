@@ -29,7 +29,7 @@ _INSTEAD = {
 def stepline_check_integration(executor, service):
     """Every service must be reachable from where the executor runs steps."""
     needed = executor.runs_steps_in
-    have = getattr(service, "locality", Locality.NETWORK)
+    have = executor.locality_of(service) if hasattr(service, "locality") else Locality.NETWORK
     if have >= needed:
         return []
     instead = _INSTEAD.get(service.kind, {}).get(needed, "another backend")

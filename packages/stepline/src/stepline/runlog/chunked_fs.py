@@ -25,6 +25,9 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
     name: ClassVar[str] = "chunked-fs"
     Settings: ClassVar[type[Settings]] = ChunkedFsSettings
 
+    def local_paths(self) -> list[str]:
+        return [self.settings.log_folder]
+
     @property
     def folder(self) -> Path:
         return Path(self.settings.log_folder)

@@ -26,6 +26,9 @@ class FileSystemRunLogStore(RunLogStore):
     name: ClassVar[str] = "file-system"
     Settings: ClassVar[type[Settings]] = FileSystemSettings
 
+    def local_paths(self) -> list[str]:
+        return [self.settings.log_folder]
+
     @property
     def folder(self) -> Path:
         return Path(self.settings.log_folder)

@@ -61,6 +61,9 @@ class DotEnvSecrets(Secrets):
     def locality(self) -> Locality:
         return Locality.MACHINE
 
+    def local_paths(self) -> list[str]:
+        return [self.settings.location]
+
     def get(self, name: str) -> str:
         if self._values is None:
             path = Path(self.settings.location)
