@@ -95,6 +95,10 @@ BAD_INPUT = [
      {"pipeline.yaml": "dag:\n  start_at: a\n  steps:\n    a:\n      type: task\n      command: tasks.nope\n",
       "tasks.py": "def f():\n    pass\n"}, [],
      "pipeline.yaml: step 'a': 'tasks' has no function 'nope' (check the command)"),
+    ("integration problem", {"config.yaml": "executor:\n  type: emulator\nrun_log_store:\n  type: buffered\n"},
+     ["-c", "config.yaml"],
+     "the emulator executor runs steps in other processes on this machine, but the buffered run log store is "
+     "reachable from this process only; use chunked-fs or file-system"),
     ("parameters file not a mapping", {"params.yaml": "- 1\n"}, ["-p", "params.yaml"],
      "params.yaml: a parameters file must be a mapping of name: value"),
 ]

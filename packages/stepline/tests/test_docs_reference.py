@@ -14,7 +14,7 @@ YAML_PAGE = "reference/yaml.md"
 CLI_PAGE = "reference/cli.md"
 #: where the built-in components of each kind are documented (one section per component name)
 SERVICE_PAGES = {
-    "executor": "services/local-executor.md",
+    "executor": "services/executors.md",
     "run_log_store": "services/run-log-stores.md",
     "catalog": "services/catalogs.md",
     "secrets": "services/secrets.md",
