@@ -298,3 +298,22 @@ def test_example_behaves_the_same_under_the_emulator(example, cli, name):
     assert log_emulated["run_config"]["executor"]["type"] == "emulator"
     assert outcome(log_emulated) == outcome(log_local)
     assert "s3cr3t-demo-token-7f9c" not in emulated.output
+
+
+# ---- the first pipeline of docs/getting-started.md runs as written -------------------------------------
+def test_getting_started_pipeline_runs_as_written(tmp_path, cli):
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "getting-started.md").read_text()
+    blocks = re.findall(r'```\w+ title="([^"]+)"\n(.*?)```', page, flags=re.S)
+    files = dict(blocks)  # the last block of each file name wins: the page builds the pipeline up
+    assert set(files) == {"pipeline.yaml", "params.yaml", "steps.py"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    done = cli.run("execute", "pipeline.yaml", "-p", "params.yaml", "--run-id", "first", cwd=tmp_path)
+    assert done.code == 0, done.output
+    assert done.stdout == "HELLO WORLD\n"
+    log = cli.run_log("first", tmp_path)
+    assert log["parameters"]["greeting"] == {"kind": "json", "value": "hello world"}
+    assert log["parameters"]["length"] == {"kind": "metric", "value": 11}
+    assert (tmp_path / ".stepline" / "catalog" / "first" / "logs" / "shout.attempt-1.log").is_file()
