@@ -317,3 +317,18 @@ def test_getting_started_pipeline_runs_as_written(tmp_path, cli):
     assert log["parameters"]["greeting"] == {"kind": "json", "value": "hello world"}
     assert log["parameters"]["length"] == {"kind": "metric", "value": 11}
     assert (tmp_path / ".stepline" / "catalog" / "first" / "logs" / "shout.attempt-1.log").is_file()
+
+
+def test_plugins_lists_every_builtin_with_its_package(tmp_path, cli):
+    import re
+
+    done = cli.run("plugins", cwd=tmp_path)
+    assert done.code == 0, done.output
+    rows = {tuple(line.split()[:3]) for line in done.stdout.splitlines()}
+    for kind, name in [("executor", "local"), ("executor", "emulator"), ("run_log_store", "chunked-fs"),
+                       ("run_log_store", "file-system"), ("run_log_store", "buffered"), ("catalog", "file-system"),
+                       ("catalog", "do-nothing"), ("secrets", "env"), ("secrets", "dotenv"), ("secrets", "do-nothing"),
+                       ("experiment_tracker", "do-nothing"), ("task", "python"), ("task", "shell"),
+                       ("node", "task"), ("node", "stub"), ("node", "success"), ("node", "fail")]:
+        assert (kind, name, "stepline") in rows, f"{kind} {name} missing from `stepline plugins`"
+    assert all(re.search(r"\(\S+\)$", line) for line in done.stdout.splitlines())  # the registering plugin
