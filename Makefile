@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE := copy
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: setup demo test docs bench clean
 
