@@ -69,3 +69,21 @@ def test_example_runs_with_run_log_and_catalog_on_s3(folder, env, s3_bucket):
     assert fs.cat_file(f"{s3_bucket}/catalog/s3-e2e/data/words.txt") == WORDS
     assert not (folder / ".stepline" / "runs").exists()
     assert not (folder / ".stepline" / "catalog").exists()
+
+
+def test_example_under_the_emulator_each_step_a_process_on_s3(folder, env):
+    (folder / "emulator.yaml").write_text((folder / "config.yaml").read_text() + "executor:\n  type: emulator\n")
+    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", "--run-id", "emu", cwd=folder, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = run("runs", "show", "emu", "--json", "-c", "emulator.yaml", cwd=folder, env=env)
+    log = json.loads(shown.stdout)
+    assert log["status"] == "SUCCESS" and log["run_config"]["executor"]["type"] == "emulator"
+    assert log["steps"]["count words"]["attempts"][-1]["output_parameters"]["word_count"]["value"] == 11
+
+
+def test_memory_locations_are_refused_when_steps_run_in_other_processes(folder, env):
+    (folder / "emulator.yaml").write_text("catalog:\n  type: fsspec\n  config:\n    location: memory://cat\n"
+                                          "executor:\n  type: emulator\n")
+    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", cwd=folder, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "fsspec" in done.stderr and "Traceback" not in done.stderr

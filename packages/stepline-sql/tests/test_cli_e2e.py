@@ -80,3 +80,21 @@ def test_a_reused_run_id_is_refused_by_the_database(folder, env):
     second = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "twice", cwd=folder, env=env)
     assert second.returncode == 2 and "'twice' is already used" in second.stderr
     assert "Traceback" not in second.stderr
+
+
+def test_example_under_the_emulator_each_step_a_process_writing_to_postgres(folder, env):
+    (folder / "emulator.yaml").write_text((folder / "config.yaml").read_text() + "executor:\n  type: emulator\n")
+    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", "--run-id", "emu", cwd=folder, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = run("runs", "show", "emu", "--json", "-c", "emulator.yaml", cwd=folder, env=env)
+    log = json.loads(shown.stdout)
+    assert log["status"] == "SUCCESS" and log["run_config"]["executor"]["type"] == "emulator"
+    assert log["steps"]["count words"]["attempts"][-1]["output_parameters"]["word_count"]["value"] == 10
+
+
+def test_in_memory_sqlite_is_refused_when_steps_run_in_other_processes(folder, env):
+    (folder / "emulator.yaml").write_text("run_log_store:\n  type: sql\n  config:\n    url: 'sqlite://'\n"
+                                          "executor:\n  type: emulator\n")
+    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", cwd=folder, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sql" in done.stderr and "Traceback" not in done.stderr
