@@ -1,0 +1,129 @@
+"""The plugin manager, the registry and the built-in integration rules."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stepline.component import Locality
+from stepline.errors import ConfigError, IntegrationError, PluginError
+from stepline.plugins import hookimpl
+from stepline.plugins.manager import PluginManager, get_plugin_manager, get_registry
+from stepline.plugins.registry import Registry
+
+STEPLINE = str(Path(sys.executable).with_name("stepline"))
+
+
+def test_builtins_are_registered_through_the_hook_with_their_package():
+    registry = get_registry()
+    assert registry.names("executor")[:2] == ["emulator", "local"]
+    assert {"buffered", "file-system", "chunked-fs"} <= set(registry.names("run_log_store"))
+    assert {"python", "shell"} <= set(registry.names("task"))
+    assert {"task", "stub", "parallel", "map", "conditional", "loop", "dag"} <= set(registry.names("node"))
+    entry = registry.entries[("run_log_store", "chunked-fs")]
+    assert entry.package == "stepline" and entry.plugin == "stepline.runlog.plugin"
+
+
+def test_backend_packages_are_found_by_entry_point():
+    entry = get_registry().entries[("run_log_store", "sql")]
+    assert entry.package == "stepline-sql" and entry.plugin == "sql"
+
+
+def test_two_plugins_offering_the_same_name_is_an_error():
+    class A:
+        kind, name = "catalog", "same"
+
+    class B:
+        kind, name = "catalog", "same"
+
+    registry = Registry()
+    registry.add(A, "one", "pkg-one", "1")
+    with pytest.raises(PluginError, match="catalog 'same' is offered by both 'one' and 'two'"):
+        registry.add(B, "two", "pkg-two", "1")
+
+
+def test_a_component_without_kind_is_an_error():
+    class Nameless:
+        pass
+
+    with pytest.raises(PluginError, match="without a valid 'kind' and 'name'"):
+        Registry().add(Nameless, "bad", "pkg", "1")
+
+
+def test_unknown_type_suggests_the_closest():
+    with pytest.raises(ConfigError, match=r"unknown run log store type 'chunked_fs' \(did you mean 'chunked-fs'\?\)"):
+        get_registry().get("run_log_store", "chunked_fs")
+
+
+def test_a_hook_that_matches_no_spec_fails_fast():
+    class Broken:
+        @hookimpl
+        def stepline_no_such_hook(self):
+            return []
+
+    manager = PluginManager()
+    manager.pm.register(Broken())
+    import pluggy
+
+    with pytest.raises(pluggy.PluginValidationError):
+        manager.pm.check_pending()
+
+
+def test_disabled_plugins_do_not_load():
+    done = subprocess.run([STEPLINE, "plugins"], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "STEPLINE_DISABLE_PLUGINS": "sql"})
+    assert done.returncode == 0, done.stderr
+    assert "stepline-sql" not in done.stdout
+    assert "chunked-fs" in done.stdout
+
+
+def test_plugins_command_lists_kind_name_package_version():
+    done = subprocess.run([STEPLINE, "plugins"], capture_output=True, text=True)
+    line = next(l for l in done.stdout.splitlines() if " chunked-fs " in l)
+    assert line.split()[:3] == ["run_log_store", "chunked-fs", "stepline"]
+
+
+def _services(config: dict):
+    from stepline.config.loader import DEFAULTS
+    from stepline.plugins.manager import component_class
+
+    return {section: component_class(section, config.get(section, default)).from_config({})
+            for section, default in DEFAULTS.items()}
+
+
+def test_a_process_local_store_with_an_executor_that_runs_steps_elsewhere_is_an_error():
+    built = _services({"executor": "emulator", "run_log_store": "buffered"})
+    with pytest.raises(IntegrationError, match="the emulator executor runs steps in other processes on this machine, "
+                                               "but the buffered run log store is reachable from this process only; "
+                                               "use chunked-fs or file-system"):
+        get_plugin_manager().check_integration(built["executor"], [built["run_log_store"]])
+
+
+def test_the_default_services_integrate_with_the_local_and_emulator_executors():
+    for executor in ("local", "emulator"):
+        built = _services({"executor": executor})
+        services = [built[k] for k in ("run_log_store", "catalog", "secrets", "experiment_tracker")]
+        assert get_plugin_manager().check_integration(built["executor"], services) == []
+
+
+def test_an_executor_can_widen_a_services_reach():
+    built = _services({"executor": "emulator", "run_log_store": "buffered"})
+    executor = built["executor"]
+    executor.locality_of = lambda service: Locality.NETWORK  # e.g. a shared volume
+    assert get_plugin_manager().check_integration(executor, [built["run_log_store"]]) == []
+
+
+def test_integration_errors_stop_the_cli_before_any_step(tmp_path):
+    (tmp_path / "p.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'touch ran'}}}\n")
+    (tmp_path / "c.yaml").write_text("executor: {type: emulator}\nrun_log_store: {type: buffered}\n")
+    done = subprocess.run([STEPLINE, "execute", "p.yaml", "-c", "c.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: the emulator executor runs steps")
+    assert not (tmp_path / "ran").exists() and not (tmp_path / ".stepline").exists()
+
+
+def test_import_stepline_does_no_work_and_prints_nothing():
+    code = "import sys, stepline; print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'yaml', 'typer', 'pluggy'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout == "[]\n" and done.stderr == ""
