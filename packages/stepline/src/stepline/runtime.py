@@ -62,20 +62,29 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
 
 
 def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None, params_file: str | None,
-              run_id: str | None, tag: str, quiet: bool = False) -> RunContext:
-    """Create the run log and return the context a run executes in."""
+              run_id: str | None, tag: str, quiet: bool = False, parameters: dict | None = None,
+              original: RunLog | None = None) -> RunContext:
+    """Create the run log and return the context a run executes in. ``original``: the run a re-run
+    continues (its succeeded steps are skipped); ``parameters`` then replace the params file."""
     from stepline.executors.context import RunContext, new_run_id
     from stepline.params import initial_parameters
     from stepline.plugins.manager import get_plugin_manager
 
-    parameters = initial_parameters(params_file)
+    parameters = initial_parameters(params_file) if parameters is None else parameters
     services = prepared.services
     get_plugin_manager().configure_integration(services.executor, services.services(), "traversal")
     run = RunContext(run_id=run_id or new_run_id(), graph=prepared.graph, services=services,
                      pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet)
+    if original is not None:
+        from stepline.retry import succeeded_steps
+
+        run.original_run_id, run.original_steps = original.run_id, succeeded_steps(original)
     run.store.create_run_log(RunLog(run_id=run.run_id, status=Status.PROCESSING, tag=tag,
                                     dag_hash=prepared.graph.dag_hash(), pipeline_file=pipeline_file,
-                                    parameters=parameters, run_config=services.describe()))
+                                    original_run_id=run.original_run_id, parameters=parameters,
+                                    initial_parameters=parameters, run_config=services.describe()))
+    if original is not None:
+        run.catalog.copy_run(original.run_id, run.run_id)
     services.experiment_tracker.start_run(run.run_id, {k: p.value for k, p in parameters.items()},
                                           {"tag": tag} if tag else {})
     return run
@@ -111,6 +120,11 @@ def execute(pipeline_file: str, config_file: str | None = None, params_file: str
     prepared = prepared or prepare(pipeline_file, config_file)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet)
+    return run_to_end(run)
+
+
+def run_to_end(run: RunContext) -> RunLog:
+    """Traverse a started run with its executor and record how it ended."""
     try:
         with _sigterm_raises():
             status = run.executor.execute(run)

@@ -66,6 +66,32 @@ def execute(
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
 
+@app.command()
+def retry(
+    run_id: Annotated[str, typer.Argument(help="The run to re-run (failed or interrupted).")],
+    config: ConfigOpt = None,
+    new_run_id: Annotated[Optional[str], typer.Option("--run-id", help="Id of the new run.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run even if the pipeline changed.")] = False,
+) -> None:
+    """Re-run a run as a new run, skipping every step that succeeded in it."""
+    from stepline.cli.summary import summary
+    from stepline.retry import retry as retry_run
+
+    from stepline.config.loader import load_services
+
+    run_log = retry_run(run_id, config, run_id=new_run_id, force=force)
+    skipped = sum(1 for s in _all_steps(run_log) if s.message.startswith("skipped: succeeded in run "))
+    print(f"re-run of {run_id}: {skipped} steps skipped (succeeded before)", file=sys.stderr)
+    print(summary(run_log, _where(load_services(config).run_log_store)), file=sys.stderr)
+    raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
+
+
+def _all_steps(run_log):
+    from stepline.retry import flat_steps
+
+    return flat_steps(run_log).values()
+
+
 @app.command("execute-single-node")
 def execute_single_node(
     run_id: Annotated[str, typer.Argument(help="The run the step belongs to.")],

@@ -33,6 +33,10 @@ class RunContext:
     #: Effective parameters of scopes that cannot change right now: a composite's own scope while
     #: its branches run (branches write only their own overlays). Forked workers inherit it.
     frozen_parameters: dict[str, dict] = field(default_factory=dict)
+    #: A re-run: the run it continues, and that run's succeeded leaf steps by internal name
+    #: (skipped here, see stepline.retry.skip_from_original).
+    original_run_id: str = ""
+    original_steps: dict = field(default_factory=dict)
 
     @property
     def executor(self):

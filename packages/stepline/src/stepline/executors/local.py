@@ -39,6 +39,12 @@ class LocalExecutor(Executor):
 
         if node.composite:
             return run_composite(run, node, internal_name, branch, self.run_branches)
+        if run.original_steps:  # a re-run: steps that succeeded in the original are not run again
+            from stepline.retry import skip_from_original
+
+            skipped = skip_from_original(run, node, internal_name, branch)
+            if skipped is not None:
+                return skipped
         return self.run_leaf(run, node, internal_name, branch)
 
     def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
@@ -80,7 +86,7 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context("fork")
         sys.stdout.flush()
         sys.stderr.flush()
-        pool = context.Pool(workers, initializer=_worker_init)
+        pool = context.Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
         try:
             chunk = max(1, min(64, len(branches) // (workers * 8)))
             statuses = list(pool.imap(_worker_run, [name for name, _ in branches], chunksize=chunk))
@@ -94,9 +100,10 @@ class LocalExecutor(Executor):
         return [Status(s) for s in statuses]
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
     global _IN_WORKER
     _IN_WORKER = True
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
 
     def stop(signum, frame):
@@ -110,3 +117,19 @@ def _worker_run(name: str) -> str:
 
     executor, run, graphs = _WORKER_STATE
     return run_branch(run, name, graphs[name], executor.run_node).value
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Get SIGTERM when the parent process dies (even by SIGKILL), so an orphaned worker never keeps
+    writing to a run that a re-run may already be continuing. Linux only; elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = parent or os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)

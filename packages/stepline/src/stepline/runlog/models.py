@@ -99,6 +99,8 @@ class RunLog(_Model):
     end_time: str | None = None
     message: str = ""
     parameters: dict[str, Parameter] = Field(default_factory=dict)
+    #: The parameters the run started with (``parameters`` holds the current ones); re-runs start from them.
+    initial_parameters: dict[str, Parameter] = Field(default_factory=dict)
     run_config: dict[str, Any] = Field(default_factory=dict)
     steps: dict[str, StepLog] = Field(default_factory=dict)
 
