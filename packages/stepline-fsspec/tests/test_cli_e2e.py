@@ -70,6 +70,9 @@ def test_example_runs_with_run_log_and_catalog_on_s3(folder, env, s3_bucket):
     assert not (folder / ".stepline" / "runs").exists()
     assert not (folder / ".stepline" / "catalog").exists()
 
+    listed = run("runs", "list", "-c", "config.yaml", cwd=folder, env=env)
+    assert listed.returncode == 0 and "s3-e2e" in listed.stdout, listed.stderr
+
 
 def test_example_under_the_emulator_each_step_a_process_on_s3(folder, env):
     (folder / "emulator.yaml").write_text((folder / "config.yaml").read_text() + "executor:\n  type: emulator\n")

@@ -110,3 +110,17 @@ def test_a_forked_child_can_keep_using_a_store_on_s3(s3_bucket):
     process.join(timeout=60)
     assert process.exitcode == 0
     assert store.get_step_log("r1", "from-child") is not None
+
+
+def test_same_layout_as_the_builtin_chunked_fs_store(tmp_path):
+    from stepline.runlog.chunked_fs import ChunkedFileSystemRunLogStore
+
+    builtin = ChunkedFileSystemRunLogStore.from_config({"log_folder": str(tmp_path)})
+    ours = ChunkedFsspecRunLogStore.from_config({"location": f"file://{tmp_path}"})
+    builtin.create_run_log(RunLog(run_id="r1"))
+    builtin.put_step_log("r1", StepLog(name="square", internal_name="fan.3.square"))
+    ours.put_step_log("r1", StepLog(name="b", internal_name="b"))
+    assert sorted(ours.get_run_log("r1").model_dump()["steps"]) == ["b"]
+    assert ours.get_step_log("r1", "fan.3.square").name == "square"
+    assert builtin.get_step_log("r1", "b").name == "b"
+    assert [r.run_id for r in ours.list_runs()] == ["r1"]
