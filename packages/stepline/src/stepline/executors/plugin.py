@@ -7,5 +7,6 @@ from stepline.plugins import hookimpl
 def stepline_components():
     from stepline.executors.emulator import EmulatorExecutor
     from stepline.executors.local import LocalExecutor
+    from stepline.executors.mocked import MockedExecutor
 
-    return [LocalExecutor, EmulatorExecutor]
+    return [LocalExecutor, EmulatorExecutor, MockedExecutor]
