@@ -15,6 +15,10 @@ _EXPORTS = {
     "track": "stepline.context",
     "StepLineError": "stepline.errors",
     "execute": "stepline.runtime",
+    **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
+                                         "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
+                                         "pickled", "metric", "task")},
+    **{name: "stepline.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
 }
 
 __all__ = sorted(_EXPORTS)

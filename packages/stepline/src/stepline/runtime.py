@@ -26,17 +26,21 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
-def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = True) -> Prepared:
-    """Load and check everything before a run: pipeline, config, integrations, task definitions."""
+def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = True,
+            graph: Graph | None = None) -> Prepared:
+    """Load and check everything before a run: pipeline, config, integrations, task definitions.
+
+    ``pipeline_file`` is a reference (a YAML file, ``module:attribute`` or ``file.py:attribute``, see
+    :mod:`stepline.pipeline.reference`); ``graph`` is an already built graph (the SDK's)."""
     import warnings as _warnings
 
     from stepline.config.loader import load_services
-    from stepline.pipeline.loader import load_pipeline
+    from stepline.pipeline.reference import load_graph
     from stepline.plugins.manager import get_plugin_manager
 
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
-        graph = load_pipeline(pipeline_file)
+        graph = graph if graph is not None else load_graph(pipeline_file)
     services = load_services(config_file)
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]

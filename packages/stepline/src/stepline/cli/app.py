@@ -46,7 +46,8 @@ def _where(store) -> str:
 
 @app.command()
 def execute(
-    pipeline: Annotated[Optional[str], typer.Argument(help="Pipeline YAML file.")] = None,
+    pipeline: Annotated[Optional[str], typer.Argument(
+        help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")] = None,
     file: PipelineOpt = None,
     config: ConfigOpt = None,
     parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
@@ -105,6 +106,30 @@ def execute_single_node(
 
     status = run_step(run_id, step, file, config, map_variable)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
+
+
+@app.command("execute-job")
+def execute_job(
+    job: Annotated[str, typer.Argument(
+        help="Job YAML file (a 'job:' mapping), or a PythonJob/ShellJob/NotebookJob as module:attribute "
+             "or path/to/file.py:attribute.")],
+    config: ConfigOpt = None,
+    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
+    tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
+) -> None:
+    """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
+    from stepline.cli.summary import summary
+    from stepline.jobs import check_job
+    from stepline.runtime import execute as run_pipeline, prepare
+
+    prepared = prepare(job, config)
+    check_job(prepared.graph, job)
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    run_log = run_pipeline(job, config, parameters, run_id, tag, prepared=prepared)
+    print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
+    raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
 
 @app.command()

@@ -86,7 +86,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         attempt = Attempt(attempt_number=number, input_parameters=received)
         step.attempts.append(attempt)
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
-                                output=sink, timeout=node.timeout_seconds)
+                                output=sink, timeout=node.timeout_seconds, attempt=number)
         try:
             returned = task_type.run(invocation)
             attempt.output_parameters = _to_parameters(run, node, step.internal_name, returned)
@@ -100,6 +100,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
             attempt.end_time = utc_now()
             attempt.user_defined_metrics = dict(invocation.metrics)
             _save_execution_log(run, step, number, sink.text())
+            _save_files(run, step, invocation.files)
         if attempt.status == Status.SUCCESS or give_up or number >= node.max_attempts:
             break
         if node.retry_delay_seconds:
@@ -150,6 +151,16 @@ def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str)
     path = run.catalog.put_bytes(run.run_id, name, text.encode("utf-8"))
     step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
                                              catalog_handler_location=run.catalog.location))
+
+
+def _save_files(run: RunContext, step: StepLog, files: dict[str, bytes]) -> None:
+    import hashlib
+
+    for name, data in files.items():
+        path = run.catalog.put_bytes(run.run_id, name, data)
+        step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
+                                                 data_hash=hashlib.sha256(data).hexdigest(),
+                                                 catalog_handler_location=run.catalog.location))
 
 
 def _track(run: RunContext, internal_name: str, metrics: dict[str, Any]) -> None:

@@ -30,6 +30,10 @@ class Invocation:
     output: OutputSink
     timeout: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)  # filled by stepline.track()
+    attempt: int = 1
+    #: Files the attempt produced besides its returns (an executed notebook), by catalog name; the
+    #: step context stores them in the run's catalog and lists them in the step log.
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 class TaskType(Component, abc.ABC):

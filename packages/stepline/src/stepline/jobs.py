@@ -1,0 +1,130 @@
+"""Jobs: one task, run with the catalog, secrets and run log of a pipeline run, but no graph to write.
+
+    from stepline import PythonJob, Catalog
+    job = PythonJob(function=steps.train, returns=["summary"], catalog=Catalog(put=["model.pkl"]))
+    job.execute()                              # or: stepline execute-job module:job
+
+Internally a job is a one-step run: its run log has one step, named like the job (the function's
+name, ``shell`` or the notebook's name unless ``name=`` is given). A job YAML file holds the
+step's keys under ``job:`` (``command_type``, ``command``, ``returns``, ``catalog``, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from stepline.errors import PipelineDefinitionError
+
+if TYPE_CHECKING:
+    from stepline.pipeline.graph import Graph
+    from stepline.runlog.models import RunLog
+    from stepline.sdk.steps import Step
+
+
+class Job:
+    """One task and nothing around it."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    def graph(self) -> Graph:
+        from stepline.sdk.pipeline import Pipeline
+
+        return Pipeline(steps=[self.step]).graph()
+
+    def to_yaml(self) -> str:
+        """The job as a ``job:`` YAML file (the task's keys and its name)."""
+        import yaml
+
+        from stepline.pipeline.yaml_dump import node_to_dict
+
+        body = node_to_dict(self.step.node(self.name))
+        body.pop("type", None)
+        body.pop("next", None)
+        return yaml.safe_dump({"job": {"name": self.name, **body}}, sort_keys=False)
+
+    def execute(self, configuration_file: str | None = None, parameters_file: str | None = None,
+                run_id: str | None = None, tag: str = "", *, reference: str | None = None,
+                quiet: bool = False) -> RunLog:
+        """Run the job with the configured executor and return its run log. ``reference``
+        (``module:attribute`` or ``file.py:attribute``) is needed by executors that run the task in
+        another process or container, as for :meth:`stepline.Pipeline.execute`."""
+        from stepline.sdk.pipeline import run_graph
+
+        return run_graph(self.graph(), reference=reference, configuration_file=configuration_file,
+                         parameters_file=parameters_file, run_id=run_id, tag=tag, quiet=quiet)
+
+
+class PythonJob(Job):
+    """Calls ``function`` once (options as for :class:`stepline.PythonTask`)."""
+
+    def __init__(self, *, function: Callable | str, name: str | None = None, **options: Any) -> None:
+        from stepline.sdk.steps import PythonTask
+
+        super().__init__(PythonTask(name, function=function, **options))
+
+
+class ShellJob(Job):
+    """Runs ``command`` once in bash (options as for :class:`stepline.ShellTask`)."""
+
+    def __init__(self, *, command: str, name: str = "shell", **options: Any) -> None:
+        from stepline.sdk.steps import ShellTask
+
+        super().__init__(ShellTask(name, command=command, **options))
+
+
+class NotebookJob(Job):
+    """Executes ``notebook`` once (options as for :class:`stepline.NotebookTask`)."""
+
+    def __init__(self, *, notebook: str | Path, name: str | None = None, **options: Any) -> None:
+        from stepline.sdk.steps import NotebookTask
+
+        label = name or Path(str(notebook)).name.removesuffix(".ipynb") or "notebook"
+        super().__init__(NotebookTask(label, notebook=notebook, **options))
+
+
+def job_from_yaml(raw: dict, *, file: str) -> Job:
+    """A Job from a parsed ``job:`` file."""
+    from stepline.pipeline.loader import parse_node
+    from stepline.sdk.steps import Step
+
+    class NodeStep(Step):
+        """A step made from the TaskNode the file describes."""
+
+        def __init__(self, name: str, node: Any) -> None:
+            super().__init__(name)
+            self._node = node
+
+        def node(self, path: str) -> Any:
+            return self._node.model_copy(deep=True)
+
+    body = raw.get("job")
+    extra = [k for k in raw if k != "job"]
+    if extra:
+        raise PipelineDefinitionError(f"unknown top-level key '{extra[0]}' in a job file", file=file,
+                                      hint="a job file has only 'job:'")
+    if not isinstance(body, dict):
+        raise PipelineDefinitionError("'job:' must be a mapping of the task's keys", file=file)
+    body = dict(body)
+    name = str(body.pop("name", None) or "job")
+    body.setdefault("type", "task")
+    if body["type"] != "task":
+        raise PipelineDefinitionError("a job is one task: its type is 'task'", file=file, step=name)
+    for key in ("next", "on_failure"):
+        if key in body:
+            raise PipelineDefinitionError(f"a job has no '{key}'", file=file, step=name, hint=f"remove '{key}'")
+    node = parse_node(body, name=name, path=name, context={"file": file, "base_dir": Path(file).resolve().parent})
+    return Job(NodeStep(name, node))
+
+
+def check_job(graph: Graph, reference: str) -> None:
+    """A job is one task step (``execute-job`` refuses a whole pipeline)."""
+    leaves = [name for name, node in graph.steps.items() if not node.terminal]
+    if len(leaves) != 1 or graph.steps[leaves[0]].type != "task":
+        raise PipelineDefinitionError(f"is a pipeline of {len(leaves)} steps, not a job", file=reference,
+                                      hint="run it with `stepline execute`, or point at a PythonJob/ShellJob/NotebookJob")

@@ -1,0 +1,134 @@
+"""Load a pipeline (or a job) by reference: the one way every process rebuilds the same graph.
+
+A reference is one of:
+
+- a YAML file: ``pipeline.yaml`` (a ``dag:``) or ``job.yaml`` (a ``job:``);
+- ``module:attribute``: ``attribute`` of an importable module (the current folder is on the path);
+- ``path/to/file.py:attribute``: ``attribute`` of a Python file, imported as a module named after
+  the file, with the file's folder on the path (like ``python path/to/file.py`` does).
+
+The attribute is a :class:`stepline.Pipeline`, a job (:class:`stepline.PythonJob`, ...), a
+:class:`~stepline.pipeline.graph.Graph`, or a function without arguments that returns one of them.
+The run log records the reference as its ``pipeline_file``, so ``execute-single-node`` rebuilds the
+graph the same way in another process or container.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stepline.errors import PipelineDefinitionError
+
+if TYPE_CHECKING:
+    from stepline.pipeline.graph import Graph
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_python_reference(reference: str) -> bool:
+    """True for ``module:attribute`` and ``file.py:attribute``."""
+    head, sep, attr = reference.rpartition(":")
+    return bool(sep and head and attr and attr.isidentifier()) and not head.endswith(YAML_SUFFIXES)
+
+
+def load_graph(reference: str) -> Graph:
+    """The completed, checked graph a reference names (warnings are issued with warnings.warn)."""
+    reference = str(reference)
+    if not is_python_reference(reference):
+        return _load_yaml(reference)
+    return to_graph(load_object(reference), reference)
+
+
+def _load_yaml(path: str) -> Graph:
+    from stepline.pipeline.loader import load_pipeline
+    from stepline.pipeline.yaml_io import load_yaml_file
+
+    if not path.endswith(YAML_SUFFIXES) and not Path(path).is_file():
+        raise PipelineDefinitionError("not a pipeline file or reference", file=path,
+                                      hint="give a YAML file, module:attribute or path/to/file.py:attribute")
+    raw = load_yaml_file(path)
+    if isinstance(raw, dict) and "job" in raw and "dag" not in raw:
+        from stepline.jobs import job_from_yaml
+
+        return job_from_yaml(raw, file=path).graph()
+    return load_pipeline(path)
+
+
+def load_object(reference: str) -> Any:
+    """The Python object ``module:attribute`` or ``file.py:attribute`` names."""
+    target, _, attr = reference.rpartition(":")
+    if target.endswith(".py"):
+        module = _import_file(target, reference)
+    else:
+        module = _import_module(target, reference)
+    if not hasattr(module, attr):
+        raise PipelineDefinitionError(f"'{target}' has no attribute '{attr}'", file=reference,
+                                      hint="name the variable that holds the pipeline, e.g. module:pipeline")
+    return getattr(module, attr)
+
+
+def _import_module(name: str, reference: str):
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise PipelineDefinitionError(f"cannot import module '{name}': {exc}", file=reference,
+                                      hint="run from the folder that holds it, or put it on PYTHONPATH") from None
+    except Exception as exc:
+        raise PipelineDefinitionError(f"importing '{name}' raised {type(exc).__name__}: {exc}",
+                                      file=reference) from None
+
+
+def _import_file(path: str, reference: str):
+    """Import a .py file as the module named after it (its folder goes on the path), once."""
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise PipelineDefinitionError("Python file not found", file=path, hint="check the path")
+    name = file.name[: -len(".py")]
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == file:
+        return loaded
+    if loaded is None:
+        main = sys.modules.get("__main__")  # `python pipeline.py`: the file runs as __main__ already
+        if main is not None and getattr(main, "__file__", None) and Path(main.__file__).resolve() == file:
+            return main
+    folder = str(file.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        if isinstance(exc, PipelineDefinitionError):
+            raise
+        raise PipelineDefinitionError(f"importing it raised {type(exc).__name__}: {exc}", file=path) from None
+    return module
+
+
+def to_graph(obj: Any, reference: str) -> Graph:
+    """A Graph from a Pipeline, a job, a Graph, or a function returning one of them."""
+    from stepline.pipeline.graph import Graph
+
+    if callable(obj) and not hasattr(obj, "graph") and not isinstance(obj, Graph):
+        try:
+            obj = obj()
+        except TypeError as exc:
+            raise PipelineDefinitionError(f"calling it to get the pipeline failed: {exc}", file=reference,
+                                          hint="point at a Pipeline, or a function without arguments "
+                                               "that returns one") from None
+    if isinstance(obj, Graph):
+        return obj
+    graph = getattr(obj, "graph", None)
+    if callable(graph):
+        return graph()
+    raise PipelineDefinitionError(f"is a {type(obj).__name__}, not a stepline Pipeline or job", file=reference,
+                                  hint="point at a stepline.Pipeline (or a PythonJob, ShellJob, NotebookJob)")

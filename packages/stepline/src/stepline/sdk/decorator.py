@@ -1,0 +1,32 @@
+"""``@task``: mark a function as a pipeline step; it stays a plain function."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+def task(function: Callable | None = None, *, name: str | None = None, returns: list | None = None,
+         **options: Any) -> Any:
+    """Mark ``function`` as a step: ``Pipeline(steps=[train, evaluate])`` builds a PythonTask from it.
+
+    ``@task`` or ``@task(returns=["x", metric("loss")], catalog=Catalog(put=[...]), ...)`` take the
+    options of :class:`~stepline.PythonTask`; the step is named after the function unless ``name``
+    is given. The function is returned unchanged (callable as before, importable by its name), with
+    the options stored on it, so it builds the same TaskNode as ``PythonTask(function=...)``.
+    """
+    from stepline.errors import PipelineDefinitionError
+    from stepline.sdk.returns import return_specs
+
+    def mark(func: Callable) -> Callable:
+        if not callable(func):
+            raise PipelineDefinitionError(f"@task decorates functions, not {type(func).__name__}")
+        label = name or getattr(func, "__name__", "task")
+        settings: dict[str, Any] = dict(options)
+        if name:
+            settings["name"] = name
+        if returns is not None:
+            settings["returns"] = return_specs(returns, label)
+        func.__stepline_task__ = settings
+        return func
+
+    return mark(function) if function is not None else mark

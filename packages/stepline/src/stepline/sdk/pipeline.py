@@ -1,0 +1,170 @@
+"""``Pipeline``: a list of steps chained in order, built into the same Graph the YAML loader builds."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stepline.errors import PipelineDefinitionError
+from stepline.sdk.steps import Fail, PythonTask, Step, Success
+
+if TYPE_CHECKING:
+    from stepline.pipeline.graph import Graph
+    from stepline.runlog.models import RunLog
+
+#: What the run log records as ``pipeline_file`` for an SDK run started without a reference.
+NO_REFERENCE = "<python: no reference>"
+SDK_FILE = "<sdk>"
+
+
+def as_step(item: Any) -> Step:
+    """A step, or a function decorated with :func:`stepline.task` (a PythonTask)."""
+    if isinstance(item, Step):
+        return item
+    if callable(item) and hasattr(item, "__stepline_task__"):
+        return PythonTask(function=item)
+    raise PipelineDefinitionError(f"steps must be stepline steps, not {type(item).__name__} {item!r:.40}",
+                                  hint="use PythonTask(...), ShellTask(...), ... or a function decorated with @task")
+
+
+class Pipeline:
+    """Steps in a list, chained in order: each goes on to the next; the last ends in success.
+
+    A step with ``terminate_with_success``/``terminate_with_failure`` ends its path; ``on_failure``
+    (a step or a Pipeline) adds a path taken when the step fails.
+    """
+
+    def __init__(self, steps: list[Any], *, description: str = "", name: str = "") -> None:
+        if not isinstance(steps, (list, tuple)) or not steps:
+            raise PipelineDefinitionError("Pipeline(steps=[...]) needs a non-empty list of steps")
+        self.steps = [as_step(s) for s in steps]
+        self.description = description
+        self.name = name
+
+    # ---- the graph -----------------------------------------------------------------------------
+    def graph(self, prefix: str = "") -> Graph:
+        """The completed, checked :class:`~stepline.pipeline.graph.Graph` (warnings are issued with
+        :func:`warnings.warn`)."""
+        from stepline.pipeline.graph import Graph, _free_name, check, complete, join
+
+        chains = collect_chains(self)
+        everything = [step for chain in chains for step in chain]
+        seen: dict[str, Step] = {}
+        for step in everything:
+            other = seen.setdefault(step.name, step)
+            if other is not step:
+                raise PipelineDefinitionError(f"two different steps are named '{step.name}'",
+                                              step=join(prefix, step.name), hint="give each step its own name")
+        success = next((s.name for s in everything if type(s) is Success), None) or _free_name(seen, "success")
+        fail = next((s.name for s in everything if type(s) is Fail), None) or _free_name(seen, "fail")
+
+        nodes: dict[str, Any] = {}
+        for chain in chains:
+            for i, step in enumerate(chain):
+                if step.name in nodes:
+                    continue
+                node = step.node(join(prefix, step.name))
+                if not step.terminal:
+                    if step.terminate_with_success:
+                        node.next = success
+                    elif step.terminate_with_failure:
+                        node.next = fail
+                    elif i + 1 < len(chain):
+                        node.next = chain[i + 1].name
+                    if step.on_failure is not None:
+                        target = step.on_failure
+                        node.on_failure = target.name if isinstance(target, Step) else as_step(target.steps[0]).name
+                nodes[step.name] = node
+        from stepline.pipeline.nodes import FailNode, SuccessNode
+
+        nodes.setdefault(success, SuccessNode())
+        nodes.setdefault(fail, FailNode())
+        graph = complete(Graph(description=self.description, start_at=self.steps[0].name, steps=nodes))
+        for message in check(graph, file=SDK_FILE, prefix=prefix):
+            warnings.warn(message, UserWarning, stacklevel=2)
+        return graph
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The runnable/magnus YAML of this pipeline; written to ``path`` when given."""
+        from stepline.pipeline.yaml_dump import to_yaml
+
+        text = to_yaml(self.graph())
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    # ---- running -------------------------------------------------------------------------------
+    def execute(self, configuration_file: str | None = None, parameters_file: str | None = None,
+                run_id: str | None = None, tag: str = "", *, reference: str | None = None,
+                quiet: bool = False) -> RunLog:
+        """Run the pipeline with the configured executor and return its run log.
+
+        ``reference`` (``"module:attribute"`` or ``"path/to/file.py:attribute"``) names where this
+        pipeline can be imported from. Executors that run steps in other processes or containers
+        (``emulator``, containers, Slurm, Argo, ...) rebuild the pipeline from it, so they need it;
+        it is recorded as the run log's ``pipeline_file``.
+        """
+        return run_graph(self.graph(), reference=reference, configuration_file=configuration_file,
+                         parameters_file=parameters_file, run_id=run_id, tag=tag, quiet=quiet)
+
+
+def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
+    """The pipeline's list of steps, then every on_failure path (a step or a Pipeline), depth first."""
+    chains: list[list[Step]] = []
+    seen_ids: set[int] = set()
+
+    def visit(steps: list[Step]) -> None:
+        if id(steps) in seen_ids:
+            return
+        seen_ids.add(id(steps))
+        chains.append(steps)
+        for step in steps:
+            target = step.on_failure
+            if target is None:
+                continue
+            if isinstance(target, Step):
+                if all(target is not s for chain in chains for s in chain):
+                    visit([target])
+            else:
+                visit(target.steps)
+
+    visit(pipeline.steps)
+    return chains
+
+
+def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
+              run_id: str | None, tag: str, quiet: bool) -> RunLog:
+    """Run a graph built in Python through :mod:`stepline.runtime` (shared by pipelines and jobs)."""
+    from stepline import runtime
+    from stepline.cli.summary import summary
+    from stepline.component import Locality
+
+    source = reference or NO_REFERENCE
+    prepared = runtime.prepare(source, configuration_file, graph=graph)
+    executor = prepared.services.executor
+    if reference is None and (executor.renders or executor.runs_steps_in != Locality.PROCESS):
+        raise PipelineDefinitionError(
+            f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
+            "from a reference, and none was given",
+            hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
+    if reference is not None:
+        from stepline.pipeline.reference import load_graph
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = load_graph(reference)
+        if found != graph:
+            raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
+                                          file=reference, hint="point it at the variable that holds this pipeline")
+    for message in prepared.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    run_log = runtime.execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet,
+                              prepared=prepared)
+    if not quiet:
+        described = prepared.services.run_log_store.describe()
+        config = described.get("config") or {}
+        place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
+        print(summary(run_log, f"{place} ({described['type']})"), file=sys.stderr)
+    return run_log
