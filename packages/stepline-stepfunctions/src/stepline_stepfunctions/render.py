@@ -1,0 +1,450 @@
+"""Render a Stepline graph as an Amazon States Language (ASL) state machine.
+
+Shape (state names are derived from step paths, so two renders give identical bytes):
+
+- the machine starts with ``start run`` (creates the run log; the run id is the execution name,
+  ``$$.Execution.Name``) and ends through ``finish run`` / ``finish run (failed)``;
+- a task or stub is a Task state (``batch:submitJob.sync`` or ``ecs:runTask.sync``) running
+  ``stepline execute-single-node RUN STEP -f PIPELINE -c CONFIG``; Retry for AWS-side errors,
+  Catch (``States.ALL``) to the step's ``on_failure`` or the graph's fail step;
+- a parallel or dag is ``fan out`` -> Parallel -> ``fan in``;
+- a map is ``fan out`` (through the relay, which stores the printed branch keys on S3) ->
+  ``read`` (``aws-sdk:s3:getObject``) -> Map over the keys -> ``fan in``;
+- a conditional is ``fan out`` -> ``read`` -> Choice on the key -> a one-branch Parallel -> ``fan in``;
+- a loop is a counter (Pass) -> ``fan out`` -> one-branch Parallel -> ``fan in`` -> ``read`` ->
+  Choice that goes back to the counter's increment until the loop is done or ``max_iterations``.
+
+Inside maps and loops the internal name of a step is built at run time from ``$.branch`` (the
+branch prefix the Map's ItemSelector / the loop's Parameters set) with ``States.Format``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from stepline.errors import NotSupportedError, StepLineError
+
+RUN_ID = "$$.Execution.Name"
+MAX_NAME = 80
+_JOB_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+SUPPORTED = ("task", "stub", "success", "fail", "parallel", "map", "conditional", "loop", "dag")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a graph's states live: ``rel`` is the static part of the branch prefix; when
+    ``dynamic`` the prefix starts with the value of ``$.branch`` in the state input."""
+
+    dynamic: bool
+    rel: str
+    template: str  # the internal-name template of the branch ('process.*'), for state names
+    top: bool = False
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}.{b}" if a else b
+
+
+def _fmt_literal(text: str) -> str:
+    """Escape text for a States.Format / intrinsic string literal."""
+    return re.sub(r"([\\'{}])", r"\\\1", text)
+
+
+class Renderer:
+    def __init__(self, executor, *, pipeline_file: str, config_file: str | None) -> None:
+        self.executor = executor
+        self.s = executor.settings
+        self.pipeline_file = self.s.pipeline_file or pipeline_file
+        self.config_file = self.s.config_file or config_file
+        self.source = pipeline_file
+        self.names: dict[str, str] = {}  # state name -> the template it was made for
+        self.fails = set(self.s.stand_in_failures)
+        self.used_stand_ins: set[str] = set()
+
+    # ---- names and command pieces --------------------------------------------------------------
+    def state_name(self, label: str) -> str:
+        """A unique ASL state name (at most 80 characters) for ``label``; stable across renders."""
+        name = label
+        if len(name) > MAX_NAME:
+            digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+            name = f"{label[:MAX_NAME - 10]}~{digest}"
+        if self.names.setdefault(name, label) != label:
+            raise StepLineError(f"two states would both be named {name!r}", file=self.source,
+                                hint="rename one of the steps")
+        return name
+
+    def path_expr(self, scope: Scope, name: str) -> str:
+        """An intrinsic-function argument giving the internal name of step ``name`` in ``scope``."""
+        rel = _join(scope.rel, name)
+        if scope.dynamic:
+            return f"States.Format('{{}}.{_fmt_literal(rel)}', $.branch)"
+        return f"'{_fmt_literal(rel)}'"
+
+    def branch_expr(self, scope: Scope, rel_suffix: str, key_path: str) -> str:
+        """``States.Format`` of a new branch prefix: the scope's prefix, ``rel_suffix``, the key."""
+        rel = _fmt_literal(_join(scope.rel, rel_suffix))
+        if scope.dynamic:
+            return f"States.Format('{{}}.{rel}.{{}}', $.branch, {key_path})"
+        return f"States.Format('{rel}.{{}}', {key_path})"
+
+    def files(self) -> list[str]:
+        found = ["-f", self.pipeline_file]
+        if self.config_file:
+            found += ["-c", self.config_file]
+        return found
+
+    def command(self, args: list[str]) -> str:
+        """``States.Array(...)`` of the container command; ``args`` are intrinsic arguments."""
+        return "States.Array(" + ", ".join(args) + ")"
+
+    def lit(self, text: str) -> str:
+        return f"'{_fmt_literal(text)}'"
+
+    def base_args(self) -> list[str]:
+        return [self.lit(part) for part in self.s.stepline_command]
+
+    def leaf_command(self, scope: Scope, name: str) -> str:
+        return self.command(self.base_args() + [self.lit("execute-single-node"), RUN_ID, self.path_expr(scope, name)]
+                            + [self.lit(x) for x in self.files()])
+
+    def fan_command(self, scope: Scope, name: str, direction: str, relay: bool) -> str:
+        args = [self.lit("fan"), RUN_ID, self.path_expr(scope, name), self.lit(direction)]
+        args += [self.lit(x) for x in self.files()]
+        if relay:
+            bucket, key = self.exchange_key_expr(scope, name, direction)
+            return self.command([self.lit("python"), self.lit("-m"), self.lit("stepline_stepfunctions.relay"),
+                                 f"States.Format('s3://{_fmt_literal(bucket)}/{{}}', {key})", self.lit("--")]
+                                + self.base_args() + args)
+        return self.command(self.base_args() + args)
+
+    def run_command(self, phase: str, status: str | None = None) -> str:
+        args = [self.lit("run"), self.lit(phase), RUN_ID] + [self.lit(x) for x in self.files()]
+        if status:
+            args += [self.lit("--status"), self.lit(status)]
+        return self.command(self.base_args() + args)
+
+    def exchange(self, step: str) -> tuple[str, str]:
+        location = self.s.exchange_location
+        if not location:
+            raise StepLineError("map, conditional and loop steps hand their fan-out result to the state machine "
+                                "through S3, but exchange_location is not set", file=self.source, step=step,
+                                hint="set executor.config.exchange_location: s3://BUCKET/PREFIX")
+        bucket, _, prefix = location[len("s3://"):].partition("/")
+        return bucket, prefix.strip("/")
+
+    def exchange_key_expr(self, scope: Scope, name: str, direction: str) -> tuple[str, str]:
+        bucket, prefix = self.exchange(_join(scope.template, name))
+        rel = _fmt_literal(_join(scope.rel, name))
+        head = f"{_fmt_literal(prefix)}/" if prefix else ""
+        if scope.dynamic:
+            return bucket, f"States.Format('{head}{{}}/{{}}.{rel}.{direction}.json', {RUN_ID}, $.branch)"
+        return bucket, f"States.Format('{head}{{}}/{rel}.{direction}.json', {RUN_ID})"
+
+    # ---- task states -----------------------------------------------------------------------------
+    def task(self, step_template: str, command: str, *, job: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        s = self.s
+        env = [{"Name": "STEPLINE_RUN_ID", "Value.$": RUN_ID}]
+        env += [{"Name": k, "Value": v} for k, v in sorted({**s.environment, **overrides.get("environment", {})}.items())]
+        if s.compute == "batch":
+            params: dict[str, Any] = {
+                "JobName": job,
+                "JobQueue": overrides.get("job_queue", s.job_queue),
+                "JobDefinition": overrides.get("job_definition", s.job_definition),
+                "ContainerOverrides": {"Command.$": command, "Environment": env},
+            }
+            resource = "arn:aws:states:::batch:submitJob.sync"
+        else:
+            params = {
+                "LaunchType": s.launch_type,
+                "Cluster": overrides.get("cluster", s.cluster),
+                "TaskDefinition": overrides.get("task_definition", s.task_definition),
+                "Overrides": {"ContainerOverrides": [{
+                    "Name": overrides.get("container_name", s.container_name),
+                    "Command.$": command, "Environment": env}]},
+            }
+            if s.subnets or s.security_groups:
+                vpc: dict[str, Any] = {"Subnets": list(s.subnets)}
+                if s.security_groups:
+                    vpc["SecurityGroups"] = list(s.security_groups)
+                vpc["AssignPublicIp"] = "ENABLED" if s.assign_public_ip else "DISABLED"
+                params["NetworkConfiguration"] = {"AwsvpcConfiguration": vpc}
+            resource = "arn:aws:states:::ecs:runTask.sync"
+        return {"Type": "Task", "Resource": resource, "Parameters": params, "ResultPath": None}
+
+    def job_name(self, label: str) -> str:
+        slug = _JOB_NAME_BAD.sub("-", label).strip("-") or "step"
+        digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+        return f"stepline-{slug[:100]}-{digest}"
+
+    def callback(self, label: str, step_template: str, command: str, overrides: dict[str, Any] | None = None,
+                 *, fails: bool = False) -> dict[str, Any]:
+        """A Task state running ``command``, or its test-only stand-in."""
+        if self.s.stand_in_tasks:
+            if fails:
+                inner = self.state_name(f"{label} (stand-in failure)")
+                return {"Type": "Parallel", "Branches": [{
+                    "StartAt": inner,
+                    "States": {inner: {
+                        "Type": "Fail", "Error": "StandIn.Failed", "Cause": f"stand-in failure of {step_template}"}}}],
+                    "ResultPath": None}
+            # evaluates the real command, so a test sees it in the execution history
+            return {"Type": "Pass", "Parameters": {"command.$": command}, "ResultPath": "$.stand_in"}
+        return self.task(step_template, command, job=self.job_name(label), overrides=overrides or {})
+
+    def reader(self, scope: Scope, name: str, direction: str, stand_in: dict[str, Any]) -> dict[str, Any]:
+        """An aws-sdk Task that reads what the relay stored and puts it at ``$.fan``; its stand-in
+        is a Pass giving the key it would read and the simulated result."""
+        bucket, key = self.exchange_key_expr(scope, name, direction)
+        if self.s.stand_in_tasks:
+            return {"Type": "Pass", "Parameters": {"key.$": key, **stand_in}, "ResultPath": "$.fan"}
+        return {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": bucket, "Key.$": key},
+                "ResultSelector": {"items.$": "States.StringToJson($.Body)"},
+                "ResultPath": "$.fan",
+                "Retry": [{"ErrorEquals": ["S3.NoSuchKey", "S3.S3Exception"], "IntervalSeconds": 1,
+                           "MaxAttempts": 3, "BackoffRate": 2.0}]}
+
+    def retry(self, node) -> list[dict[str, Any]]:
+        attempts = getattr(node, "max_attempts", 1)
+        if attempts <= 1 or not self.s.retry_errors or self.s.stand_in_tasks:
+            return []
+        delay = max(1, math.ceil(getattr(node, "retry_delay_seconds", 0) or 0))
+        return [{"ErrorEquals": list(self.s.retry_errors), "IntervalSeconds": delay,
+                 "MaxAttempts": attempts - 1, "BackoffRate": self.s.backoff_rate}]
+
+    def attach(self, state: dict[str, Any], catch: str | None, nxt: str | None) -> dict[str, Any]:
+        """``state`` with its Catch (not on Pass stand-ins, which cannot fail) and Next."""
+        state = dict(state)
+        if catch and state["Type"] != "Pass":
+            state["Catch"] = self.catch(catch)
+        state["Next"] = nxt
+        return state
+
+    @staticmethod
+    def catch(target: str) -> list[dict[str, Any]]:
+        return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": target}]
+
+    # ---- graphs ----------------------------------------------------------------------------------
+    def graph(self, graph, scope: Scope, entry: list[tuple[str, dict[str, Any]]] | None = None,
+              exit_states: dict[str, str] | None = None) -> dict[str, Any]:
+        """``{"StartAt", "States"}`` of ``graph``. ``entry`` states run first (start run)."""
+        states: dict[str, dict[str, Any]] = {}
+        first: dict[str, str] = {}   # step name -> its first state's name
+        for name, node in graph.steps.items():
+            first[name] = self.state_name(self.label(scope, name, node))
+        for name, node in graph.steps.items():
+            self.node(graph, name, node, scope, states, first)
+        start = first[graph.start_at]
+        if entry:
+            for i, (state_name, state) in enumerate(entry):
+                state["Next"] = entry[i + 1][0] if i + 1 < len(entry) else start
+            states = {**{n: s for n, s in entry}, **states}
+            start = entry[0][0]
+        return {"StartAt": start, "States": states}
+
+    def label(self, scope: Scope, name: str, node) -> str:
+        return _join(scope.template, name)
+
+    def target(self, graph, scope: Scope, first: dict[str, str], step: str) -> str:
+        return first[step]
+
+    def node(self, graph, name: str, node, scope: Scope, states: dict, first: dict[str, str]) -> None:
+        template = _join(scope.template, name)
+        if node.type not in SUPPORTED:
+            raise NotSupportedError(f"the step-functions executor cannot express '{node.type}' steps",
+                                    file=self.source, step=template,
+                                    hint=f"it renders: {', '.join(SUPPORTED)}")
+        me = first[name]
+        nxt = first[node.next] if node.next else None
+        on_fail = first[graph.failure_target(name)] if not node.terminal else None
+        if node.type == "success":
+            if scope.top:
+                states[me] = {**self.callback(me, template, self.run_command("finish", "SUCCESS")), "Next": f"{me} (end)"}
+                states[self.state_name(f"{me} (end)")] = {"Type": "Succeed"}
+            else:
+                states[me] = {"Type": "Succeed"}
+            return
+        if node.type == "fail":
+            if scope.top:
+                states[me] = {**self.callback(me, template, self.run_command("finish", "FAIL")), "Next": f"{me} (end)"}
+                states[self.state_name(f"{me} (end)")] = {"Type": "Fail", "Error": "Stepline.PipelineFailed",
+                                                           "Cause": f"the pipeline ended in step '{template}'"}
+            else:
+                states[me] = {"Type": "Fail", "Error": "Stepline.BranchFailed",
+                              "Cause": f"the branch ended in step '{template}'"}
+            return
+        overrides = self.overrides(node, template)
+        if not node.composite:
+            state = self.callback(me, template, self.leaf_command(scope, name), overrides,
+                                  fails=template in self.fails)
+            self.mark(template)
+            retry = self.retry(node)
+            if retry:
+                state["Retry"] = retry
+            states[me] = self.attach(state, on_fail, nxt)
+            return
+        getattr(self, f"composite_{node.type}")(node, name, template, scope, states, me, nxt, on_fail, overrides)
+
+    def overrides(self, node, template: str) -> dict[str, Any]:
+        found = self.executor.step_overrides(node)
+        allowed = {"job_queue", "job_definition", "cluster", "task_definition", "container_name", "environment"}
+        bad = sorted(set(found) - allowed)
+        if bad:
+            raise StepLineError(f"unknown step-functions override '{bad[0]}'", file=self.source, step=template,
+                                hint=f"overrides: {', '.join(sorted(allowed))}")
+        return found
+
+    def mark(self, template: str) -> None:
+        self.used_stand_ins.add(template)
+
+    def fan(self, me: str, template: str, scope: Scope, name: str, direction: str, *, relay: bool,
+            overrides: dict[str, Any]) -> dict[str, Any]:
+        label = f"{me} (fan {direction})" if direction == "in" else me
+        fails = f"{template}:{direction}" in self.fails
+        state = self.callback(label, template, self.fan_command(scope, name, direction, relay), overrides,
+                              fails=fails)
+        self.mark(f"{template}:{direction}")
+        return state
+
+    def sub(self, graph, scope: Scope) -> dict[str, Any]:
+        body = self.graph(graph, scope)
+        if not body["States"]:
+            raise StepLineError("a branch has no states", file=self.source, step=scope.template)
+        return body
+
+    def composite_parallel(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
+        branches = node.branch_graphs()
+        if not branches:
+            raise StepLineError("a parallel step needs at least one branch", file=self.source, step=template)
+        fan_in = self.state_name(f"{me} (fan in)")
+        body = self.state_name(f"{me} (branches)")
+        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=False, overrides=overrides), on_fail, body)
+        states[body] = {"Type": "Parallel",
+                        "Branches": [self.sub(g, Scope(scope.dynamic, _join(_join(scope.rel, name), key),
+                                                       _join(template, key)))
+                                     for key, g in branches.items()],
+                        "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
+        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
+
+    composite_dag = composite_parallel
+
+    def composite_map(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
+        read = self.state_name(f"{me} (read branches)")
+        body = self.state_name(f"{me} (map)")
+        fan_in = self.state_name(f"{me} (fan in)")
+        items = [str(x) for x in self.s.stand_in_results.get(template, [])]
+        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=True, overrides=overrides),
+                                 on_fail, read)
+        states[read] = self.attach(self.reader(scope, name, "out", {"items": items}), fan_in, body)
+        inner = Scope(True, "", _join(template, "*"))
+        processor = self.sub(node.branch, inner)
+        mapped: dict[str, Any] = {"Type": "Map", "ItemsPath": "$.fan.items",
+                                  "ItemSelector": {"branch.$": self.branch_expr(scope, name, "$$.Map.Item.Value")}}
+        if self.s.map_mode == "distributed":
+            processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+            mapped["Label"] = "stepline-" + hashlib.sha256(template.encode()).hexdigest()[:12]
+        else:
+            processor["ProcessorConfig"] = {"Mode": "INLINE"}
+        mapped["ItemProcessor"] = processor
+        if self.s.max_concurrency:
+            mapped["MaxConcurrency"] = self.s.max_concurrency
+        mapped.update({"ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in})
+        states[body] = mapped
+        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
+
+    def composite_conditional(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
+        read = self.state_name(f"{me} (read branch)")
+        choice = self.state_name(f"{me} (choose)")
+        fan_in = self.state_name(f"{me} (fan in)")
+        taken = self.s.stand_in_results.get(template, next(iter(node.branch_graphs())))
+        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=True, overrides=overrides),
+                                 on_fail, read)
+        states[read] = self.attach(self.reader(scope, name, "out", {"items": [str(taken)]}), fan_in, choice)
+        choices = []
+        for key, g in node.branch_graphs().items():
+            branch_state = self.state_name(f"{me} ({key})")
+            states[branch_state] = {"Type": "Parallel",
+                                    "Branches": [self.sub(g, Scope(scope.dynamic, _join(_join(scope.rel, name), key),
+                                                                   _join(template, key)))],
+                                    "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
+            choices.append({"Variable": "$.fan.items[0]", "StringEquals": key, "Next": branch_state})
+        # fan out fails when nothing matches and there is no default; fan in then records it
+        states[choice] = {"Type": "Choice", "Choices": choices, "Default": fan_in}
+        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
+
+    def composite_loop(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
+        fan_out = self.state_name(f"{me} (fan out)")
+        body = self.state_name(f"{me} (iteration)")
+        fan_in = self.state_name(f"{me} (fan in)")
+        read = self.state_name(f"{me} (read decision)")
+        check = self.state_name(f"{me} (check)")
+        again = self.state_name(f"{me} (next iteration)")
+        states[me] = {"Type": "Pass", "Result": {"i": 0}, "ResultPath": "$.loop", "Next": fan_out}
+        states[fan_out] = self.attach(self.fan(fan_out, template, scope, name, "out", relay=False, overrides=overrides), on_fail, body)
+        states[body] = {"Type": "Parallel",
+                        "Branches": [self.sub(node.branch, Scope(True, "", _join(template, "*")))],
+                        "Parameters": {"branch.$": self.branch_expr(scope, name, "$.loop.i")},
+                        "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
+        fan_in_state = self.fan(me, template, scope, name, "in", relay=True, overrides=overrides)
+        states[fan_in] = self.attach(fan_in_state, on_fail, read)
+        breaks = self.s.stand_in_results.get(template)
+        decision = ({"done": False} if breaks is None else
+                    {"done.$": f"States.ArrayContains(States.Array({int(breaks)}), $.loop.i)"})
+        reader = self.reader(scope, name, "in", decision)
+        if reader["Type"] == "Task":
+            reader["ResultSelector"] = {"done.$": "States.StringToJson($.Body)"}
+        states[read] = self.attach(reader, on_fail, check)
+        states[check] = {"Type": "Choice", "Choices": [
+            {"Variable": "$.fan.done", "BooleanEquals": True, "Next": nxt},
+            {"Variable": "$.loop.i", "NumericGreaterThanEquals": node.max_iterations - 1, "Next": nxt}],
+            "Default": again}
+        states[again] = {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.loop.i, 1)"},
+                         "ResultPath": "$.loop", "Next": fan_out}
+
+    # ---- whole machine ---------------------------------------------------------------------------
+    def machine(self, graph) -> dict[str, Any]:
+        top = Scope(False, "", "", top=True)
+        start = self.state_name("start run")
+        entry = [(start, self.attach(self.callback(start, "", self.run_command("start")),
+                                     self.failed_name(graph), None))]
+        body = self.graph(graph, top, entry=entry)
+        machine: dict[str, Any] = {"Comment": self.s.comment or f"Stepline pipeline {self.source}"}
+        machine.update(body)
+        if self.s.timeout_seconds:
+            machine["TimeoutSeconds"] = self.s.timeout_seconds
+        unknown = sorted(x for x in self.fails | set(self.s.stand_in_results)
+                         if x.split(":")[0] not in {t.split(":")[0] for t in self.used_stand_ins})
+        if unknown:
+            raise StepLineError(f"stand-in setting names step '{unknown[0]}', which the pipeline does not have",
+                                file=self.source)
+        return machine
+
+    def failed_name(self, graph) -> str:
+        return self.names_for_top_fail
+
+    def document(self, graph) -> dict[str, Any]:
+        self.names_for_top_fail = _join("", graph.fail_name)
+        machine = self.machine(graph)
+        if self.s.output_format == "asl":
+            return machine
+        props: dict[str, Any] = {"RoleArn": self.s.role_arn, "Definition": machine}
+        if self.s.state_machine_name:
+            props["StateMachineName"] = self.s.state_machine_name
+        return {"AWSTemplateFormatVersion": "2010-09-09",
+                "Description": f"Stepline pipeline {self.source}",
+                "Resources": {"StateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": props}},
+                "Outputs": {"StateMachineArn": {"Value": {"Ref": "StateMachine"}}}}
+
+
+def render_document(graph, executor, *, pipeline_file: str, config_file: str | None) -> dict[str, Any]:
+    return Renderer(executor, pipeline_file=pipeline_file, config_file=config_file).document(graph)
+
+
+def render_text(graph, executor, *, pipeline_file: str, config_file: str | None) -> str:
+    document = render_document(graph, executor, pipeline_file=pipeline_file, config_file=config_file)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
