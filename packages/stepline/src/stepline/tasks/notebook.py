@@ -13,6 +13,7 @@ papermill in a fresh ipykernel (``pip install "stepline[notebook]"``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import tempfile
@@ -96,6 +97,8 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
         _prepare(nb, objects_file, names, str(returns_file))
         output = Path(private) / "executed.ipynb"
         error = ""
+        # papermill warns about parameters the notebook does not declare; every parameter is passed
+        logging.getLogger("papermill").setLevel(logging.ERROR)
         try:
             papermill.execute_notebook(nb, str(output), parameters=plain, kernel_name="python3", language="python",
                                        progress_bar=False, cwd=os.getcwd(), extra_arguments=KERNEL_ARGUMENTS)

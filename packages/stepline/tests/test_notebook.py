@@ -1,0 +1,117 @@
+"""Notebook tasks run a real notebook with papermill (the ``stepline[notebook]`` extra)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from stepline import Catalog, NotebookTask, Pipeline, PythonTask, ShellTask, metric, pickled
+from stepline.errors import StepLineError
+from stepline.runlog.models import Status
+
+
+def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def objects_module(workdir, write):
+    write("nbobjects.py", """
+        class Box:
+            def __init__(self, items):
+                self.items = items
+
+        def make_box():
+            return Box([3, 4])
+    """)
+    sys.path.insert(0, str(workdir))
+    yield
+    sys.path.remove(str(workdir))
+    sys.modules.pop("nbobjects", None)
+
+
+def test_notebook_gets_parameters_returns_variables_and_is_saved(workdir, objects_module, monkeypatch):
+    monkeypatch.setenv("NB_TOKEN", "tok-123456")
+    write_notebook(workdir / "work.ipynb",
+                   "import os\ntotal = sum(box.items) * factor\nprint('total is', total)\n"
+                   "token_seen = len(os.environ['NB_TOKEN'])\nprint('token', os.environ['NB_TOKEN'])",
+                   "os.makedirs('out', exist_ok=True)\nopen('out/result.txt', 'w').write(str(total))",
+                   parameters="factor = 1\nlabel = 'default'")
+    import nbobjects
+
+    pipeline = Pipeline(steps=[
+        PythonTask(function=nbobjects.make_box, returns=[pickled("box")]),
+        NotebookTask("work", notebook="work.ipynb", returns=["total", metric("token_seen")], secrets=["NB_TOKEN"],
+                     catalog=Catalog(put=["out/result.txt"]), timeout_seconds=120),  # timeout: runs in a child
+    ])
+    params = workdir / "params.yaml"
+    params.write_text("factor: 10\nlabel: from-the-run\n")
+    log = pipeline.execute(parameters_file=str(params), run_id="nb-1", quiet=True)
+    step = log.steps["work"]
+    assert log.status == Status.SUCCESS, step.message
+    assert log.parameters["total"].value == 70  # box came in pickled, factor from the parameters
+    assert log.parameters["token_seen"].kind == "metric" and log.parameters["token_seen"].value == 10
+    assert set(step.attempts[0].input_parameters) == {"factor", "label", "box"}
+
+    saved = {item.name: item for item in step.data_catalog}
+    assert {"notebooks/work.attempt-1.ipynb", "out/result.txt", "logs/work.attempt-1.log"} <= set(saved)
+    executed = nbformat.reads((workdir / ".stepline/catalog/nb-1/notebooks/work.attempt-1.ipynb").read_text(),
+                              as_version=4)
+    sources = [c.source for c in executed.cells]
+    assert any("factor = 10" in s and "label = \"from-the-run\"" in s for s in sources)  # the injected cell
+    assert not any("stepline-returns" in c.metadata.get("tags", []) for c in executed.cells)
+    outputs = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "total is 70" in outputs
+    log_text = (workdir / ".stepline/catalog/nb-1/logs/work.attempt-1.log").read_text()
+    assert "total is 70" in log_text and "tok-123456" not in log_text and "token ********" in log_text
+
+
+def test_failing_cell_fails_the_step_and_keeps_the_executed_notebook(workdir):
+    write_notebook(workdir / "broken.ipynb", "print('before')", "raise ValueError('bad data')", "print('after')")
+    log = Pipeline(steps=[NotebookTask("broken", notebook="broken.ipynb")]).execute(run_id="nb-2", quiet=True)
+    step = log.steps["broken"]
+    assert log.status == Status.FAIL
+    assert step.message == "notebook broken.ipynb failed at cell 2: ValueError: bad data"
+    saved = workdir / ".stepline/catalog/nb-2/notebooks/broken.attempt-1.ipynb"
+    outputs = json.dumps([c.get("outputs", []) for c in nbformat.reads(saved.read_text(), as_version=4).cells])
+    assert "before" in outputs and "bad data" in outputs and "after" not in outputs
+
+
+def test_a_return_the_notebook_does_not_define_fails_the_step(workdir):
+    write_notebook(workdir / "nb.ipynb", "x = 1")
+    log = Pipeline(steps=[NotebookTask("nb", notebook="nb.ipynb", returns=["x", "y"])]).execute(quiet=True)
+    assert log.steps["nb"].message == "'returns' names 'y' but the notebook defines no variable 'y'"
+
+
+def test_a_missing_notebook_is_a_one_line_error_before_the_run(workdir):
+    with pytest.raises(StepLineError) as caught:
+        Pipeline(steps=[ShellTask("a", command="true"), NotebookTask("nb", notebook="nope.ipynb")]).execute(quiet=True)
+    assert "step 'nb': notebook 'nope.ipynb' not found" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_without_the_extra_a_notebook_step_says_what_to_install(workdir, write, monkeypatch):
+    write_notebook(workdir / "nb.ipynb", "x = 1")
+    write("p.yaml", """
+        dag:
+          start_at: nb
+          steps:
+            nb: {type: task, command_type: notebook, command: nb.ipynb}
+    """)
+    monkeypatch.setitem(sys.modules, "papermill", None)  # as if stepline[notebook] were not installed
+    from stepline.runtime import prepare
+
+    with pytest.raises(StepLineError) as caught:
+        prepare("p.yaml", None)
+    assert str(caught.value) == ("p.yaml: step 'nb': notebook tasks need papermill, which is not installed "
+                                 "(papermill is missing) (install the notebook extra: pip install \"stepline[notebook]\")")
