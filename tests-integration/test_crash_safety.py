@@ -1,0 +1,168 @@
+"""Crash safety: SIGKILL the executor at many points of a pipeline with a map and a parallel; the run
+log must always be readable, no orphaned worker may write after the kill, and ``retry`` must complete
+the run with every leaf step succeeding in exactly one of the two runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STEPLINE = str(Path(sys.executable).parent / "stepline")
+
+KILL_POINTS = 50
+
+PIPELINE = """
+dag:
+  start_at: first
+  steps:
+    first:
+      type: task
+      command_type: shell
+      command: sleep 0.02; echo "seed=5" >> "$STEPLINE_RETURNS"
+      returns: [seed]
+      next: fan
+    fan:
+      type: map
+      iterate_on: xs
+      iterate_as: x
+      branch:
+        start_at: square
+        steps:
+          square:
+            type: task
+            command_type: shell
+            command: sleep 0.02; echo "sq=$(( x * x + seed ))" >> "$STEPLINE_RETURNS"
+            returns: [sq]
+            next: note
+          note: {type: stub}
+      next: fork
+    fork:
+      type: parallel
+      branches:
+        left:
+          start_at: l1
+          steps:
+            l1: {type: task, command_type: shell, command: 'sleep 0.02; echo "l=1" >> "$STEPLINE_RETURNS"', returns: [l], next: l2}
+            l2: {type: task, command_type: shell, command: 'sleep 0.02; test "$l" = 1'}
+        right:
+          start_at: r1
+          steps:
+            r1: {type: task, command_type: shell, command: 'sleep 0.02; echo "r=2" >> "$STEPLINE_RETURNS"', returns: [r]}
+      next: last
+    last:
+      type: task
+      command_type: shell
+      command: sleep 0.02; echo "total=$(( seed + l + r ))" >> "$STEPLINE_RETURNS"
+      returns: [total]
+"""
+
+
+def _leaves(run_log) -> dict:
+    from stepline.retry import flat_steps
+
+    return {n: s for n, s in flat_steps(run_log).items() if s.step_type in ("task", "stub")}
+
+
+def _seconds(start: str, end: str) -> float:
+    import datetime as dt
+
+    return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+
+
+def _values(run_log) -> dict:
+    return {k: p.value for k, p in run_log.parameters.items()}
+
+
+def _processes_of(run_id: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if run_id.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_sigkill_at_many_points_then_retry_completes_each_step_exactly_once(tmp_path, monkeypatch, cli):
+    from stepline.config.loader import load_services
+    from stepline.retry import SKIPPED_PREFIX, retry
+
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    (tmp_path / "params.yaml").write_text("xs: [1, 2, 3, 4, 5, 6]\n")
+    (tmp_path / "config.yaml").write_text("executor: {type: local, config: {max_workers: 2}}\n")
+    monkeypatch.chdir(tmp_path)
+    env = cli.env()
+    base = [STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id"]
+    store = load_services("config.yaml").run_log_store
+
+    # one uninterrupted run: the reference, and how long the pipeline takes once its run log exists
+    proc = subprocess.Popen([*base, "reference"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = tmp_path / ".stepline" / "runs"
+    while proc.poll() is None and not (runs / "reference").exists():
+        time.sleep(0.005)
+    assert proc.wait(timeout=60) == 0
+    reference = store.get_run_log("reference")
+    span = _seconds(reference.start_time, reference.end_time)
+    expected = set(_leaves(reference))
+    assert len(expected) == 17  # first, 6 x (square, note), l1, l2, r1, last
+
+    def launch(point: int) -> subprocess.Popen:
+        return subprocess.Popen([*base, f"kill{point}"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    outcomes = {"not started": 0, "partial": 0, "finished": 0}
+    upcoming = launch(0)  # each victim starts (imports) while the previous one is checked and retried
+    for point in range(KILL_POINTS):
+        run_id = f"kill{point}"
+        proc = upcoming
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and not (runs / run_id).exists() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(span * point / KILL_POINTS)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        if point + 1 < KILL_POINTS:
+            upcoming = launch(point + 1)
+
+        # no orphaned worker lives on (they get SIGTERM when their parent dies)
+        deadline = time.monotonic() + 10
+        while _processes_of(run_id) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _processes_of(run_id) == [], f"kill point {point}: workers outlived the killed executor"
+
+        if not store.run_exists(run_id):
+            outcomes["not started"] += 1
+            continue
+        # the run log is readable, through the CLI as a user reads it (every 10th point) and in-process
+        if point % 10 == 0:
+            shown = subprocess.run([STEPLINE, "runs", "show", run_id, "--json", "-c", "config.yaml"], env=env,
+                                   capture_output=True, text=True, timeout=60)
+            assert shown.returncode == 0, f"kill point {point}: {shown.stderr}"
+            assert json.loads(shown.stdout)["run_id"] == run_id
+        original = store.get_run_log(run_id)
+        before = original.model_dump_json()
+        done = {n for n, s in _leaves(original).items() if s.status.value == "SUCCESS"}
+        outcomes["finished" if original.status.value == "SUCCESS" else "partial"] += 1
+
+        again = retry(run_id, "config.yaml", run_id=f"{run_id}-retry", quiet=True)
+        assert again.status.value == "SUCCESS", f"kill point {point}: {again.message}"
+        assert store.get_run_log(run_id).model_dump_json() == before, f"kill point {point}: original changed"
+        leaves = _leaves(again)
+        assert set(leaves) == expected
+        skipped = {n for n, s in leaves.items() if s.message == SKIPPED_PREFIX + run_id}
+        assert skipped == done, f"kill point {point}: skipped {sorted(skipped ^ done)} wrongly"
+        assert all(s.status.value == "SUCCESS" for s in leaves.values())
+        assert _values(again) == _values(reference), f"kill point {point}: parameters differ"
+
+    print(f"kill points: {outcomes}, pipeline span {span:.2f} s")
+    assert outcomes["partial"] >= KILL_POINTS // 2, outcomes  # most kills landed inside the pipeline
