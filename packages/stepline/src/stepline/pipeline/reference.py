@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import PipelineDefinitionError
+from stepline.errors import PipelineDefinitionError, StepLineError
 
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
@@ -77,6 +77,8 @@ def _import_module(name: str, reference: str):
         sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(name)
+    except StepLineError:  # the module built a bad pipeline: that error names the step
+        raise
     except ImportError as exc:
         raise PipelineDefinitionError(f"cannot import module '{name}': {exc}", file=reference,
                                       hint="run from the folder that holds it, or put it on PYTHONPATH") from None
@@ -108,7 +110,7 @@ def _import_file(path: str, reference: str):
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(name, None)
-        if isinstance(exc, PipelineDefinitionError):
+        if isinstance(exc, StepLineError):
             raise
         raise PipelineDefinitionError(f"importing it raised {type(exc).__name__}: {exc}", file=path) from None
     return module
