@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,7 @@ from stepline.component import Locality
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
                          re.IGNORECASE)
 MASK = "***"
+_MEMORY_CREATE_LOCK = threading.Lock()
 
 
 def protocol_of(url: str) -> str:
@@ -79,6 +81,7 @@ class Location:
         self.fs, root = url_to_fs(url, skip_instance_cache=True, **options)
         self.root = root.rstrip("/")
         self.is_local = protocol_of(url) in ("file", "local")
+        self.is_memory = protocol_of(url) == "memory"
 
     def path(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root
@@ -146,8 +149,12 @@ class Location:
                 os.link(tmp, path)  # atomic, complete, and fails with FileExistsError if taken
             finally:
                 os.unlink(tmp)
+        elif self.is_memory:
+            # memory:// checks, then stores: make that one step for the threads of this process
+            with _MEMORY_CREATE_LOCK:
+                self.fs.pipe_file(path, data, mode="create")
         else:
-            # conditional write (If-None-Match: * on S3; exclusive open on memory://)
+            # a conditional write (If-None-Match: * on S3)
             self.fs.pipe_file(path, data, mode="create")
 
     def read_bytes(self, rel: str) -> bytes:

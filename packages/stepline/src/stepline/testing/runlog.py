@@ -108,6 +108,27 @@ class RunLogStoreContract:
         assert store.get_run("run-1").tag == "first"
         assert store.get_parameters("run-1") == {"a": Parameter(value=1)}
 
+    def test_racing_creators_of_one_run_id_get_exactly_one_win(self, store):
+        barrier = threading.Barrier(THREADS)
+        outcomes: list[str] = []
+
+        def creator(t: int) -> None:
+            barrier.wait(timeout=30)
+            try:
+                store.create_run_log(RunLog(run_id="raced", tag=f"creator-{t}"))
+                outcomes.append(f"creator-{t}")
+            except StepLineError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=creator, args=(t,)) for t in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        winners = [o for o in outcomes if o != "refused"]
+        assert len(outcomes) == THREADS and len(winners) == 1, outcomes
+        assert store.get_run("raced").tag == winners[0]
+
     def test_update_run_changes_fields_and_keeps_the_rest(self, store):
         self.new_run(store, tag="t")
         store.put_step_log("run-1", make_step("one"))
