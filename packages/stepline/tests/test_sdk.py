@@ -362,3 +362,8 @@ def test_a_function_that_does_not_import_fails_before_the_run(module):
     with pytest.raises(StepLineError) as caught:
         pipeline.execute(quiet=True)
     assert str(caught.value) == "<python: no reference>: step 'load': 'fns' has no function 'gone' (check the command)"
+
+
+def test_task_decorator_refuses_unknown_options():
+    with pytest.raises(PipelineDefinitionError, match="@task got an unknown option 'retries'"):
+        task(retries=3)

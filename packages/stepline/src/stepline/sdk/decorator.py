@@ -17,6 +17,13 @@ def task(function: Callable | None = None, *, name: str | None = None, returns: 
     from stepline.errors import PipelineDefinitionError
     from stepline.sdk.returns import return_specs
 
+    allowed = {"catalog", "secrets", "max_attempts", "retry_delay_seconds", "timeout_seconds", "overrides",
+               "description", "on_failure", "terminate_with_success", "terminate_with_failure"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise PipelineDefinitionError(f"@task got an unknown option '{unknown[0]}'",
+                                      hint="options: name, returns, " + ", ".join(sorted(allowed)))
+
     def mark(func: Callable) -> Callable:
         if not callable(func):
             raise PipelineDefinitionError(f"@task decorates functions, not {type(func).__name__}")
