@@ -82,7 +82,7 @@ def initial_parameters_of(original: RunLog) -> dict:
 
 
 def retry(original_run_id: str, config_file: str | None = None, *, run_id: str | None = None,
-          force: bool = False, quiet: bool = False, prepared=None) -> RunLog:
+          force: bool = False, quiet: bool = False, prepared=None, observers: list | None = None) -> RunLog:
     """Re-run ``original_run_id`` as a new run; return the new run's log."""
     from stepline.config.loader import load_services
     from stepline.runtime import prepare, run_to_end, start_run
@@ -105,5 +105,5 @@ def retry(original_run_id: str, config_file: str | None = None, *, run_id: str |
             hint="restore it, or pass --force to re-run with the new pipeline (steps are matched by name)")
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=None,
                     run_id=run_id, tag=original.tag, quiet=quiet,
-                    parameters=initial_parameters_of(original), original=original)
+                    parameters=initial_parameters_of(original), original=original, observers=observers)
     return run_to_end(run)

@@ -67,7 +67,7 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
 
 def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None, params_file: str | None,
               run_id: str | None, tag: str, quiet: bool = False, parameters: dict | None = None,
-              original: RunLog | None = None) -> RunContext:
+              original: RunLog | None = None, observers: list | None = None) -> RunContext:
     """Create the run log and return the context a run executes in. ``original``: the run a re-run
     continues (its succeeded steps are skipped); ``parameters`` then replace the params file."""
     from stepline.executors.context import RunContext, new_run_id
@@ -78,7 +78,8 @@ def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None
     services = prepared.services
     get_plugin_manager().configure_integration(services.executor, services.services(), "traversal")
     run = RunContext(run_id=run_id or new_run_id(), graph=prepared.graph, services=services,
-                     pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet)
+                     pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet,
+                     step_observers=list(observers or []))
     if original is not None:
         from stepline.retry import succeeded_steps
 
@@ -119,11 +120,11 @@ def _sigterm_raises():
 
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
             run_id: str | None = None, tag: str = "", quiet: bool = False,
-            prepared: Prepared | None = None) -> RunLog:
+            prepared: Prepared | None = None, observers: list | None = None) -> RunLog:
     """Run (or, with an orchestration executor, render) a pipeline; return its run log."""
     prepared = prepared or prepare(pipeline_file, config_file)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
-                    run_id=run_id, tag=tag, quiet=quiet)
+                    run_id=run_id, tag=tag, quiet=quiet, observers=observers)
     return run_to_end(run)
 
 

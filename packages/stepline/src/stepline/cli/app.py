@@ -17,6 +17,8 @@ runs_app = typer.Typer(no_args_is_help=True, help="Inspect past runs.")
 app.add_typer(runs_app, name="runs")
 
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="Configuration file (executor, services).")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress",
+                                           help="One line per finished step on stderr (coloured in a terminal).")]
 PipelineOpt = Annotated[Optional[str], typer.Option("--file", "-f", help="Pipeline file (same as the argument).")]
 
 
@@ -53,8 +55,10 @@ def execute(
     parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
+    progress: ProgressOpt = True,
 ) -> None:
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
+    from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
     from stepline.runtime import execute as run_pipeline, prepare
 
@@ -62,7 +66,8 @@ def execute(
     prepared = prepare(path, config)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    run_log = run_pipeline(path, config, parameters, run_id, tag, prepared=prepared)
+    run_log = run_pipeline(path, config, parameters, run_id, tag, prepared=prepared,
+                           observers=[StepProgress()] if progress else None)
     print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
@@ -73,14 +78,16 @@ def retry(
     config: ConfigOpt = None,
     new_run_id: Annotated[Optional[str], typer.Option("--run-id", help="Id of the new run.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run even if the pipeline changed.")] = False,
+    progress: ProgressOpt = True,
 ) -> None:
     """Re-run a run as a new run, skipping every step that succeeded in it."""
+    from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
+    from stepline.config.loader import load_services
     from stepline.retry import retry as retry_run
 
-    from stepline.config.loader import load_services
-
-    run_log = retry_run(run_id, config, run_id=new_run_id, force=force)
+    run_log = retry_run(run_id, config, run_id=new_run_id, force=force,
+                        observers=[StepProgress()] if progress else None)
     skipped = sum(1 for s in _all_steps(run_log) if s.message.startswith("skipped: succeeded in run "))
     print(f"re-run of {run_id}: {skipped} steps skipped (succeeded before)", file=sys.stderr)
     print(summary(run_log, _where(load_services(config).run_log_store)), file=sys.stderr)
@@ -174,7 +181,8 @@ def runs_list(
         if (status and run.status.value != status.upper()) or (tag and run.tag != tag):
             continue
         duration = format_duration(_seconds(run.start_time, run.end_time))
-        print(f"{run.run_id}  {run.status.value:<10}  {run.start_time[:19]}  {duration:>8}  {run.tag}")
+        again = f"  (re-run of {run.original_run_id})" if run.original_run_id else ""
+        print(f"{run.run_id}  {run.status.value:<10}  {run.start_time[:19]}  {duration:>8}  {run.tag}{again}".rstrip())
 
 
 @runs_app.command("show")
@@ -183,8 +191,7 @@ def runs_show(
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole run log as JSON.")] = False,
 ) -> None:
-    """One run: its steps, or with --json the whole run log."""
-    from stepline.cli.summary import summary
+    """One run: a tree of its steps, branches, attempts, parameters and catalog items; --json: raw."""
     from stepline.config.loader import load_services
 
     store = load_services(config).run_log_store
@@ -192,7 +199,33 @@ def runs_show(
     if as_json:
         print(run_log.model_dump_json(indent=2))
     else:
-        print(summary(run_log, _where(store)))
+        from stepline.cli.inspect import run_tree
+
+        print(run_tree(run_log, _where(store)))
+
+
+@runs_app.command("diff")
+def runs_diff(
+    first: Annotated[str, typer.Argument(help="A run id.")],
+    second: Annotated[str, typer.Argument(help="Another run id.")],
+    config: ConfigOpt = None,
+) -> None:
+    """What differs between two runs: parameters, metrics, step statuses."""
+    from stepline.cli.inspect import run_diff
+    from stepline.config.loader import load_services
+
+    store = load_services(config).run_log_store
+    text, _ = run_diff(store.get_run_log(first), store.get_run_log(second))
+    print(text)
+
+
+def _register_graph() -> None:
+    from stepline.cli.graph import graph  # typer only; the command imports the rest when it runs
+
+    app.command("graph")(graph)
+
+
+_register_graph()
 
 
 def main() -> None:

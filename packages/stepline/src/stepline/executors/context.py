@@ -37,6 +37,9 @@ class RunContext:
     #: (skipped here, see stepline.retry.skip_from_original).
     original_run_id: str = ""
     original_steps: dict = field(default_factory=dict)
+    #: Called as ``observe(run, internal_name, node, status, seconds)`` after each step (leaf or composite)
+    #: ends, in the process that ran it (forked workers included).
+    step_observers: list = field(default_factory=list)
 
     @property
     def executor(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -31,5 +32,8 @@ def traverse(run: RunContext, graph: Graph, run_node: RunNode, branch: str = "")
         internal_name = join(branch, current)
         if node.terminal:
             return record_terminal(run, node, internal_name)
+        started = time.monotonic()
         status = run_node(run, node, internal_name, branch)
+        for observe in run.step_observers:  # e.g. the CLI's progress display
+            observe(run, internal_name, node, status, time.monotonic() - started)
         current = node.next if status == Status.SUCCESS else graph.failure_target(current)

@@ -1,0 +1,27 @@
+"""``stepline graph``: a pipeline's shape as text, Mermaid or Graphviz dot (registered in cli/app.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+
+def graph(
+    pipeline: Annotated[str, typer.Argument(
+        help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")],
+    fmt: Annotated[str, typer.Option("--format", help="text, mermaid or dot.")] = "text",
+    run: Annotated[Optional[str], typer.Option("--run", help="Annotate and colour steps by their status in this run.")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", "-c", help="Configuration file (to find --run).")] = None,
+) -> None:
+    """Draw a pipeline's steps and branches; with --run, show each step's status in that run."""
+    from stepline.pipeline.render_graph import render, run_statuses
+    from stepline.pipeline.reference import load_graph
+
+    shape = load_graph(pipeline)
+    statuses = None
+    if run:
+        from stepline.config.loader import load_services
+
+        statuses = run_statuses(shape, load_services(config).run_log_store.get_run_log(run))
+    print(render(shape, fmt, statuses, title=pipeline if fmt != "mermaid" else ""))

@@ -1,0 +1,171 @@
+"""``stepline runs show`` (a tree of one run) and ``stepline runs diff`` (two runs side by side).
+
+Plain text only: values a task produced are printed as they are, never through a markup renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stepline.cli.summary import _seconds, format_duration, step_duration
+from stepline.runlog.models import Parameter, RunLog, StepLog
+
+#: Branches shown per composite before the rest are summarised (failed ones are always shown).
+MAX_BRANCHES = 20
+VALUE_WIDTH = 80
+
+
+def short(value: Any, width: int = VALUE_WIDTH) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_parameter(parameter: Parameter) -> str:
+    if parameter.kind == "object":
+        return f"<object {parameter.value}>"
+    return short(parameter.value)
+
+
+def format_parameters(parameters: dict[str, Parameter], indent: str) -> list[str]:
+    return [f"{indent}{name} = {format_parameter(p)}" + ("  (metric)" if p.kind == "metric" else "")
+            for name, p in parameters.items()]
+
+
+def run_tree(run: RunLog, where: str) -> str:
+    """A readable tree of a run: steps, branches, attempts, durations, parameters, catalog items."""
+    duration = format_duration(_seconds(run.start_time, run.end_time))
+    lines = [f"run {run.run_id}: {run.status.value} in {duration}"]
+    if run.tag:
+        lines.append(f"  tag: {run.tag}")
+    if run.original_run_id:
+        lines.append(f"  re-run of: {run.original_run_id}")
+    lines.append(f"  pipeline: {run.pipeline_file or '-'} (dag hash {run.dag_hash or '-'})")
+    lines.append(f"  started: {run.start_time}  ended: {run.end_time or '-'}")
+    executor = (run.run_config.get("executor") or {}).get("type")
+    if executor:
+        lines.append(f"  executor: {executor}")
+    if run.message:
+        lines.append(f"  message: {run.message.splitlines()[0]}")
+    if run.initial_parameters:
+        lines.append("parameters at start:")
+        lines += format_parameters(run.initial_parameters, "  ")
+    if run.parameters:
+        lines.append("parameters at end:")
+        lines += format_parameters(run.parameters, "  ")
+    lines.append("steps:")
+    _steps(run.steps, "  ", lines)
+    items = [(s, d) for s in _all_steps(run.steps) for d in s.data_catalog]
+    if items:
+        lines.append("catalog:")
+        for step, item in items:
+            digest = f"  sha256 {item.data_hash[:12]}" if item.data_hash else ""
+            lines.append(f"  {item.stage:<3}  {item.name}  ({step.internal_name}){digest}")
+    lines.append(f"run log: {where}")
+    return "\n".join(lines)
+
+
+def _all_steps(steps: dict[str, StepLog]):
+    for step in steps.values():
+        yield step
+        for branch in step.branches.values():
+            yield from _all_steps(branch.steps)
+
+
+def _step_line(step: StepLog, indent: str) -> str:
+    kind = "" if step.step_type == "task" else f" [{step.step_type}]"
+    line = f"{indent}{step.name}{kind}  {step.status.value}  {format_duration(step_duration(step))}"
+    if step.mock:
+        line += "  (mocked)"
+    if len(step.attempts) > 1:
+        line += f"  {len(step.attempts)} attempts"
+    if step.message:
+        line += f"  {step.message.splitlines()[0][:160]}"
+    return line
+
+
+def _steps(steps: dict[str, StepLog], indent: str, lines: list[str]) -> None:
+    for step in steps.values():
+        if step.step_type == "success":  # every finished branch has one; the status says it all
+            continue
+        lines.append(_step_line(step, indent))
+        if len(step.attempts) > 1:
+            for attempt in step.attempts:
+                message = f"  {attempt.message.splitlines()[0][:120]}" if attempt.message else ""
+                lines.append(f"{indent}    attempt {attempt.attempt_number}: {attempt.status.value}"
+                             f"  {format_duration(attempt.duration_seconds)}{message}")
+        last = step.attempts[-1] if step.attempts else None
+        if last is not None and step.step_type == "task":
+            if last.output_parameters:
+                returned = ", ".join(f"{k}={format_parameter(p)}" for k, p in last.output_parameters.items())
+                lines.append(f"{indent}    returned: {returned[:160]}")
+        _branches(step, indent + "  ", lines)
+
+
+def _branches(step: StepLog, indent: str, lines: list[str]) -> None:
+    branches = list(step.branches.values())
+    shown = [b for i, b in enumerate(branches) if i < MAX_BRANCHES or b.status.value != "SUCCESS"]
+    for branch in shown:
+        key = branch.internal_name[len(step.internal_name) + 1:]
+        own = ", ".join(f"{k}={format_parameter(p)}" for k, p in branch.parameters.items())
+        lines.append(f"{indent}[{key}] {branch.status.value}" + (f"  {own[:160]}" if own else ""))
+        _steps(branch.steps, indent + "  ", lines)
+    hidden = len(branches) - len(shown)
+    if hidden:
+        lines.append(f"{indent}... and {hidden} more branches, all SUCCESS (see --json)")
+
+
+# ---- diff -----------------------------------------------------------------------------------------
+def _flat(run: RunLog) -> dict[str, StepLog]:
+    return {s.internal_name: s for s in _all_steps(run.steps) if s.step_type != "success"}
+
+
+def _metrics(run: RunLog) -> dict[str, Any]:
+    found = {}
+    for name, step in _flat(run).items():
+        if step.attempts:
+            for metric, value in step.attempts[-1].user_defined_metrics.items():
+                found[f"{name}: {metric}"] = value
+    for name, parameter in run.parameters.items():
+        if parameter.kind == "metric":
+            found[name] = parameter.value
+    return found
+
+
+def _compare(title: str, left: dict[str, Any], right: dict[str, Any], lines: list[str]) -> int:
+    changed = [k for k in sorted(set(left) | set(right)) if left.get(k, _MISSING) != right.get(k, _MISSING)]
+    if not changed:
+        lines.append(f"{title}: same")
+        return 0
+    lines.append(f"{title}:")
+    width = max(len(k) for k in changed)
+    for key in changed:
+        a = _plain(left[key]) if key in left else "-"
+        b = _plain(right[key]) if key in right else "-"
+        lines.append(f"  {key:<{width}}  {a}  ->  {b}")
+    return len(changed)
+
+
+_MISSING = object()
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) and len(value) <= 40 else short(value, 40)
+
+
+def run_diff(a: RunLog, b: RunLog) -> tuple[str, int]:
+    """What differs between two runs: parameters, metrics, step statuses. Returns (text, changes)."""
+    lines = [f"runs {a.run_id} -> {b.run_id}"]
+    changes = _compare("run", {"status": a.status.value, "pipeline": a.pipeline_file, "dag hash": a.dag_hash,
+                               "tag": a.tag},
+                       {"status": b.status.value, "pipeline": b.pipeline_file, "dag hash": b.dag_hash, "tag": b.tag},
+                       lines)
+    changes += _compare("parameters at start", {k: p.value for k, p in a.initial_parameters.items()},
+                        {k: p.value for k, p in b.initial_parameters.items()}, lines)
+    changes += _compare("parameters at end", {k: p.value for k, p in a.parameters.items()},
+                        {k: p.value for k, p in b.parameters.items()}, lines)
+    changes += _compare("metrics", _metrics(a), _metrics(b), lines)
+    changes += _compare("step statuses", {k: s.status.value for k, s in _flat(a).items()},
+                        {k: s.status.value for k, s in _flat(b).items()}, lines)
+    return "\n".join(lines), changes

@@ -1,0 +1,130 @@
+"""Run inspection through the CLI: runs list, runs show (tree and --json), runs diff, progress lines."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+STEPLINE = str(Path(sys.executable).with_name("stepline"))
+
+PIPELINE = """
+dag:
+  start_at: prepare
+  steps:
+    prepare:
+      type: task
+      command_type: shell
+      command: |
+        echo "weird [/usr/bin] [bold]output[/bold]"
+        mkdir -p data && echo hi > data/a.txt
+        echo "size=$(( base * 2 ))" >> "$STEPLINE_RETURNS"
+      returns: [size]
+      catalog: {put: [data/a.txt]}
+      next: fan
+    fan:
+      type: map
+      iterate_on: xs
+      iterate_as: x
+      branch:
+        start_at: flaky
+        steps:
+          flaky:
+            type: task
+            command_type: shell
+            command: 'echo "accuracy=0.$x" >> "$STEPLINE_RETURNS"; test "$x" != 2 || test -f fixed'
+            returns: [{name: accuracy, kind: metric}]
+            max_attempts: 2
+      next: done
+    done: {type: stub}
+"""
+
+
+def cli(workdir, *args, check=None):
+    done = subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60)
+    if check is not None:
+        assert done.returncode == check, done.stderr
+    return done
+
+
+@pytest.fixture
+def runs(write, workdir):
+    write("pipeline.yaml", PIPELINE)
+    write("params.yaml", "base: 21\nxs: [1, 2, 3]\n")
+    first = cli(workdir, "execute", "pipeline.yaml", "-p", "params.yaml", "--run-id", "one", "--tag", "nightly", check=1)
+    (workdir / "fixed").touch()
+    second = cli(workdir, "retry", "one", "--run-id", "two", check=0)
+    return first, second
+
+
+def test_progress_lines_are_plain_when_not_a_tty_and_output_is_untouched(runs):
+    first, second = runs
+    assert "weird [/usr/bin] [bold]output[/bold]" in first.stdout  # never through a markup renderer
+    lines = [line for line in first.stderr.splitlines() if line[:2].isdigit()]
+    assert any(line.endswith("ms") and " FAIL    fan.1.flaky " in line for line in lines), lines
+    assert any(" FAIL    fan [map] " in line for line in lines)
+    assert "\x1b[" not in first.stderr
+    assert any(" SKIPPED prepare " in line for line in second.stderr.splitlines())
+
+
+def test_runs_list_filters_and_marks_re_runs(runs, workdir):
+    listed = cli(workdir, "runs", "list", check=0).stdout.splitlines()
+    assert [line.split()[:2] for line in listed] == [["one", "FAIL"], ["two", "SUCCESS"]]
+    assert listed[0].endswith("nightly") and listed[1].endswith("nightly  (re-run of one)")
+    assert cli(workdir, "runs", "list", "--status", "fail", check=0).stdout.split()[0] == "one"
+    assert cli(workdir, "runs", "list", "--tag", "other", check=0).stdout == ""
+
+
+def test_runs_show_tree_has_branches_attempts_parameters_and_catalog(runs, workdir):
+    shown = cli(workdir, "runs", "show", "one", check=0).stdout
+    assert shown.startswith("run one: FAIL in ")
+    for expected in ["  tag: nightly", "parameters at start:\n  base = 21\n  xs = [1, 2, 3]",
+                     "  size = 42", "  fan [map]  FAIL  ", "    [1] FAIL  x=2", "      flaky  FAIL  ",
+                     "2 attempts", "        attempt 1: FAIL", "        attempt 2: FAIL",
+                     "  put  data/a.txt  (prepare)  sha256 ", "returned: size=42", "run log: .stepline/runs"]:
+        assert expected in shown, expected
+    again = cli(workdir, "runs", "show", "two", check=0).stdout
+    assert "  re-run of: one" in again and "prepare  SUCCESS" in again
+    assert "skipped: succeeded in run one" in again
+
+
+def test_runs_show_json_is_the_raw_run_log(runs, workdir):
+    log = json.loads(cli(workdir, "runs", "show", "one", "--json", check=0).stdout)
+    assert log["run_id"] == "one" and log["status"] == "FAIL"
+    assert log["initial_parameters"] == {"base": {"kind": "json", "value": 21},
+                                         "xs": {"kind": "json", "value": [1, 2, 3]}}
+    assert log["steps"]["fan"]["branches"]["fan.1"]["steps"]["fan.1.flaky"]["status"] == "FAIL"
+    from stepline.config.loader import load_services
+
+    assert cli(workdir, "runs", "show", "one", "--json").stdout == \
+        load_services(None).run_log_store.get_run_log("one").model_dump_json(indent=2) + "\n"
+
+
+def test_runs_diff_shows_parameters_metrics_and_statuses(runs, workdir):
+    text = cli(workdir, "runs", "diff", "one", "two", check=0).stdout
+    assert text.splitlines()[0] == "runs one -> two"
+    assert "  status  FAIL  ->  SUCCESS" in text
+    assert "parameters at start: same" in text
+    assert "  fan.1.flaky  FAIL  ->  SUCCESS" in text
+    metrics = text.split("\nmetrics:")[1].split("step statuses")[0]
+    assert metrics.strip() == "fan.1.flaky: accuracy  -  ->  0.2"  # skipped steps keep their metrics
+    same = cli(workdir, "runs", "diff", "two", "two", check=0).stdout
+    assert "step statuses: same" in same and "metrics: same" in same
+    missing = cli(workdir, "runs", "diff", "one", "nope")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no run 'nope'")
+
+
+def test_runs_diff_reports_changed_metrics(write, workdir):
+    from stepline.cli.inspect import run_diff
+    from stepline.runlog.models import Attempt, Parameter, RunLog, Status, StepLog
+
+    def run(run_id, accuracy, size):
+        step = StepLog(name="train", internal_name="train", status=Status.SUCCESS,
+                       attempts=[Attempt(status=Status.SUCCESS, user_defined_metrics={"accuracy": accuracy})])
+        return RunLog(run_id=run_id, parameters={"size": Parameter(value=size)}, steps={"train": step})
+
+    text, changes = run_diff(run("a", 0.5, 1), run("b", 0.75, 1))
+    assert changes == 1 and "  train: accuracy  0.5  ->  0.75" in text and "parameters at end: same" in text
+    text, changes = run_diff(run("a", 0.5, 1), run("b", 0.5, [1, 2]))
+    assert changes == 1 and "  size  1  ->  [1, 2]" in text
