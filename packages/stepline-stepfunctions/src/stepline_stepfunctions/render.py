@@ -20,6 +20,7 @@ branch prefix the Map's ItemSelector / the loop's Parameters set) with ``States.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -50,9 +51,47 @@ def _join(a: str, b: str) -> str:
     return f"{a}.{b}" if a else b
 
 
-def _fmt_literal(text: str) -> str:
-    """Escape text for a States.Format / intrinsic string literal."""
-    return re.sub(r"([\\'{}])", r"\\\1", text)
+_ODD = re.compile(r"[\\'{}]")
+
+
+def _safe(text: str) -> bool:
+    return not _ODD.search(text)
+
+
+def lit(text: str) -> str:
+    """An intrinsic-function argument giving ``text``. Text with a quote, brace or backslash is
+    passed as ``States.Base64Decode('...')`` instead of an escaped literal, which some
+    implementations (moto) do not unescape."""
+    if _safe(text):
+        return f"'{text}'"
+    return f"States.Base64Decode('{base64.b64encode(text.encode()).decode()}')"
+
+
+class Expr(str):
+    """An intrinsic-function argument (a path or a call), as opposed to literal text."""
+
+
+def fmt(*parts: str) -> str:
+    """An argument joining ``parts`` (plain ``str`` are literal text, :class:`Expr` are evaluated)."""
+    merged: list[str] = []
+    for part in parts:
+        if not isinstance(part, Expr) and merged and not isinstance(merged[-1], Expr):
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    if len(merged) == 1 and not isinstance(merged[0], Expr):
+        return lit(merged[0])
+    template, args = "", []
+    for part in merged:
+        if isinstance(part, Expr):
+            template += "{}"
+            args.append(str(part))
+        elif _safe(part):
+            template += part
+        else:
+            template += "{}"
+            args.append(lit(part))
+    return f"States.Format('{template}', {', '.join(args)})"
 
 
 class Renderer:
@@ -82,15 +121,15 @@ class Renderer:
         """An intrinsic-function argument giving the internal name of step ``name`` in ``scope``."""
         rel = _join(scope.rel, name)
         if scope.dynamic:
-            return f"States.Format('{{}}.{_fmt_literal(rel)}', $.branch)"
-        return f"'{_fmt_literal(rel)}'"
+            return fmt(Expr("$.branch"), "." + rel)
+        return lit(rel)
 
     def branch_expr(self, scope: Scope, rel_suffix: str, key_path: str) -> str:
         """``States.Format`` of a new branch prefix: the scope's prefix, ``rel_suffix``, the key."""
-        rel = _fmt_literal(_join(scope.rel, rel_suffix))
+        rel = _join(scope.rel, rel_suffix)
         if scope.dynamic:
-            return f"States.Format('{{}}.{rel}.{{}}', $.branch, {key_path})"
-        return f"States.Format('{rel}.{{}}', {key_path})"
+            return fmt(Expr("$.branch"), f".{rel}.", Expr(key_path))
+        return fmt(f"{rel}.", Expr(key_path))
 
     def files(self) -> list[str]:
         found = ["-f", self.pipeline_file]
@@ -103,7 +142,7 @@ class Renderer:
         return "States.Array(" + ", ".join(args) + ")"
 
     def lit(self, text: str) -> str:
-        return f"'{_fmt_literal(text)}'"
+        return lit(text)
 
     def base_args(self) -> list[str]:
         return [self.lit(part) for part in self.s.stepline_command]
@@ -118,7 +157,7 @@ class Renderer:
         if relay:
             bucket, key = self.exchange_key_expr(scope, name, direction)
             return self.command([self.lit("python"), self.lit("-m"), self.lit("stepline_stepfunctions.relay"),
-                                 f"States.Format('s3://{_fmt_literal(bucket)}/{{}}', {key})", self.lit("--")]
+                                 fmt(f"s3://{bucket}/", Expr(key)), self.lit("--")]
                                 + self.base_args() + args)
         return self.command(self.base_args() + args)
 
@@ -139,11 +178,11 @@ class Renderer:
 
     def exchange_key_expr(self, scope: Scope, name: str, direction: str) -> tuple[str, str]:
         bucket, prefix = self.exchange(_join(scope.template, name))
-        rel = _fmt_literal(_join(scope.rel, name))
-        head = f"{_fmt_literal(prefix)}/" if prefix else ""
+        rel = _join(scope.rel, name)
+        head = f"{prefix}/" if prefix else ""
         if scope.dynamic:
-            return bucket, f"States.Format('{head}{{}}/{{}}.{rel}.{direction}.json', {RUN_ID}, $.branch)"
-        return bucket, f"States.Format('{head}{{}}/{rel}.{direction}.json', {RUN_ID})"
+            return bucket, fmt(head, Expr(RUN_ID), "/", Expr("$.branch"), f".{rel}.{direction}.json")
+        return bucket, fmt(head, Expr(RUN_ID), f"/{rel}.{direction}.json")
 
     # ---- task states -----------------------------------------------------------------------------
     def task(self, step_template: str, command: str, *, job: str, overrides: dict[str, Any]) -> dict[str, Any]:
