@@ -35,7 +35,11 @@ start() {
   if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
     as_postgres "$bin/initdb -D '$PGROOT/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >&2
   fi
-  if ! as_postgres "$bin/pg_ctl -D '$PGROOT/data' status" >/dev/null 2>&1; then
+  if "$bin/pg_isready" -h 127.0.0.1 -p "$PORT" -q \
+     && ! as_postgres "$bin/pg_ctl -D '$PGROOT/data' status" >/dev/null 2>&1; then
+    # another checkout's throwaway cluster already serves this port: use it, never stop it
+    echo "postgres on port $PORT was started elsewhere; using it" >&2
+  elif ! as_postgres "$bin/pg_ctl -D '$PGROOT/data' status" >/dev/null 2>&1; then
     as_postgres "$bin/pg_ctl -D '$PGROOT/data' -l '$PGROOT/log' -w -t 30 \
       -o '-c listen_addresses=127.0.0.1 -p $PORT -k $PGROOT -c fsync=off -c max_connections=200' start" >&2
   fi
