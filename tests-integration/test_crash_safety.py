@@ -94,12 +94,39 @@ def _processes_of(run_id: str) -> list[int]:
 
 
 def test_sigkill_at_many_points_then_retry_completes_each_step_exactly_once(tmp_path, monkeypatch, cli):
+    kill_and_retry(tmp_path, monkeypatch, cli, "local", [1, 2, 3, 4, 5, 6], KILL_POINTS)
+
+
+def test_sigkill_of_the_emulator_stops_its_step_processes(tmp_path, cli):
+    # each leaf is a `stepline execute-single-node` child; it dies with the killed executor instead of
+    # finishing its step and writing to a run that a retry may be continuing
+    (tmp_path / "pipeline.yaml").write_text(
+        "dag: {start_at: slow, steps: {slow: {type: task, command_type: shell, command: 'touch started; sleep 5'}}}\n")
+    (tmp_path / "config.yaml").write_text("executor: {type: emulator}\n")
+    proc = subprocess.Popen([STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "emu-kill"],
+                            cwd=tmp_path, env=cli.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    children = [p for p in _processes_of("emu-kill") if p != proc.pid]
+    assert children, "no execute-single-node process was running"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _processes_of("emu-kill") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_of("emu-kill") == [], "execute-single-node outlived the killed emulator"
+    log = cli.run_log("emu-kill", tmp_path)
+    assert log["steps"]["slow"]["status"] == "PROCESSING"  # never reported as done
+
+
+def kill_and_retry(tmp_path, monkeypatch, cli, executor: str, xs: list[int], points: int) -> None:
     from stepline.config.loader import load_services
     from stepline.retry import SKIPPED_PREFIX, retry
 
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
-    (tmp_path / "params.yaml").write_text("xs: [1, 2, 3, 4, 5, 6]\n")
-    (tmp_path / "config.yaml").write_text("executor: {type: local, config: {max_workers: 2}}\n")
+    (tmp_path / "params.yaml").write_text(f"xs: {xs}\n")
+    (tmp_path / "config.yaml").write_text(f"executor: {{type: {executor}, config: {{max_workers: 2}}}}\n")
     monkeypatch.chdir(tmp_path)
     env = cli.env()
     base = [STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id"]
@@ -114,7 +141,7 @@ def test_sigkill_at_many_points_then_retry_completes_each_step_exactly_once(tmp_
     reference = store.get_run_log("reference")
     span = _seconds(reference.start_time, reference.end_time)
     expected = set(_leaves(reference))
-    assert len(expected) == 17  # first, 6 x (square, note), l1, l2, r1, last
+    assert len(expected) == 5 + 2 * len(xs)  # first, (square, note) per item, l1, l2, r1, last
 
     def launch(point: int) -> subprocess.Popen:
         return subprocess.Popen([*base, f"kill{point}"], env=env, stdout=subprocess.DEVNULL,
@@ -122,16 +149,16 @@ def test_sigkill_at_many_points_then_retry_completes_each_step_exactly_once(tmp_
 
     outcomes = {"not started": 0, "partial": 0, "finished": 0}
     upcoming = launch(0)  # each victim starts (imports) while the previous one is checked and retried
-    for point in range(KILL_POINTS):
+    for point in range(points):
         run_id = f"kill{point}"
         proc = upcoming
         deadline = time.monotonic() + 30
         while proc.poll() is None and not (runs / run_id).exists() and time.monotonic() < deadline:
             time.sleep(0.002)
-        time.sleep(span * point / KILL_POINTS)
+        time.sleep(span * point / points)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        if point + 1 < KILL_POINTS:
+        if point + 1 < points:
             upcoming = launch(point + 1)
 
         # no orphaned worker lives on (they get SIGTERM when their parent dies)
@@ -165,4 +192,4 @@ def test_sigkill_at_many_points_then_retry_completes_each_step_exactly_once(tmp_
         assert _values(again) == _values(reference), f"kill point {point}: parameters differ"
 
     print(f"kill points: {outcomes}, pipeline span {span:.2f} s")
-    assert outcomes["partial"] >= KILL_POINTS // 2, outcomes  # most kills landed inside the pipeline
+    assert outcomes["partial"] >= points // 2, outcomes  # most kills landed inside the pipeline

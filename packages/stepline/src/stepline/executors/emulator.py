@@ -40,8 +40,13 @@ class EmulatorExecutor(LocalExecutor):
             return execute_step(run, node, internal_name, branch=branch).status
         command = single_node_command(run, internal_name)
         executable = str(Path(sys.executable).with_name("stepline"))
+        from functools import partial
+
+        from stepline.executors.local import die_with_parent
+
         done = subprocess.run([executable, *command[1:]], stdin=subprocess.DEVNULL,
-                              env={**os.environ, "STEPLINE_RUN_ID": run.run_id})
+                              env={**os.environ, "STEPLINE_RUN_ID": run.run_id},
+                              preexec_fn=partial(die_with_parent, os.getpid()))  # no orphan writes on after a crash
         step = run.store.get_step_log(run.run_id, internal_name)
         if step is None:
             return _record_lost(run, node, internal_name,
