@@ -128,3 +128,25 @@ def test_runs_diff_reports_changed_metrics(write, workdir):
     assert changes == 1 and "  train: accuracy  0.5  ->  0.75" in text and "parameters at end: same" in text
     text, changes = run_diff(run("a", 0.5, 1), run("b", 0.5, [1, 2]))
     assert changes == 1 and "  size  1  ->  [1, 2]" in text
+
+
+def test_progress_in_a_terminal_is_coloured_and_never_parses_markup():
+    import io
+    import types
+
+    from stepline.cli.progress import StepProgress
+    from stepline.runlog.models import Status
+
+    stream = io.StringIO()
+    progress = StepProgress(stream, colour=True)
+    run = types.SimpleNamespace(original_steps={"fan.0.[bold]x[/bold]": object()},
+                                executor=types.SimpleNamespace(name="local"))
+    node = types.SimpleNamespace(composite=False, type="task")
+    progress(run, "fan.0.[bold]x[/bold]", node, Status.SUCCESS, 0.01)
+    progress(run, "fan.1.[/usr/lib]", node, Status.FAIL, 2.5)
+    out = stream.getvalue()
+    assert "fan.0.[bold]x[/bold]  10 ms" in out and "fan.1.[/usr/lib]  2.50 s" in out
+    assert "\x1b[" in out and "SKIPPED" in out
+    plain = io.StringIO()
+    StepProgress(plain, colour=False)(run, "fan.1.[/usr/lib]", node, Status.FAIL, 2.5)
+    assert plain.getvalue().endswith(" FAIL    fan.1.[/usr/lib]  2.50 s\n") and "\x1b[" not in plain.getvalue()

@@ -60,9 +60,11 @@ class StepProgress:
         if self._console is None or self._console_pid != os.getpid():
             from rich.console import Console
 
-            self._console = Console(file=self.stream, highlight=False, markup=False, emoji=False, soft_wrap=True)
+            self._console = Console(file=self.stream, force_terminal=True, highlight=False, markup=False,
+                                    emoji=False, soft_wrap=True)
             self._console_pid = os.getpid()
-        text = Text(clock + " ", style="dim")
+        text = Text()
+        text.append(clock + " ", style="dim")
         text.append(word, style=STYLES.get(label, "yellow"))
         text.append(" " + rest)
         self._console.print(text)

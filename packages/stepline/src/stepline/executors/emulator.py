@@ -46,7 +46,7 @@ class EmulatorExecutor(LocalExecutor):
 
         done = subprocess.run([executable, *command[1:]], stdin=subprocess.DEVNULL,
                               env={**os.environ, "STEPLINE_RUN_ID": run.run_id},
-                              preexec_fn=partial(die_with_parent, os.getpid()))  # no orphan writes on after a crash
+                              preexec_fn=partial(die_with_parent, os.getpid()))  # no orphan writing after a crash
         step = run.store.get_step_log(run.run_id, internal_name)
         if step is None:
             return _record_lost(run, node, internal_name,
