@@ -205,3 +205,20 @@ def test_secrets_never_reach_the_definition(tmp_path, monkeypatch):
     text = json.dumps(document)
     assert "s3cr3t-value-123" not in text
     assert "API_TOKEN" not in text  # only the step's name travels; the step reads the secret itself
+
+
+def test_too_large_machines_are_compacted_then_refused(tmp_path):
+    from stepline.pipeline.graph import Graph, complete
+    from stepline.pipeline.nodes import StubNode
+    from stepline_stepfunctions import render as module
+    from stepline_stepfunctions.executor import StepFunctionsExecutor
+
+    def graph(n):
+        steps = {f"s{i}": StubNode(next=f"s{i + 1}" if i + 1 < n else None) for i in range(n)}
+        return complete(Graph(start_at="s0", steps=steps))
+
+    executor = StepFunctionsExecutor.from_config({"job_queue": "q", "job_definition": "d"})
+    text = module.render_text(graph(1500), executor, pipeline_file="p.yaml", config_file=None)
+    assert len(text.encode()) <= module.MAX_DEFINITION and "\n  " not in text  # compact, still within the limit
+    with pytest.raises(NotSupportedError, match="Step Functions accepts at most 1,048,576"):
+        module.render_text(graph(4000), executor, pipeline_file="p.yaml", config_file=None)

@@ -484,6 +484,21 @@ def render_document(graph, executor, *, pipeline_file: str, config_file: str | N
     return Renderer(executor, pipeline_file=pipeline_file, config_file=config_file).document(graph)
 
 
+#: Step Functions refuses definitions larger than this (bytes).
+MAX_DEFINITION = 1024 * 1024
+
+
 def render_text(graph, executor, *, pipeline_file: str, config_file: str | None) -> str:
+    """Indented JSON; compact JSON when indentation alone would pass Step Functions' 1 MiB limit;
+    an error when even the compact definition is too large."""
     document = render_document(graph, executor, pipeline_file=pipeline_file, config_file=config_file)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if len(text.encode()) <= MAX_DEFINITION:
+        return text
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    size = len(text.encode())
+    if size > MAX_DEFINITION:
+        raise NotSupportedError(f"the state machine would be {size:,} bytes; Step Functions accepts at most "
+                                f"{MAX_DEFINITION:,}", file=pipeline_file,
+                                hint="split the pipeline, or move repeated parts into a map")
+    return text

@@ -1,0 +1,92 @@
+"""Render time of a 1,000-step pipeline with maps and parallels for the step-functions executor.
+
+    uv run --no-sync python bench/bench_render_sfn.py [--steps 1000] [--repeat 5]
+
+Prints the number of steps and states, the time to load the pipeline, and the best and median
+render times (target: under 1 s). Rendering needs no AWS service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+
+def pipeline(steps: int) -> tuple[dict, int]:
+    """Blocks of: task -> parallel (2 branches x 2 tasks) -> map (branch of 3 tasks) = 12 steps."""
+    body: dict[str, dict] = {}
+    count, block = 0, 0
+    names: list[str] = []
+    while count < steps:
+        b = block
+        body[f"prepare {b}"] = {"type": "task", "command_type": "shell", "command": "export items='[1,2]'",
+                                "returns": ["items"], "max_attempts": 2}
+        body[f"fork {b}"] = {"type": "parallel", "branches": {
+            key: {"start_at": "one", "steps": {"one": {"type": "task", "command_type": "shell", "command": "true",
+                                                        "next": "two"},
+                                                "two": {"type": "stub"}}}
+            for key in ("left", "right")}}
+        body[f"fan {b}"] = {"type": "map", "iterate_on": "items", "iterate_as": "item", "branch": {
+            "start_at": "a", "steps": {"a": {"type": "task", "command_type": "shell", "command": "true", "next": "b"},
+                                       "b": {"type": "task", "command_type": "shell", "command": "true",
+                                             "next": "c"},
+                                       "c": {"type": "stub"}}}}
+        names += [f"prepare {b}", f"fork {b}", f"fan {b}"]
+        count += 12
+        block += 1
+    for current, following in zip(names, names[1:]):
+        body[current]["next"] = following
+    return {"dag": {"start_at": names[0], "steps": body}}, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from stepline.runtime import prepare
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-sfn-"))
+    document, count = pipeline(args.steps)
+    (folder / "pipeline.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (folder / "config.yaml").write_text(yaml.safe_dump({
+        "executor": {"type": "step-functions", "config": {
+            "job_queue": "q", "job_definition": "d", "exchange_location": "s3://bucket/exchange"}},
+        "run_log_store": {"type": "chunked-fsspec", "config": {"location": "s3://bucket/runs"}},
+        "catalog": {"type": "fsspec", "config": {"location": "s3://bucket/catalog"}}}))
+    started = time.perf_counter()
+    prepared = prepare(str(folder / "pipeline.yaml"), str(folder / "config.yaml"))
+    loaded = time.perf_counter() - started
+    executor = prepared.services.executor
+    times, text = [], ""
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        text = executor.render(prepared.graph, pipeline_file="pipeline.yaml", config_file="config.yaml")
+        times.append(time.perf_counter() - started)
+    import json
+
+    def count_states(machine: dict) -> int:
+        total = 0
+        for state in machine["States"].values():
+            total += 1
+            for branch in state.get("Branches", []):
+                total += count_states(branch)
+            if "ItemProcessor" in state:
+                total += count_states(state["ItemProcessor"])
+        return total
+
+    states = count_states(json.loads(text))
+    print(f"step-functions render: {count} steps, {states} states, {len(text) / 1e6:.1f} MB of JSON")
+    print(f"  load + check pipeline and config: {loaded:.3f} s")
+    print(f"  render: best {min(times):.3f} s, median {statistics.median(times):.3f} s over {args.repeat} runs "
+          f"(target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()
