@@ -227,3 +227,100 @@ def test_retry_with_a_rendering_executor_is_refused(write, workdir):
     prepared.services.executor.renders = True
     with pytest.raises(StepLineError, match="not supported|retry with"):
         retry("one", prepared=prepared)
+
+
+def test_retry_of_an_sdk_pipeline_through_its_reference(write, workdir):
+    write("rmods.py", MODULE)
+    write("flow.py", """
+        from stepline import Map, Pipeline, PythonTask
+        import rmods
+
+        start = PythonTask("start", function=rmods.start, returns=["offset", "blob"])
+        fan = Map("fan", iterate_on="xs", iterate_as="x",
+                  branch=Pipeline(steps=[PythonTask("square", function=rmods.square, returns=["squares"])]))
+        pipeline = Pipeline(steps=[start, fan])
+    """)
+    write("params.yaml", "base: 3\nxs: [1, 2, 3]\n")
+
+    def cli(*args):
+        return subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60)
+
+    first = cli("execute", "flow:pipeline", "-p", "params.yaml", "--run-id", "one")
+    assert first.returncode == 1, first.stderr
+    assert dump(workdir, "one")["pipeline_file"] == "flow:pipeline"
+    calls(workdir)
+    (workdir / "fixed").touch()
+    again = cli("retry", "one", "--run-id", "two")
+    assert again.returncode == 0, again.stderr
+    assert calls(workdir) == ["square 2"]
+    assert dump(workdir, "two")["parameters"]["squares"]["value"] == [31, 34, 39]
+
+
+def test_retry_under_the_emulator_skips_before_starting_step_processes(write, workdir):
+    setup(write)
+    write("config.yaml", "executor: {type: emulator}\n")
+    assert execute("pipeline.yaml", "config.yaml", "params.yaml", run_id="one", quiet=True).status == Status.FAIL
+    calls(workdir)
+    (workdir / "fixed").touch()
+    again = retry("one", "config.yaml", run_id="two", quiet=True)
+    assert again.status == Status.SUCCESS
+    assert calls(workdir) == ["finish", "left", "right", "square 2"]
+    assert again.run_config["executor"]["type"] == "emulator"
+
+
+def test_retry_inside_loops_conditionals_and_nested_dags(write, workdir):
+    write("rmods.py", MODULE + '''
+def body(i: int, total: int = 0):
+    count(f"body {i}")
+    if i == 1 and not Path("fixed").exists():
+        raise ValueError("iteration 1 is broken until fixed")
+    return i >= 2, total + i
+
+def pick():
+    count("pick")
+    return "b"
+
+def leaf(name: str = "?"):
+    count("leaf")
+''')
+    write("pipeline.yaml", """
+        dag:
+          start_at: loop
+          steps:
+            loop:
+              type: loop
+              branch: {start_at: b, steps: {b: {type: task, command: rmods.body, returns: [stop, total]}}}
+              break_on: stop
+              index_as: i
+              max_iterations: 5
+              next: choose
+            choose:
+              type: task
+              command: rmods.pick
+              returns: [which]
+              next: switch
+            switch:
+              type: conditional
+              parameter: which
+              branches:
+                b:
+                  start_at: inner
+                  steps:
+                    inner:
+                      type: dag
+                      dag_definition: inner.yaml
+    """)
+    write("inner.yaml", """
+        dag: {start_at: x, steps: {x: {type: task, command: rmods.leaf, next: y}, y: {type: task, command: rmods.square, returns: [squares]}}}
+    """)
+    write("params.yaml", "x: 2\noffset: 0\nbase: 1\n")
+    first = execute("pipeline.yaml", None, "params.yaml", run_id="one", quiet=True)
+    assert first.status == Status.FAIL
+    assert calls(workdir) == ["body 0", "body 1"]
+    (workdir / "fixed").touch()
+    second = retry("one", run_id="two", quiet=True)
+    assert second.status == Status.SUCCESS, second.message
+    assert calls(workdir) == ["body 1", "body 2", "leaf", "pick", "square 2"]
+    assert flat_steps(second)["loop.0.b"].message == "skipped: succeeded in run one"
+    assert second.parameters["total"].value == 3
+    assert flat_steps(second)["switch.b.inner.dag.y"].status == Status.SUCCESS
