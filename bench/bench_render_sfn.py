@@ -9,6 +9,7 @@ render times (target: under 1 s). Rendering needs no AWS service.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -39,7 +40,7 @@ def pipeline(steps: int) -> tuple[dict, int]:
         names += [f"prepare {b}", f"fork {b}", f"fan {b}"]
         count += 12
         block += 1
-    for current, following in zip(names, names[1:]):
+    for current, following in itertools.pairwise(names):
         body[current]["next"] = following
     return {"dag": {"start_at": names[0], "steps": body}}, count
 

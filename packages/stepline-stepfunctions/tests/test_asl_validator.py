@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from sfn_helpers import ALL_EXAMPLES, COMPOSITE_EXAMPLES, CORE_EXAMPLES, EXAMPLES, render, validate
 
 ECS = {"compute": "ecs", "cluster": "stepline", "task_definition": "stepline-task:2", "container_name": "main",

@@ -4,7 +4,6 @@ every Task swapped for a Pass stand-in that evaluates the real command (``stand_
 from __future__ import annotations
 
 import pytest
-
 from sfn_helpers import ALL_EXAMPLES, EXAMPLES, commands, entered, render
 
 PIPE = ["-f", "pipeline.yaml", "-c", "config.yaml"]
@@ -57,7 +56,7 @@ def test_catch_routes_a_failed_step_to_on_failure(moto, tmp_path):
     assert names == ["start run", "extract", "extract (stand-in failure)", "clean up", "failed", "failed (end)"]
     assert "transform" not in names
     assert commands(events, definition)[-1] == ["stepline", "run", "finish", "run-fail", *PIPE, "--status", "FAIL"]
-    failed = [e for e in events if e["type"] == "ExecutionFailed"][0]["executionFailedEventDetails"]
+    failed = next(e for e in events if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
     assert failed["error"] == "Stepline.PipelineFailed"
 
 

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import yaml
-
 from sfn_helpers import EXAMPLES
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
@@ -19,7 +18,7 @@ STEPLINE = str(Path(sys.executable).with_name("stepline"))
 def relay(moto, url: str, *command: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **moto.env}
     return subprocess.run([sys.executable, "-m", "stepline_stepfunctions.relay", url, "--", *command],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
 def test_relay_stores_the_last_json_line_and_passes_output_through(moto):
@@ -67,13 +66,13 @@ def test_stepline_execute_renders_the_state_machine(moto, tmp_path):
                                          "output_file": "out/machine.json"}, bucket)
     env = {**os.environ, **moto.env}
     done = subprocess.run([STEPLINE, "execute", str(EXAMPLES / "11-map" / "pipeline.yaml"), "-c", str(config)],
-                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     machine = json.loads((tmp_path / "out" / "machine.json").read_text())
     assert machine["StartAt"] == "start run" and "process (map)" in machine["States"]
     first = (tmp_path / "out" / "machine.json").read_bytes()
     again = subprocess.run([STEPLINE, "execute", str(EXAMPLES / "11-map" / "pipeline.yaml"), "-c", str(config)],
-                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert again.returncode == 0 and (tmp_path / "out" / "machine.json").read_bytes() == first
 
 
@@ -83,7 +82,7 @@ def test_stepline_execute_rejects_a_local_run_log_in_one_line(tmp_path):
         "executor": {"type": "step-functions", "config": {"job_queue": "q", "job_definition": "d"}},
         "run_log_store": {"type": "chunked-fs"}}))
     done = subprocess.run([STEPLINE, "execute", str(EXAMPLES / "01-hello-shell" / "pipeline.yaml"), "-c", str(config)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")

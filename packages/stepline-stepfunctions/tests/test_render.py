@@ -7,7 +7,6 @@ import json
 from typing import ClassVar, Literal
 
 import pytest
-
 from sfn_helpers import EXAMPLES, render, write_config
 from stepline.errors import IntegrationError, NotSupportedError, StepLineError
 

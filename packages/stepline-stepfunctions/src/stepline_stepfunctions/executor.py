@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
-
 from stepline.component import Locality, Settings
 from stepline.executors.base import Executor
 

@@ -29,6 +29,8 @@ def stepline_check_integration(executor, service):
     if have >= Locality.NETWORK:
         return []
     where = "this process" if have == Locality.PROCESS else "this machine (local files)"
-    return [f"the step-functions executor runs every step in its own AWS Batch/ECS container, but the "
-            f"{service.name} {service.kind.replace('_', ' ')} is reachable from {where} only; "
-            f"use {_USE.get(service.kind, 'a backend reachable over the network')}"]
+    kind = service.kind.replace("_", " ")
+    use = _USE.get(service.kind, "a backend reachable over the network")
+    message = (f"the step-functions executor runs every step in its own AWS Batch/ECS container, but the "
+               f"{service.name} {kind} is reachable from {where} only; use {use}")
+    return [message]
