@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from stepline.errors import StepLineError
 from stepline.pipeline.loader import load_pipeline
 from stepline.pipeline.render_graph import StepState, render, run_statuses
@@ -80,7 +79,7 @@ def test_mermaid_has_subgraphs_edges_and_escaped_labels(graph):
     assert out.count("subgraph ") == out.count("\n  end") + out.count("\n    end") == 3
     assert 'report #quot;error#quot;' in out and '"error"' not in out
     assert re.search(r"n0 -\. on failure \.-> n\d+", out)
-    ids = set(re.findall(r"^\s*(n\d+)[\[\(]", out, re.M))
+    ids = set(re.findall(r"^\s*(n\d+)[\[\(]", out, re.MULTILINE))
     edges = re.findall(r"(n\d+) (?:-->|-\.->|-\. on failure \.->) (n\d+)", out)
     assert edges and all(a in ids and b in ids for a, b in edges)  # no edge to an undeclared node
     assert "classDef" not in out
@@ -115,13 +114,13 @@ def test_run_statuses_aggregate_map_iterations(write, workdir, graph):
 
 
 def test_cli_graph_and_errors(graph, workdir):
-    done = subprocess.run([STEPLINE, "graph", "pipeline.yaml"], cwd=workdir, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([STEPLINE, "graph", "pipeline.yaml"], cwd=workdir, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and done.stdout == TEXT + "\n"
-    bad = subprocess.run([STEPLINE, "graph", "pipeline.yaml", "--format", "svg"], cwd=workdir, capture_output=True,
+    bad = subprocess.run([STEPLINE, "graph", "pipeline.yaml", "--format", "svg"], cwd=workdir, capture_output=True, check=False,
                          text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr == "error: unknown graph format 'svg' (use one of text, mermaid, dot)\n"
     missing = subprocess.run([STEPLINE, "graph", "pipeline.yaml", "--run", "nope"], cwd=workdir,
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and missing.stderr.startswith("error: no run 'nope'")
     with pytest.raises(StepLineError):
         render(graph, "png")

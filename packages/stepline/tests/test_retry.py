@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from stepline.errors import StepLineError
 from stepline.retry import PipelineChangedError, flat_steps, retry
 from stepline.runlog.models import Status
@@ -105,7 +104,8 @@ def calls(workdir):
 
 
 def dump(workdir, run_id):
-    done = subprocess.run([STEPLINE, "runs", "show", run_id, "--json"], cwd=workdir, capture_output=True, text=True)
+    done = subprocess.run([STEPLINE, "runs", "show", run_id, "--json"], cwd=workdir, capture_output=True, text=True,
+                          timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -200,7 +200,7 @@ def test_cli_retry_exit_codes_and_one_line_errors(write, workdir):
     execute("pipeline.yaml", None, "params.yaml", run_id="one", quiet=True)
 
     def cli(*args):
-        return subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60)
+        return subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60, check=False)
 
     still = cli("retry", "one", "--run-id", "two")
     assert still.returncode == 1, still.stderr
@@ -243,7 +243,7 @@ def test_retry_of_an_sdk_pipeline_through_its_reference(write, workdir):
     write("params.yaml", "base: 3\nxs: [1, 2, 3]\n")
 
     def cli(*args):
-        return subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60)
+        return subprocess.run([STEPLINE, *args], cwd=workdir, capture_output=True, text=True, timeout=60, check=False)
 
     first = cli("execute", "flow:pipeline", "-p", "params.yaml", "--run-id", "one")
     assert first.returncode == 1, first.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,12 +11,12 @@ def graph(
     pipeline: Annotated[str, typer.Argument(
         help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")],
     fmt: Annotated[str, typer.Option("--format", help="text, mermaid or dot.")] = "text",
-    run: Annotated[Optional[str], typer.Option("--run", help="Annotate and colour steps by their status in this run.")] = None,
-    config: Annotated[Optional[str], typer.Option("--config", "-c", help="Configuration file (to find --run).")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Annotate and colour steps by their status in this run.")] = None,
+    config: Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (to find --run).")] = None,
 ) -> None:
     """Draw a pipeline's steps and branches; with --run, show each step's status in that run."""
-    from stepline.pipeline.render_graph import render, run_statuses
     from stepline.pipeline.reference import load_graph
+    from stepline.pipeline.render_graph import render, run_statuses
 
     shape = load_graph(pipeline)
     statuses = None

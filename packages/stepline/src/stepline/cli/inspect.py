@@ -96,10 +96,9 @@ def _steps(steps: dict[str, StepLog], indent: str, lines: list[str]) -> None:
                 lines.append(f"{indent}    attempt {attempt.attempt_number}: {attempt.status.value}"
                              f"  {format_duration(attempt.duration_seconds)}{message}")
         last = step.attempts[-1] if step.attempts else None
-        if last is not None and step.step_type == "task":
-            if last.output_parameters:
-                returned = ", ".join(f"{k}={format_parameter(p)}" for k, p in last.output_parameters.items())
-                lines.append(f"{indent}    returned: {returned[:160]}")
+        if last is not None and step.step_type == "task" and last.output_parameters:
+            returned = ", ".join(f"{k}={format_parameter(p)}" for k, p in last.output_parameters.items())
+            lines.append(f"{indent}    returned: {returned[:160]}")
         _branches(step, indent + "  ", lines)
 
 

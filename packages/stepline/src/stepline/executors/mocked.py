@@ -19,7 +19,6 @@ from fnmatch import fnmatchcase
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from stepline.component import Locality
 from stepline.errors import ConfigError
 from stepline.executors.local import LocalExecutor, LocalSettings
