@@ -52,8 +52,12 @@ def render(pipeline: Path | str, folder: Path, executor: dict | None = None, **s
     return json.loads(text)
 
 
-def validate(validator: str, path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([validator, "--json-path", str(path)], capture_output=True, text=True, timeout=60, check=False)
+def validate(validator: str, *paths: Path) -> subprocess.CompletedProcess:
+    """asl-validator on every file in one process (exit 0 only when all are valid)."""
+    args = [validator]
+    for path in paths:
+        args += ["--json-path", str(path)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
 
 
 class Moto:

@@ -221,3 +221,13 @@ def test_too_large_machines_are_compacted_then_refused(tmp_path):
     assert len(text.encode()) <= module.MAX_DEFINITION and "\n  " not in text  # compact, still within the limit
     with pytest.raises(NotSupportedError, match="Step Functions accepts at most 1,048,576"):
         module.render_text(graph(4000), executor, pipeline_file="p.yaml", config_file=None)
+
+
+def test_the_run_starts_with_the_parameters_file(tmp_path):
+    states = states_of(render(EXAMPLES / "02-python-parameters" / "pipeline.yaml", tmp_path,
+                              {"parameters_file": "/app/params.yaml", "stepline_command": ["python", "-m", "stepline"]}))
+    assert states["start run"]["Parameters"]["ContainerOverrides"]["Command.$"] == (
+        "States.Array('python', '-m', 'stepline', 'run', 'start', $$.Execution.Name, '-f', 'pipeline.yaml', "
+        "'-c', 'config.yaml', '-p', '/app/params.yaml')")
+    assert states["start run"]["Catch"][0]["Next"] == "fail"
+    assert states["success"]["Next"] == "success (end)" and states["success (end)"] == {"Type": "Succeed"}

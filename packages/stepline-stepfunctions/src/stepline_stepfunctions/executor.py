@@ -36,6 +36,7 @@ class StepFunctionsSettings(Settings):
     # the files every step is called with, as seen inside the container
     pipeline_file: str | None = None
     config_file: str | None = None
+    parameters_file: str | None = None
     stepline_command: list[str] = Field(default_factory=lambda: ["stepline"])
     # composites
     map_mode: Literal["inline", "distributed"] = "inline"

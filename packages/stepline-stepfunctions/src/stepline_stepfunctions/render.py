@@ -163,6 +163,8 @@ class Renderer:
 
     def run_command(self, phase: str, status: str | None = None) -> str:
         args = [self.lit("run"), self.lit(phase), RUN_ID] + [self.lit(x) for x in self.files()]
+        if phase == "start" and self.s.parameters_file:
+            args += [self.lit("-p"), self.lit(self.s.parameters_file)]
         if status:
             args += [self.lit("--status"), self.lit(status)]
         return self.command(self.base_args() + args)
