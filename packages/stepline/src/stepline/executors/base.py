@@ -36,6 +36,13 @@ class Executor(Component, abc.ABC):
     def execute(self, run: RunContext) -> Status:
         """Run (or render) the whole pipeline of ``run``; return the run's final status."""
 
+    def render(self, job: Any) -> str:
+        """Orchestration executors (``renders = True``): write the workflow for ``job`` (a
+        :class:`stepline.orchestration.render.RenderJob`) and return the path written."""
+        from stepline.errors import NotSupportedError
+
+        raise NotSupportedError(f"the {self.name} executor runs pipelines; it does not render them")
+
     def step_overrides(self, node: Any) -> dict[str, Any]:
         """The per-step ``overrides:`` that apply to this executor (by its name)."""
         overrides = getattr(node, "overrides", None) or {}

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from stepline.errors import StepLineError
 from stepline.executors.step_context import new_step_log
 from stepline.pipeline.graph import Graph, join
-from stepline.runlog.models import Attempt, BranchLog, Status, utc_now
+from stepline.runlog.models import Attempt, BranchLog, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
     from stepline.executors.context import RunContext
     from stepline.executors.traversal import RunNode
-    from stepline.pipeline.composites import CompositeNode
+    from stepline.pipeline.composites import BranchPlan, CompositeNode
 
 #: run_branches(run, [(branch internal name, graph)]) -> statuses in the same order
 RunBranches = Callable[["RunContext", list[tuple[str, Graph]]], list[Status]]
@@ -43,39 +43,65 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
     """Run a composite step and record its step log; return its status."""
     from stepline.pipeline.composites import LoopNode
 
-    store = run.store
-    step = new_step_log(run, node, internal_name)
-    attempt = Attempt()
-    step.attempts = [attempt]
-    store.put_step_log(run.run_id, step)
+    step = start_composite(run, node, internal_name)
     parent = run.parameters(branch)
     run.frozen_parameters[branch] = parent
     try:
         if isinstance(node, LoopNode):
             status, params, message = _run_loop(run, node, internal_name, parent, run_branches)
         else:
-            plans = node.fan_out(parent)
-            for plan in plans:
-                store.put_branch_log(run.run_id, BranchLog(internal_name=join(internal_name, plan.key),
-                                                           status=Status.CREATED, parameters=plan.parameters))
+            plans = fan_out(run, node, internal_name, parent)
             statuses = run_branches(run, [(join(internal_name, p.key), p.graph) for p in plans])
-            failed = [p.key for p, s in zip(plans, statuses) if s != Status.SUCCESS]
-            if failed:
-                status, params = Status.FAIL, None
-                message = f"{len(failed)} of {len(plans)} branches failed: {', '.join(failed[:10])}"
-            else:
-                overlays = [_overlay(run, join(internal_name, p.key)) for p in plans]
-                params, message = node.fan_in(parent, plans, overlays)
-                status = Status.SUCCESS
+            status, params, message = fan_in(run, node, internal_name, parent, plans, statuses)
     except StepLineError as exc:
         status, params, message = Status.FAIL, None, str(exc)
+    except BaseException:  # interrupted: record it before unwinding
+        finish_composite(run, step, branch, Status.FAIL, None, "interrupted")
+        raise
     finally:
         run.frozen_parameters.pop(branch, None)
+    return finish_composite(run, step, branch, status, params, message)
+
+
+# ---- the pieces, shared with the orchestrators' ``stepline fan`` callbacks ---------------------------
+def start_composite(run: RunContext, node: CompositeNode, internal_name: str) -> StepLog:
+    """Record the composite's step log as PROCESSING with one open attempt."""
+    step = new_step_log(run, node, internal_name)
+    step.attempts = [Attempt()]
+    run.store.put_step_log(run.run_id, step)
+    return step
+
+
+def fan_out(run: RunContext, node: CompositeNode, internal_name: str, parent) -> list[BranchPlan]:
+    """The node's branches for ``parent`` parameters, with their branch logs created."""
+    plans = node.fan_out(parent)
+    for plan in plans:
+        run.store.put_branch_log(run.run_id, BranchLog(internal_name=join(internal_name, plan.key),
+                                                       status=Status.CREATED, parameters=plan.parameters))
+    return plans
+
+
+def fan_in(run: RunContext, node: CompositeNode, internal_name: str, parent, plans: list[BranchPlan],
+           statuses: list[Status]) -> tuple[Status, dict | None, str]:
+    """(status, changes to the parent's parameters, message) once every branch has ended."""
+    failed = [p.key for p, s in zip(plans, statuses) if s != Status.SUCCESS]
+    if failed:
+        return Status.FAIL, None, f"{len(failed)} of {len(plans)} branches failed: {', '.join(failed[:10])}"
+    overlays = [_overlay(run, join(internal_name, p.key)) for p in plans]
+    params, message = node.fan_in(parent, plans, overlays)
+    return Status.SUCCESS, params, message
+
+
+def finish_composite(run: RunContext, step: StepLog, branch: str, status: Status, params: dict | None,
+                     message: str) -> Status:
+    """Apply what flows back to the parent scope (on success) and close the composite's step log."""
     if params and status == Status.SUCCESS:
-        store.update_parameters(run.run_id, params, branch)
+        run.store.update_parameters(run.run_id, params, branch)
+    attempt = step.attempts[-1] if step.attempts else Attempt()
+    step.attempts = step.attempts or [attempt]
     attempt.status, attempt.message, attempt.end_time = status, message, utc_now()
     step.status, step.message = status, message
-    store.put_step_log(run.run_id, step)
+    run.store.put_step_log(run.run_id, step)
     return status
 
 
@@ -84,19 +110,41 @@ def _overlay(run: RunContext, branch: str):
     return dict(found.parameters) if found else {}
 
 
+def loop_iteration_out(run: RunContext, node, internal_name: str, index: int) -> BranchPlan:
+    """Create the branch log of loop iteration ``index``: what earlier iterations returned, and its index."""
+    carried = loop_carried(run, node, internal_name, index - 1) if index else {}
+    plan = node.iteration(index, carried)
+    run.store.put_branch_log(run.run_id, BranchLog(internal_name=join(internal_name, plan.key),
+                                                   parameters=plan.parameters))
+    return plan
+
+
+def loop_carried(run: RunContext, node, internal_name: str, index: int) -> dict:
+    carried = _overlay(run, join(internal_name, str(index)))
+    carried.pop(node.index_as, None)
+    return carried
+
+
+def loop_iteration_in(run: RunContext, node, internal_name: str, index: int, parent,
+                      status: Status) -> tuple[Status | None, dict | None, str]:
+    """After iteration ``index`` ended with ``status``: (None, None, "") to run another iteration,
+    else the loop's final (status, changes to the parent's parameters, message)."""
+    if status != Status.SUCCESS:
+        return Status.FAIL, None, f"iteration {index} failed"
+    carried = loop_carried(run, node, internal_name, index)
+    if node.done({**parent, **carried}):
+        return Status.SUCCESS, carried, f"stopped after {index + 1} iterations: {node.break_on} is true"
+    if index + 1 >= node.max_iterations:
+        return Status.FAIL, None, (f"reached max_iterations ({node.max_iterations}) before "
+                                   f"'{node.break_on}' became true")
+    return None, None, ""
+
+
 def _run_loop(run: RunContext, node, internal_name: str, parent, run_branches: RunBranches):
-    store = run.store
-    carried: dict = {}
     for index in range(node.max_iterations):
-        plan = node.iteration(index, carried)
-        name = join(internal_name, plan.key)
-        store.put_branch_log(run.run_id, BranchLog(internal_name=name, parameters=plan.parameters))
-        [status] = run_branches(run, [(name, plan.graph)])
-        if status != Status.SUCCESS:
-            return Status.FAIL, None, f"iteration {index} failed"
-        carried = _overlay(run, name)
-        carried.pop(node.index_as, None)
-        if node.done({**parent, **carried}):
-            return Status.SUCCESS, carried, f"stopped after {index + 1} iterations: {node.break_on} is true"
-    return Status.FAIL, None, (f"reached max_iterations ({node.max_iterations}) before '{node.break_on}' "
-                               "became true")
+        plan = loop_iteration_out(run, node, internal_name, index)
+        [status] = run_branches(run, [(join(internal_name, plan.key), plan.graph)])
+        final, params, message = loop_iteration_in(run, node, internal_name, index, parent, status)
+        if final is not None:
+            return final, params, message
+    raise AssertionError("unreachable: the last iteration always decides")  # pragma: no cover
