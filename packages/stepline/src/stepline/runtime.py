@@ -121,11 +121,26 @@ def _sigterm_raises():
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
             run_id: str | None = None, tag: str = "", quiet: bool = False,
             prepared: Prepared | None = None, observers: list | None = None) -> RunLog:
-    """Run (or, with an orchestration executor, render) a pipeline; return its run log."""
+    """Run (or, with an orchestration executor, render) a pipeline; return its run log (None when
+    the executor renders: see :func:`render`)."""
     prepared = prepared or prepare(pipeline_file, config_file)
+    if prepared.services.executor.renders:
+        render(pipeline_file, config_file, params_file, prepared=prepared)
+        return None
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet, observers=observers)
     return run_to_end(run)
+
+
+def render(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
+           prepared: Prepared | None = None) -> str:
+    """Render the pipeline with an orchestration executor (no run log is created); return the path written."""
+    from stepline.orchestration.render import RenderJob
+
+    prepared = prepared or prepare(pipeline_file, config_file)
+    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file=pipeline_file,
+                    config_file=config_file, params_file=params_file)
+    return prepared.services.executor.render(job)
 
 
 def run_to_end(run: RunContext) -> RunLog:
@@ -154,7 +169,14 @@ def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file:
     services = prepared.services
     get_plugin_manager().configure_integration(services.executor, services.services(), "execution")
     node = find_node(prepared.graph, step)
-    if node is None or node.composite or node.terminal:
+    if node is not None and node.terminal:  # engines record the success/fail node a branch ends in
+        from stepline.executors.step_context import record_terminal
+
+        run = RunContext(run_id=run_id, graph=prepared.graph, services=services, pipeline_file=pipeline_file,
+                         config_file=config_file)
+        run.store.get_run(run_id)
+        return record_terminal(run, node, step)
+    if node is None or node.composite:
         raise PipelineDefinitionError(f"no leaf step '{step}' in the pipeline", file=pipeline_file,
                                       hint="name a task or stub by its dotted path, e.g. fan.3.square")
     variables: dict[str, Any] = {}

@@ -66,6 +66,12 @@ def execute(
     prepared = prepare(path, config)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if prepared.services.executor.renders:
+        from stepline.runtime import render
+
+        written = render(path, config, parameters, prepared=prepared)
+        print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
+        raise typer.Exit(0)
     run_log = run_pipeline(path, config, parameters, run_id, tag, prepared=prepared,
                            observers=[StepProgress()] if progress else None)
     print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
@@ -137,6 +143,67 @@ def execute_job(
     run_log = run_pipeline(job, config, parameters, run_id, tag, prepared=prepared)
     print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
+
+
+@app.command("start-run")
+def start_run(
+    run_id: Annotated[str, typer.Argument(help="The run id the engine gives the run.")],
+    file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
+    config: ConfigOpt = None,
+    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
+) -> None:
+    """Create the run log of a rendered run (orchestrators' first callback; a retry is a no-op)."""
+    from stepline.orchestration.callbacks import start_run as create
+
+    created = create(run_id, file, config, parameters, tag)
+    print(f"run {run_id}: {'started' if created else 'already started'}", file=sys.stderr)
+
+
+@app.command("finish-run")
+def finish_run(
+    run_id: Annotated[str, typer.Argument(help="The run to finish.")],
+    file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Set a rendered run's final status from its steps (orchestrators' last callback); exit 0/1."""
+    from stepline.orchestration.callbacks import finish_run as finish
+
+    status = finish(run_id, file, config)
+    print(f"run {run_id}: {status.value}", file=sys.stderr)
+    raise typer.Exit(0 if status.value == "SUCCESS" else 1)
+
+
+@app.command("fan")
+def fan(
+    run_id: Annotated[str, typer.Argument(help="The run the composite step belongs to.")],
+    step: Annotated[str, typer.Argument(help="Dotted path of the composite step, e.g. fan or outer.0.inner.")],
+    direction: Annotated[str, typer.Argument(help="out (start the branches) or in (end the composite).")],
+    file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
+    config: ConfigOpt = None,
+    iteration: Annotated[Optional[int], typer.Option("--iteration", help="Loop steps: the iteration (0, 1, ...).")] = None,
+    output_file: Annotated[Optional[str], typer.Option("--output-file", help="Also write the output to this file.")] = None,
+) -> None:
+    """Fan a composite step out (print the JSON list of branch keys to run) or in (print SUCCESS, FAIL,
+    or `continue` for a loop that runs again); exit 0, or 1 when the composite failed."""
+    from pathlib import Path
+
+    from stepline.errors import StepLineError
+    from stepline.orchestration import callbacks
+
+    if direction == "out":
+        status, keys = callbacks.fan_out(run_id, step, file, config, iteration)
+        text, ok = callbacks.dump_keys(keys), status.value != "FAIL"
+    elif direction == "in":
+        text = callbacks.fan_in(run_id, step, file, config, iteration)
+        ok = text != "FAIL"
+    else:
+        raise StepLineError(f"fan direction must be 'out' or 'in', not {direction!r}",
+                            hint=f"stepline fan RUN_ID {step} out -f PIPELINE")
+    print(text)
+    if output_file:
+        Path(output_file).write_text(text)
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
