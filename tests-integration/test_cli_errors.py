@@ -46,7 +46,7 @@ BAD_INPUT = [
     ("unknown step type", {"pipeline.yaml": "dag:\n  start_at: a\n  steps:\n    a:\n      type: tsk\n"}, [],
      "pipeline.yaml: step 'a': unknown step type 'tsk' (did you mean 'task'?)"),
     ("unknown task type", {"pipeline.yaml": shell_step().replace("command_type: shell", "command_type: bash")}, [],
-     "pipeline.yaml: step 'a': unknown task type 'bash' (installed: python, shell)"),
+     "pipeline.yaml: step 'a': unknown task type 'bash' (installed: notebook, python, shell)"),
     ("next to a missing step",
      {"pipeline.yaml": "dag:\n  start_at: a\n  steps:\n    a:\n      type: stub\n      next: bb\n"
                        "    b:\n      type: stub\n"}, [],
@@ -97,7 +97,7 @@ BAD_INPUT = [
      "pipeline.yaml: step 'a': 'tasks' has no function 'nope' (check the command)"),
     ("integration problem", {"config.yaml": "executor:\n  type: emulator\nrun_log_store:\n  type: buffered\n"},
      ["-c", "config.yaml"],
-     "the emulator executor runs steps in other processes on this machine, but the buffered run log store is "
+     "config.yaml: the emulator executor runs steps in other processes on this machine, but the buffered run log store is "
      "reachable from this process only; use chunked-fs or file-system"),
     ("parameters file not a mapping", {"params.yaml": "- 1\n"}, ["-p", "params.yaml"],
      "params.yaml: a parameters file must be a mapping of name: value"),

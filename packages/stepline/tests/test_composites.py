@@ -376,9 +376,11 @@ WIDE_PARALLEL = "dag:\n  start_at: fork\n  steps:\n    fork:\n      type: parall
 
 
 @pytest.mark.parametrize("store", ["chunked-fs", "file-system"])
-def test_concurrent_writers_lose_no_step_log(write, store):
+def test_concurrent_writers_lose_no_step_log(write, store, capfd):
     config = f"executor: {{type: local, config: {{max_workers: 4}}}}\nrun_log_store: {{type: {store}}}\n"
     log = run(write, WIDE_PARALLEL, params="x: 3\n", config=config)
+    serialised = "the file-system run log store cannot take concurrent writers" in capfd.readouterr().err
+    assert serialised == (store == "file-system")  # one JSON file: branches run one at a time, with a warning
     assert log.status == Status.SUCCESS
     branches = log.steps["fork"].branches
     assert len(branches) == 64
@@ -501,6 +503,10 @@ def test_sigterm_stops_workers_and_their_tasks_and_marks_the_run_failed(write, w
     shown = subprocess.run([STEPLINE, "runs", "show", "stopped", "--json"], cwd=workdir, capture_output=True, text=True)
     run_log = json.loads(shown.stdout)
     assert (run_log["status"], run_log["message"]) == ("FAIL", "interrupted")
+    fan = run_log["steps"]["fan"]
+    assert (fan["status"], fan["message"]) == ("FAIL", "interrupted")
+    inner = [b["steps"][f"{name}.s"] for name, b in fan["branches"].items() if f"{name}.s" in b["steps"]]
+    assert inner and all((s["status"], s["message"]) == ("FAIL", "interrupted") for s in inner)
 
 
 def _running(pid: int) -> bool:

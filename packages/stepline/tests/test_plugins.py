@@ -17,7 +17,7 @@ STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
 def test_builtins_are_registered_through_the_hook_with_their_package():
     registry = get_registry()
-    assert registry.names("executor")[:2] == ["emulator", "local"]
+    assert {"emulator", "local"} <= set(registry.names("executor"))
     assert {"buffered", "file-system", "chunked-fs"} <= set(registry.names("run_log_store"))
     assert {"python", "shell"} <= set(registry.names("task"))
     assert {"task", "stub", "parallel", "map", "conditional", "loop", "dag"} <= set(registry.names("node"))
@@ -119,7 +119,7 @@ def test_integration_errors_stop_the_cli_before_any_step(tmp_path):
     (tmp_path / "c.yaml").write_text("executor: {type: emulator}\nrun_log_store: {type: buffered}\n")
     done = subprocess.run([STEPLINE, "execute", "p.yaml", "-c", "c.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.startswith("error: the emulator executor runs steps")
+    assert done.stderr.startswith("error: c.yaml: the emulator executor runs steps")
     assert not (tmp_path / "ran").exists() and not (tmp_path / ".stepline").exists()
 
 

@@ -336,3 +336,49 @@ def test_run_ids_are_unique_and_time_ordered():
     ids = [new_run_id() for _ in range(2000)]
     assert len(set(ids)) == 2000
     assert ids[0][:15] <= ids[-1][:15]
+
+
+def test_a_return_carrying_a_secret_fails_the_step_instead_of_storing_it(write, workdir, monkeypatch):
+    monkeypatch.setenv("TOK", "supersecretvalue123")
+    log = run(write, """
+        dag:
+          start_at: a
+          steps:
+            a: {type: task, command_type: shell, command: 'export leaked="x-$TOK"', returns: [leaked], secrets: [TOK]}
+    """)
+    step = log.steps["a"]
+    assert step.status == Status.FAIL
+    assert step.message.startswith("return 'leaked' contains the value of secret 'TOK'")
+    for path in (workdir / ".stepline").rglob("*"):
+        if path.is_file():
+            assert b"supersecretvalue123" not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("timeout", ["", ", timeout_seconds: 10"])
+def test_sys_exit_in_a_task_fails_the_step_not_stepline(write, timeout):
+    write("steps_j.py", "import sys\n\ndef bye():\n    sys.exit(3)\n\ndef fine():\n    sys.exit(0)\n")
+    log = run(write, f"""
+        dag:
+          start_at: a
+          steps:
+            a: {{type: task, command: steps_j.bye, max_attempts: 2, on_failure: b{timeout}}}
+            b: {{type: task, command: steps_j.fine{timeout}}}
+    """)
+    assert log.steps["a"].status == Status.FAIL
+    assert log.steps["a"].message == "the function called sys.exit(3)"
+    assert len(log.steps["a"].attempts) == 2
+    assert log.steps["b"].status == Status.SUCCESS
+
+
+def test_execution_logs_are_hashed_in_the_catalog_items(write):
+    import hashlib
+
+    log = run(write, "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'echo hi'}}}")
+    item = next(i for i in log.steps["a"].data_catalog if i.name == "logs/a.attempt-1.log")
+    assert item.data_hash == hashlib.sha256(b"hi\n").hexdigest()
+
+
+def test_a_step_that_cannot_start_has_a_well_ordered_attempt(write):
+    log = run(write, "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'true', secrets: [NOPE_X]}}}")
+    attempt = log.steps["a"].attempts[0]
+    assert attempt.start_time <= attempt.end_time and attempt.status == Status.FAIL

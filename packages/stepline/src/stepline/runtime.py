@@ -44,7 +44,10 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     services = load_services(config_file)
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
-    found += manager.check_integration(services.executor, services.services())
+    try:
+        found += manager.check_integration(services.executor, services.services())
+    except StepLineError as exc:
+        raise exc.with_context(file=config_file or "default configuration") from None
     check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
     return Prepared(graph, services, found)
 

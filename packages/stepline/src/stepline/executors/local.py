@@ -107,16 +107,23 @@ def _worker_init(parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
 
     def stop(signum, frame):
-        raise SystemExit(128 + signum)  # unwinds into the task, which kills its child processes
+        from stepline.errors import Interrupted
+
+        raise Interrupted(signum)  # unwinds through the task, which kills its child processes
 
     signal.signal(signal.SIGTERM, stop)
 
 
 def _worker_run(name: str) -> str:
+    from stepline.errors import Interrupted
     from stepline.executors.composite import run_branch
 
     executor, run, graphs = _WORKER_STATE
-    return run_branch(run, name, graphs[name], executor.run_node).value
+    try:
+        return run_branch(run, name, graphs[name], executor.run_node).value
+    except Interrupted as exc:  # the step logs say "interrupted"; leave without a traceback
+        sys.stdout.flush()
+        os._exit(128 + exc.signum)
 
 
 def die_with_parent(parent: int | None = None) -> None:

@@ -6,6 +6,7 @@ and metrics -> put catalog items -> write the step log.
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,10 @@ if TYPE_CHECKING:
     from stepline.pipeline.nodes import Node, TaskNode
 
 
-def instant_attempt(status: Status) -> Attempt:
-    """An attempt for a step that does no work (stubs, success and fail nodes)."""
+def instant_attempt(status: Status, message: str = "") -> Attempt:
+    """An attempt that did no work (stubs, success and fail nodes, a step that could not start)."""
     now = utc_now()
-    return Attempt(status=status, start_time=now, end_time=now)
+    return Attempt(status=status, message=message, start_time=now, end_time=now)
 
 
 def step_name(internal_name: str) -> str:
@@ -57,12 +58,23 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
     try:
         _run_task(run, node, step, branch, map_variable or {})
     except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
-        step.status = Status.FAIL
-        step.message = str(exc)
-        if not step.attempts:
-            step.attempts.append(Attempt(status=Status.FAIL, message=str(exc), end_time=utc_now()))
+        fail_step(step, str(exc))
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the step log must not stay PROCESSING
+        fail_step(step, "interrupted")
+        run.store.put_step_log(run.run_id, step)
+        raise
     run.store.put_step_log(run.run_id, step)
     return step
+
+
+def fail_step(step: StepLog, message: str) -> None:
+    """Mark a step failed with ``message``; close its running attempt, or add one."""
+    step.status, step.message = Status.FAIL, message
+    if step.attempts and step.attempts[-1].end_time is None:
+        last = step.attempts[-1]
+        last.status, last.message, last.end_time = Status.FAIL, message, utc_now()
+    elif not step.attempts:
+        step.attempts.append(instant_attempt(Status.FAIL, message))
 
 
 def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
@@ -89,7 +101,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
                                 output=sink, timeout=node.timeout_seconds, attempt=number)
         try:
             returned = task_type.run(invocation)
-            attempt.output_parameters = _to_parameters(run, node, step.internal_name, returned)
+            outputs = _to_parameters(run, node, step.internal_name, returned)
+            _refuse_secrets(outputs, secrets)
+            attempt.output_parameters = outputs
             attempt.status = Status.SUCCESS
         except TaskFailed as exc:
             attempt.status, attempt.message = Status.FAIL, sink.mask(str(exc))
@@ -117,6 +131,20 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     _track(run, step.internal_name, last.user_defined_metrics)
     store.update_parameters(run.run_id, last.output_parameters, branch)
     step.status = Status.SUCCESS
+
+
+def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -> None:
+    """A returned value that contains a secret would put it in the run log: fail instead."""
+    from stepline.tasks.base import TaskFailed
+
+    for name, parameter in parameters.items():
+        if parameter.kind == "object":
+            continue
+        text = json.dumps(parameter.value, default=str)
+        for secret_name, value in secrets.items():
+            if value and (value in text or json.dumps(value)[1:-1] in text):
+                raise TaskFailed(f"return '{name}' contains the value of secret '{secret_name}'; secrets are "
+                                 "never stored in the run log (return something derived, like a hash)")
 
 
 def _python_value(run: RunContext, parameter: Parameter) -> Any:
@@ -147,9 +175,13 @@ def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned
 def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str) -> None:
     if not text:
         return
+    import hashlib
+
     name = f"logs/{step.internal_name}.attempt-{attempt}.log"
-    path = run.catalog.put_bytes(run.run_id, name, text.encode("utf-8"))
+    data = text.encode("utf-8")
+    path = run.catalog.put_bytes(run.run_id, name, data)
     step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
+                                             data_hash=hashlib.sha256(data).hexdigest(),
                                              catalog_handler_location=run.catalog.location))
 
 

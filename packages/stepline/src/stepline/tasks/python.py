@@ -147,6 +147,11 @@ class PythonTask(TaskType):
                     except Exception as exc:
                         traceback.print_exc(file=sys.stdout)
                         raise TaskFailed(f"{type(exc).__name__}: {exc}") from None
+                    except SystemExit as exc:  # the task's own sys.exit(), not a stop of Stepline
+                        if exc.code in (None, 0):
+                            result = None
+                        else:
+                            raise TaskFailed(f"the function called sys.exit({exc.code!r})") from None
         return zip_returns(invocation.node, result)
 
 
@@ -165,6 +170,10 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
         try:
             os.environ.update(invocation.secrets)
             payload = ("ok", func(**kwargs), invocation.metrics)
+        except SystemExit as exc:
+            payload = ("ok", None, invocation.metrics) if exc.code in (None, 0) else \
+                ("error", f"the function called sys.exit({exc.code!r})", invocation.metrics)
+            code = 0 if payload[0] == "ok" else 1
         except BaseException as exc:  # noqa: BLE001 - report anything to the parent
             traceback.print_exc()
             payload, code = ("error", f"{type(exc).__name__}: {exc}", invocation.metrics), 1
