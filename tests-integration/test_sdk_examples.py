@@ -23,8 +23,13 @@ NO_SDK_FORM = {
     "30-vault-secrets": "about the configuration (Vault secrets); the pipeline is the same as in 05",
     "31-aws-secrets": "about the configuration (AWS secrets); the pipeline is the same as in 05",
     "32-mlflow-tracking": "about the configuration (an mlflow tracker)",
+    "51-mocked": "about the mocked executor's configuration; its SDK form, when committed with it, is tested here",
 }
+#: Examples from 60 on render for orchestrators (Argo, Step Functions): an SDK form is optional there;
+#: when one exists it must build the same graph, but it is not run here.
+RUN_BELOW = "60"
 SDK_EXAMPLES = sorted(p.parent.name for p in EXAMPLES.glob("*/pipeline.py"))
+RUN_EXAMPLES = [name for name in SDK_EXAMPLES if name < RUN_BELOW]
 
 COMPARE = textwrap.dedent("""
     import sys, warnings
@@ -48,7 +53,7 @@ COMPARE = textwrap.dedent("""
 
 def test_every_yaml_example_has_an_sdk_form_or_a_reason():
     for folder in sorted(EXAMPLES.iterdir()):
-        if (folder / "pipeline.yaml").is_file():
+        if (folder / "pipeline.yaml").is_file() and folder.name < RUN_BELOW:
             assert (folder / "pipeline.py").is_file() or folder.name in NO_SDK_FORM, \
                 f"examples/{folder.name} has no pipeline.py (add one, or say why in NO_SDK_FORM)"
     assert SDK_EXAMPLES[:6] == ["01-hello-shell", "02-python-parameters", "03-on-failure", "04-catalog",
@@ -88,7 +93,7 @@ def run_args(folder: Path) -> list[str]:
     return args + (["-c", "config.yaml"] if (folder / "config.yaml").exists() else [])
 
 
-@pytest.mark.parametrize("name", SDK_EXAMPLES)
+@pytest.mark.parametrize("name", RUN_EXAMPLES)
 def test_sdk_form_runs_to_the_same_result(example, cli, name):
     folder = example(name)
     args = run_args(folder)
