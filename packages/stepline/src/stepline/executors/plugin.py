@@ -5,8 +5,9 @@ from stepline.plugins import hookimpl
 
 @hookimpl
 def stepline_components():
+    from stepline.executors.demo_renderer import DemoRendererExecutor
     from stepline.executors.emulator import EmulatorExecutor
     from stepline.executors.local import LocalExecutor
     from stepline.executors.mocked import MockedExecutor
 
-    return [LocalExecutor, EmulatorExecutor, MockedExecutor]
+    return [LocalExecutor, EmulatorExecutor, MockedExecutor, DemoRendererExecutor]
