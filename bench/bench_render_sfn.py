@@ -64,11 +64,15 @@ def main() -> None:
     started = time.perf_counter()
     prepared = prepare(str(folder / "pipeline.yaml"), str(folder / "config.yaml"))
     loaded = time.perf_counter() - started
+    from stepline.orchestration.render import RenderJob
+
     executor = prepared.services.executor
+    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file="pipeline.yaml",
+                    config_file="config.yaml")
     times, text = [], ""
     for _ in range(args.repeat):
         started = time.perf_counter()
-        text = executor.render(prepared.graph, pipeline_file="pipeline.yaml", config_file="config.yaml")
+        text = executor.render_text(job)
         times.append(time.perf_counter() - started)
     import json
 

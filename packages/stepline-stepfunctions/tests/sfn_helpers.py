@@ -47,9 +47,17 @@ def render(pipeline: Path | str, folder: Path, executor: dict | None = None, **s
 
     config = write_config(folder, executor, **sections)
     prepared = prepare(str(pipeline), str(config))
-    text = prepared.services.executor.render(prepared.graph, pipeline_file="pipeline.yaml",
-                                             config_file="config.yaml")
-    return json.loads(text)
+    return json.loads(render_prepared(prepared))
+
+
+def render_prepared(prepared, params_file: str | None = None) -> str:
+    """The text the executor of ``prepared`` renders, with the callbacks given ``pipeline.yaml``
+    and ``config.yaml`` (the layout inside the image)."""
+    from stepline.orchestration.render import RenderJob
+
+    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file="pipeline.yaml",
+                    config_file="config.yaml", params_file=params_file)
+    return prepared.services.executor.render_text(job)
 
 
 def validate(validator: str, *paths: Path) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sfn_helpers import EXAMPLES, OWN_EXAMPLES, commands, entered, validate
+from sfn_helpers import EXAMPLES, OWN_EXAMPLES, commands, entered, render_prepared, validate
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
@@ -74,7 +74,7 @@ def stand_in_run(example: str, moto, monkeypatch, **settings):
     executor = prepared.services.executor
     executor.settings = executor.settings.model_copy(update={"stand_in_tasks": True, "output_format": "asl",
                                                              **settings})
-    definition = json.loads(executor.render(prepared.graph, pipeline_file="pipeline.yaml", config_file="config.yaml"))
+    definition = json.loads(render_prepared(prepared))
     return definition, *moto.run(definition, "run-example")
 
 
@@ -83,15 +83,15 @@ def test_example_65_control_flow(moto, monkeypatch):
                                               stand_in_results={"score": [0, 1, 2]})
     assert status == "SUCCEEDED"
     ran = [c[3] for c in commands(events, definition) if c[1] == "execute-single-node"]
-    assert ran[0] == "prepare" and ran[-1] == "report"
-    assert sorted(ran[1:3]) == ["train.forest.fit", "train.linear.fit"]
-    assert sorted(ran[3:6]) == ["score.0.count", "score.1.count", "score.2.count"]
+    assert ran[0] == "prepare" and ran[-2:] == ["report", "success"]
+    assert sorted(ran[1:5]) == ["train.forest.fit", "train.forest.success", "train.linear.fit", "train.linear.success"]
+    assert sorted(ran[5:11]) == sorted(f"score.{i}.{s}" for i in range(3) for s in ("count", "success"))
 
 
 def test_example_66_failure_runs_clean_up(moto, monkeypatch):
     _, status, events = stand_in_run("66-sfn-ecs-fargate", moto, monkeypatch, stand_in_failures=["extract"])
     assert status == "FAILED"
-    assert entered(events)[-3:] == ["clean up", "failed", "failed (end)"]
+    assert entered(events)[-4:] == ["clean up", "failed", "finish run (failed)", "run failed"]
 
 
 def test_example_68_conditional_and_loop(moto, monkeypatch):
@@ -99,4 +99,5 @@ def test_example_68_conditional_and_loop(moto, monkeypatch):
                                               stand_in_results={"strategy": "small", "refine": 1})
     assert status == "SUCCEEDED"
     ran = [c[3] for c in commands(events, definition) if c[1] == "execute-single-node"]
-    assert ran == ["inspect", "strategy.small.in memory", "refine.0.round", "refine.1.round"]
+    assert ran == ["inspect", "strategy.small.in memory", "strategy.small.success", "refine.0.round",
+                   "refine.0.success", "refine.1.round", "refine.1.success", "success"]

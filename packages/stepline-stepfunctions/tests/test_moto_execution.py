@@ -22,6 +22,12 @@ def relayed(run_id: str, step: str, direction: str) -> list[str]:
     return ["python", "-m", "stepline_stepfunctions.relay", url, "--", *fan(run_id, step, direction)]
 
 
+def steps_run(events, definition) -> list[str]:
+    """The task and stub steps the machine ran (not the success/fail nodes it recorded), in order."""
+    return [c[3] for c in commands(events, definition)
+            if c[1] == "execute-single-node" and c[3].rsplit(".", 1)[-1] not in ("success", "fail", "failed")]
+
+
 def stand_in(**extra):
     return {"stand_in_tasks": True, **extra}
 
@@ -32,19 +38,20 @@ def test_every_example_runs_to_success(example, moto, tmp_path):
     status, events = moto.run(definition, "run-ok")
     assert status == "SUCCEEDED", [e for e in events if "Failed" in e["type"]]
     names = entered(events)
-    assert names[0] == "start run" and names[-1] == "success (end)"
+    assert names[0] == "start run" and names[-2:] == ["finish run", "run succeeded"]
     cmds = commands(events, definition)
-    assert cmds[0] == ["stepline", "run", "start", "run-ok", *PIPE]
-    assert cmds[-1] == ["stepline", "run", "finish", "run-ok", *PIPE, "--status", "SUCCESS"]
+    assert cmds[0] == ["stepline", "start-run", "run-ok", *PIPE]
+    assert cmds[-1] == ["stepline", "finish-run", "run-ok", *PIPE]
 
 
 def test_success_path_runs_steps_in_order_with_the_execution_name_as_run_id(moto, tmp_path):
     definition = render(EXAMPLES / "01-hello-shell" / "pipeline.yaml", tmp_path, stand_in())
     status, events = moto.run(definition, "run-0001")
     assert status == "SUCCEEDED"
-    assert entered(events) == ["start run", "hello", "echo greeting", "done", "success", "success (end)"]
-    assert commands(events, definition)[1:4] == [leaf("run-0001", "hello"), leaf("run-0001", "echo greeting"),
-                                                 leaf("run-0001", "done")]
+    assert entered(events) == ["start run", "hello", "echo greeting", "done", "success", "finish run",
+                               "run succeeded"]
+    assert commands(events, definition)[1:5] == [leaf("run-0001", "hello"), leaf("run-0001", "echo greeting"),
+                                                 leaf("run-0001", "done"), leaf("run-0001", "success")]
 
 
 def test_catch_routes_a_failed_step_to_on_failure(moto, tmp_path):
@@ -53,11 +60,12 @@ def test_catch_routes_a_failed_step_to_on_failure(moto, tmp_path):
     status, events = moto.run(definition, "run-fail")
     assert status == "FAILED"
     names = entered(events)
-    assert names == ["start run", "extract", "extract (stand-in failure)", "clean up", "failed", "failed (end)"]
+    assert names == ["start run", "extract", "extract (stand-in failure)", "clean up", "failed",
+                     "finish run (failed)", "run failed"]
     assert "transform" not in names
-    assert commands(events, definition)[-1] == ["stepline", "run", "finish", "run-fail", *PIPE, "--status", "FAIL"]
+    assert commands(events, definition)[-2:] == [leaf("run-fail", "failed"), ["stepline", "finish-run", "run-fail", *PIPE]]
     failed = next(e for e in events if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
-    assert failed["error"] == "Stepline.PipelineFailed"
+    assert failed["error"] == "Stepline.RunFailed"
 
 
 def test_a_failed_step_without_on_failure_ends_in_fail(moto, tmp_path):
@@ -65,7 +73,7 @@ def test_a_failed_step_without_on_failure_ends_in_fail(moto, tmp_path):
                         stand_in(stand_in_failures=["echo greeting"]))
     status, events = moto.run(definition)
     assert status == "FAILED"
-    assert entered(events)[-3:] == ["echo greeting (stand-in failure)", "fail", "fail (end)"]
+    assert entered(events)[-4:] == ["echo greeting (stand-in failure)", "fail", "finish run (failed)", "run failed"]
     assert "done" not in entered(events)
 
 
@@ -75,19 +83,13 @@ def test_map_iterates_the_fan_out_list(moto, tmp_path):
     status, events = moto.run(definition, "run-map")
     assert status == "SUCCEEDED"
     cmds = commands(events, definition)
-    # map iterations may run in any order
-    cmds[3:6], cmds[8:10] = sorted(cmds[3:6]), sorted(cmds[8:10])
-    assert cmds[1:] == [
-        leaf("run-map", "chunks"),
-        relayed("run-map", "process", "out"),
-        leaf("run-map", "process.0.count"), leaf("run-map", "process.1.count"), leaf("run-map", "process.2.count"),
-        fan("run-map", "process", "in"),
-        relayed("run-map", "largest", "out"),
-        leaf("run-map", "largest.0.size"), leaf("run-map", "largest.1.size"),
-        fan("run-map", "largest", "in"),
-        leaf("run-map", "report"),
-        ["stepline", "run", "finish", "run-map", *PIPE, "--status", "SUCCESS"],
-    ]
+    assert cmds[1:3] == [leaf("run-map", "chunks"), relayed("run-map", "process", "out")]
+    # map iterations may run in any order; each records its branch's success node
+    assert sorted(cmds[3:9]) == sorted(leaf("run-map", f"process.{i}.{s}") for i in range(3) for s in ("count", "success"))
+    assert cmds[9:11] == [fan("run-map", "process", "in"), relayed("run-map", "largest", "out")]
+    assert sorted(cmds[11:15]) == sorted(leaf("run-map", f"largest.{i}.{s}") for i in range(2) for s in ("size", "success"))
+    assert cmds[15:] == [fan("run-map", "largest", "in"), leaf("run-map", "report"), leaf("run-map", "success"),
+                         ["stepline", "finish-run", "run-map", *PIPE]]
     # the reader reads the key the relay wrote
     reads = [e["stateExitedEventDetails"] for e in events
              if e.get("stateExitedEventDetails", {}).get("name") == "process (read branches)"]
@@ -102,9 +104,9 @@ def test_a_failing_map_branch_goes_through_fan_in_to_fail(moto, tmp_path):
     status, events = moto.run(definition)
     assert status == "FAILED"
     names = entered(events)
-    assert "process.*.fail" in names
+    assert "process.*.fail" in names and "process.*.fail (end)" in names
     assert names.index("process (fan in)") > names.index("process (map)")
-    assert names[-2:] == ["fail", "fail (end)"] and "report" not in names
+    assert names[-3:] == ["fail", "finish run (failed)", "run failed"] and "report" not in names
 
 
 def test_choice_picks_the_branch(moto, tmp_path):
@@ -114,8 +116,7 @@ def test_choice_picks_the_branch(moto, tmp_path):
                             stand_in(stand_in_results={"route": taken}))
         status, events = moto.run(definition, f"run-{taken}")
         assert status == "SUCCEEDED"
-        ran = [c[3] for c in commands(events, definition) if c[1] == "execute-single-node"]
-        assert ran == ["toss", step]
+        assert steps_run(events, definition) == ["toss", step]
         assert f"route ({taken})" in entered(events)
 
 
@@ -123,17 +124,20 @@ def test_loop_counter_stops_at_max_iterations(moto, tmp_path):
     definition = render(EXAMPLES / "13-loop" / "pipeline.yaml", tmp_path, stand_in())
     status, events = moto.run(definition, "run-loop")
     assert status == "SUCCEEDED"
-    ran = [c[3] for c in commands(events, definition) if c[1] == "execute-single-node"]
-    assert ran == [f"improve.{i}.step" for i in range(5)]  # max_iterations: 5
+    assert steps_run(events, definition) == [f"improve.{i}.step" for i in range(5)]  # max_iterations: 5
     assert entered(events).count("improve (fan out)") == 5
+    outs = [c for c in commands(events, definition) if c[1] == "fan" and c[4] == "out"]
+    assert [c[-1] for c in outs] == ["0", "1", "2", "3", "4"] and outs[0][-2] == "--iteration"
+    ins = [c for c in commands(events, definition) if c[0] == "python"]
+    assert ins[2][3] == "s3://stepline-bucket/exchange/run-loop/improve.in.2.json"
+    assert ins[2][5:] == [*fan("run-loop", "improve", "in"), "--iteration", "2"]
 
 
 def test_loop_stops_when_the_fan_in_says_done(moto, tmp_path):
     definition = render(EXAMPLES / "13-loop" / "pipeline.yaml", tmp_path, stand_in(stand_in_results={"improve": 1}))
     status, events = moto.run(definition, "run-loop2")
     assert status == "SUCCEEDED"
-    ran = [c[3] for c in commands(events, definition) if c[1] == "execute-single-node"]
-    assert ran == ["improve.0.step", "improve.1.step"]
+    assert steps_run(events, definition) == ["improve.0.step", "improve.1.step"]
 
 
 def test_parallel_runs_every_branch_then_fans_in(moto, tmp_path):
@@ -142,8 +146,9 @@ def test_parallel_runs_every_branch_then_fans_in(moto, tmp_path):
     assert status == "SUCCEEDED"
     cmds = commands(events, definition)
     assert cmds[1] == fan("run-par", "train both", "out")
-    assert sorted(c[3] for c in cmds[2:4]) == ["train both.forest.fit", "train both.linear.fit"]
-    assert cmds[4:6] == [fan("run-par", "train both", "in"), leaf("run-par", "compare")]
+    assert sorted(c[3] for c in cmds[2:6]) == ["train both.forest.fit", "train both.forest.success",
+                                               "train both.linear.fit", "train both.linear.success"]
+    assert cmds[6:8] == [fan("run-par", "train both", "in"), leaf("run-par", "compare")]
 
 
 def test_nested_maps_and_odd_step_names_give_the_internal_names(moto, tmp_path):
@@ -171,8 +176,8 @@ dag:
     definition = render(pipeline, tmp_path, stand_in(stand_in_results={"outer": [0, 1], "outer.*.inner": [0, 1]}))
     status, events = moto.run(definition, "run-nest")
     assert status == "SUCCEEDED"
-    ran = sorted(c[3] for c in commands(events, definition) if c[1] == "execute-single-node")
-    assert ran == [f"outer.{i}.inner.{j}.it's {{odd}}" for i in range(2) for j in range(2)]
+    assert sorted(steps_run(events, definition)) == [f"outer.{i}.inner.{j}.it's {{odd}}"
+                                                     for i in range(2) for j in range(2)]
     relays = sorted(c[3] for c in commands(events, definition) if c[0] == "python")
     assert relays == ["s3://stepline-bucket/exchange/run-nest/outer.0.inner.out.json",
                       "s3://stepline-bucket/exchange/run-nest/outer.1.inner.out.json",

@@ -32,14 +32,22 @@ def test_relay_stores_the_last_json_line_and_passes_output_through(moto):
     assert json.loads(body) == ["0", "1", "2"]
 
 
+def test_relay_stores_a_plain_word_as_a_json_string(moto):
+    bucket = f"relay-{uuid.uuid4().hex[:8]}"
+    moto.s3.create_bucket(Bucket=bucket)
+    done = relay(moto, f"s3://{bucket}/loop.in.0.json", sys.executable, "-c", "print('[1, 2]'); print('continue')")
+    assert done.returncode == 0, done.stderr
+    assert moto.s3.get_object(Bucket=bucket, Key="loop.in.0.json")["Body"].read() == b'"continue"'
+
+
 def test_relay_keeps_the_exit_code_and_stores_nothing_on_failure(moto):
     bucket = f"relay-{uuid.uuid4().hex[:8]}"
     moto.s3.create_bucket(Bucket=bucket)
     done = relay(moto, f"s3://{bucket}/k.json", sys.executable, "-c", "print('[1]'); raise SystemExit(3)")
     assert done.returncode == 3
     assert moto.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
-    no_json = relay(moto, f"s3://{bucket}/k.json", sys.executable, "-c", "print('no json here')")
-    assert no_json.returncode == 1 and "printed no JSON" in no_json.stderr
+    nothing = relay(moto, f"s3://{bucket}/k.json", sys.executable, "-c", "print('')")
+    assert nothing.returncode == 1 and "printed nothing" in nothing.stderr
     missing = relay(moto, f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/k.json", sys.executable, "-c", "print(1)")
     assert missing.returncode == 1 and missing.stderr.startswith("error: cannot store the result")
     assert len(missing.stderr.strip().splitlines()) == 1

@@ -7,7 +7,7 @@ import json
 from typing import ClassVar, Literal
 
 import pytest
-from sfn_helpers import EXAMPLES, render, write_config
+from sfn_helpers import EXAMPLES, render, render_prepared, write_config
 from stepline.errors import IntegrationError, NotSupportedError, StepLineError
 
 
@@ -22,7 +22,7 @@ def test_rendering_twice_gives_identical_bytes(tmp_path):
     texts = []
     for _ in range(2):
         prepared = prepare(str(EXAMPLES / "14-nested-dag" / "pipeline.yaml"), str(config))
-        texts.append(prepared.services.executor.render(prepared.graph, pipeline_file="p.yaml", config_file="c.yaml"))
+        texts.append(render_prepared(prepared))
     assert texts[0] == texts[1]
     assert "States.Format" in texts[0]
 
@@ -227,7 +227,36 @@ def test_the_run_starts_with_the_parameters_file(tmp_path):
     states = states_of(render(EXAMPLES / "02-python-parameters" / "pipeline.yaml", tmp_path,
                               {"parameters_file": "/app/params.yaml", "stepline_command": ["python", "-m", "stepline"]}))
     assert states["start run"]["Parameters"]["ContainerOverrides"]["Command.$"] == (
-        "States.Array('python', '-m', 'stepline', 'run', 'start', $$.Execution.Name, '-f', 'pipeline.yaml', "
+        "States.Array('python', '-m', 'stepline', 'start-run', $$.Execution.Name, '-f', 'pipeline.yaml', "
         "'-c', 'config.yaml', '-p', '/app/params.yaml')")
-    assert states["start run"]["Catch"][0]["Next"] == "fail"
-    assert states["success"]["Next"] == "success (end)" and states["success (end)"] == {"Type": "Succeed"}
+    assert states["start run"]["Catch"][0]["Next"] == "run failed"
+    # the success node is recorded, then finish-run decides how the execution ends
+    assert "'execute-single-node', $$.Execution.Name, 'success'" in \
+        states["success"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert states["success"]["Next"] == "finish run" and states["fail"]["Next"] == "finish run (failed)"
+    assert states["finish run"]["Parameters"]["ContainerOverrides"]["Command.$"] == (
+        "States.Array('python', '-m', 'stepline', 'finish-run', $$.Execution.Name, '-f', 'pipeline.yaml', "
+        "'-c', 'config.yaml')")
+    assert states["finish run"]["Next"] == "run succeeded" and states["finish run"]["Catch"][0]["Next"] == "run failed"
+    assert states["finish run (failed)"]["Next"] == "run failed"
+    assert states["run succeeded"] == {"Type": "Succeed"} and states["run failed"]["Type"] == "Fail"
+
+
+def test_the_params_file_given_at_render_goes_to_start_run(tmp_path):
+    from stepline.runtime import prepare
+
+    prepared = prepare(str(EXAMPLES / "02-python-parameters" / "pipeline.yaml"), str(write_config(tmp_path)))
+    states = json.loads(render_prepared(prepared, params_file="params.yaml"))["States"]
+    assert states["start run"]["Parameters"]["ContainerOverrides"]["Command.$"].endswith("'-p', 'params.yaml')")
+
+
+def test_loop_callbacks_carry_the_iteration(tmp_path):
+    states = states_of(render(EXAMPLES / "13-loop" / "pipeline.yaml", tmp_path))
+    command = states["improve (fan out)"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert command.endswith("'fan', $$.Execution.Name, 'improve', 'out', '-f', 'pipeline.yaml', '-c', 'config.yaml', "
+                            "'--iteration', States.Format('{}', $.loop.i))")
+    fan_in = states["improve (fan in)"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert "stepline_stepfunctions.relay" in fan_in and "'in'" in fan_in
+    assert states["improve (read decision)"]["ResultSelector"] == {"answer.$": "States.StringToJson($.Body)"}
+    check = states["improve (check)"]
+    assert check["Choices"][0]["And"][1] == {"Variable": "$.loop.i", "NumericLessThan": 4, } and check["Default"] == "success"

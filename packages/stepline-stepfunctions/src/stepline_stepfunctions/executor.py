@@ -7,12 +7,11 @@ composite) inside an AWS Batch job or an ECS task. See :mod:`stepline_stepfuncti
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 from stepline.component import Locality, Settings
-from stepline.executors.base import Executor
+from stepline.orchestration.render import RenderingExecutor
 
 
 class StepFunctionsSettings(Settings):
@@ -71,32 +70,16 @@ class StepFunctionsSettings(Settings):
         return self
 
 
-class StepFunctionsExecutor(Executor):
+class StepFunctionsExecutor(RenderingExecutor):
     name: ClassVar[str] = "step-functions"
     renders: ClassVar[bool] = True
     runs_steps_in: ClassVar[Locality] = Locality.NETWORK
     Settings: ClassVar[type] = StepFunctionsSettings
 
-    def render(self, graph, *, pipeline_file: str, config_file: str | None) -> str:
-        """The state machine (or CloudFormation template) as deterministic JSON text."""
+    def render_text(self, job) -> str:
+        """The state machine (or CloudFormation template) of ``job`` as deterministic JSON text;
+        ``render(job)`` (from the base class) writes it to ``output_file``."""
         from stepline_stepfunctions.render import render_text
 
-        return render_text(graph, self, pipeline_file=pipeline_file, config_file=config_file)
-
-    def write(self, graph, *, pipeline_file: str, config_file: str | None, output_file: str | None = None) -> Path:
-        """Render and write ``output_file``; return its path."""
-        text = self.render(graph, pipeline_file=pipeline_file, config_file=config_file)
-        path = Path(output_file or self.settings.output_file)
-        if path.parent != Path("."):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def execute(self, run):
-        """Render instead of running (for callers that hand a run context to every executor)."""
-        from stepline.runlog.models import Status
-
-        path = self.write(run.graph, pipeline_file=run.pipeline_file, config_file=run.config_file)
-        if not run.quiet:
-            print(f"wrote {path}")
-        return Status.SUCCESS
+        return render_text(job.graph, self, pipeline_file=job.pipeline_file, config_file=job.config_file,
+                           params_file=job.params_file)

@@ -1,12 +1,13 @@
-"""Run a command and hand the JSON it printed last to the state machine through S3.
+"""Run a command and hand what it printed last to the state machine through S3.
 
     python -m stepline_stepfunctions.relay s3://BUCKET/KEY -- stepline fan RUN STEP out -f P -c C
 
 AWS Batch and ECS ``.sync`` integrations return the job's description, not its output, so the
-``fan`` callbacks of map, conditional and loop steps store what they print (the branch keys, the
-loop's decision) at an S3 key the next state reads with ``aws-sdk:s3:getObject``. The command's
-output passes through unchanged; the relay exits with the command's exit code (1 when the command
-succeeded but printed no JSON, or the upload failed). Needs boto3 (``stepline-stepfunctions[relay]``);
+``fan`` callbacks of map, conditional and loop steps store what they print (the branch keys as a
+JSON array, the loop's ``continue``/``SUCCESS``) at an S3 key the next state reads with
+``aws-sdk:s3:getObject`` and ``States.StringToJson``: the last non-empty line, as is when it is JSON,
+else as a JSON string. The command's output passes through unchanged; the relay exits with the
+command's exit code (1 when the command succeeded but printed nothing, or the upload failed). Needs boto3 (``stepline-stepfunctions[relay]``);
 ``AWS_ENDPOINT_URL`` points it at an S3-compatible server.
 """
 
@@ -17,8 +18,8 @@ import subprocess
 import sys
 
 
-def last_json(text: str):
-    """The last line of ``text`` that is a JSON document (None when there is none)."""
+def last_value(text: str):
+    """The last non-empty line of ``text``: parsed when it is JSON, else the string (None: no line)."""
     for line in reversed(text.splitlines()):
         line = line.strip()
         if not line:
@@ -26,7 +27,7 @@ def last_json(text: str):
         try:
             return json.loads(line)
         except ValueError:
-            continue
+            return line
     return None
 
 
@@ -46,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     if done.returncode != 0:
         return done.returncode
-    value = last_json(done.stdout)
+    value = last_value(done.stdout)
     if value is None:
-        print(f"error: {' '.join(command[:4])} printed no JSON for the state machine", file=sys.stderr)
+        print(f"error: {' '.join(command[:4])} printed nothing for the state machine", file=sys.stderr)
         return 1
     try:
         import boto3

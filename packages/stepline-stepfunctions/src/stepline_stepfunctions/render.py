@@ -29,8 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepline.errors import NotSupportedError, StepLineError
+from stepline.orchestration.render import (
+    STEPLINE,
+    fan_command,
+    finish_run_command,
+    single_node_command,
+    start_run_command,
+)
 
 RUN_ID = "$$.Execution.Name"
+# placeholders handed to the core's callback command builders, replaced by intrinsic expressions
+_RUN, _STEP, _ITER = "\0run", "\0step", "\0iteration"
 MAX_NAME = 80
 _JOB_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 SUPPORTED = ("task", "stub", "success", "fail", "parallel", "map", "conditional", "loop", "dag")
@@ -95,11 +104,13 @@ def fmt(*parts: str) -> str:
 
 
 class Renderer:
-    def __init__(self, executor, *, pipeline_file: str, config_file: str | None) -> None:
+    def __init__(self, executor, *, pipeline_file: str, config_file: str | None,
+                 params_file: str | None = None) -> None:
         self.executor = executor
         self.s = executor.settings
         self.pipeline_file = self.s.pipeline_file or pipeline_file
         self.config_file = self.s.config_file or config_file
+        self.params_file = self.s.parameters_file or params_file
         self.source = pipeline_file
         self.names: dict[str, str] = {}  # state name -> the template it was made for
         self.fails = set(self.s.stand_in_failures)
@@ -147,27 +158,38 @@ class Renderer:
     def base_args(self) -> list[str]:
         return [self.lit(part) for part in self.s.stepline_command]
 
+    def callback_args(self, argv: list[str], subs: dict[str, str]) -> list[str]:
+        """Intrinsic arguments of a callback argv from the core's command builders, whose
+        placeholders (the run id, the step path, ...) become expressions."""
+        args: list[str] = []
+        for i, part in enumerate(argv):
+            if i == 0 and part == STEPLINE:
+                args += self.base_args()
+            else:
+                args.append(subs[part] if part in subs else self.lit(part))
+        return args
+
     def leaf_command(self, scope: Scope, name: str) -> str:
-        return self.command(self.base_args() + [self.lit("execute-single-node"), RUN_ID, self.path_expr(scope, name)]
-                            + [self.lit(x) for x in self.files()])
+        argv = single_node_command(_RUN, _STEP, self.pipeline_file, self.config_file)
+        return self.command(self.callback_args(argv, {_RUN: RUN_ID, _STEP: self.path_expr(scope, name)}))
 
-    def fan_command(self, scope: Scope, name: str, direction: str, relay: bool) -> str:
-        args = [self.lit("fan"), RUN_ID, self.path_expr(scope, name), self.lit(direction)]
-        args += [self.lit(x) for x in self.files()]
+    def fan_command(self, scope: Scope, name: str, direction: str, relay: bool, loop: bool = False) -> str:
+        argv = fan_command(_RUN, _STEP, direction, self.pipeline_file, self.config_file,
+                           iteration=_ITER if loop else None)
+        subs = {_RUN: RUN_ID, _STEP: self.path_expr(scope, name), _ITER: "States.Format('{}', $.loop.i)"}
+        args = self.callback_args(argv, subs)
         if relay:
-            bucket, key = self.exchange_key_expr(scope, name, direction)
+            bucket, key = self.exchange_key_expr(scope, name, direction, loop=loop)
             return self.command([self.lit("python"), self.lit("-m"), self.lit("stepline_stepfunctions.relay"),
-                                 fmt(f"s3://{bucket}/", Expr(key)), self.lit("--")]
-                                + self.base_args() + args)
-        return self.command(self.base_args() + args)
+                                 fmt(f"s3://{bucket}/", Expr(key)), self.lit("--")] + args)
+        return self.command(args)
 
-    def run_command(self, phase: str, status: str | None = None) -> str:
-        args = [self.lit("run"), self.lit(phase), RUN_ID] + [self.lit(x) for x in self.files()]
-        if phase == "start" and self.s.parameters_file:
-            args += [self.lit("-p"), self.lit(self.s.parameters_file)]
-        if status:
-            args += [self.lit("--status"), self.lit(status)]
-        return self.command(self.base_args() + args)
+    def run_command(self, phase: str) -> str:
+        if phase == "start":
+            argv = start_run_command(_RUN, self.pipeline_file, self.config_file, self.params_file)
+        else:
+            argv = finish_run_command(_RUN, self.pipeline_file, self.config_file)
+        return self.command(self.callback_args(argv, {_RUN: RUN_ID}))
 
     def exchange(self, step: str) -> tuple[str, str]:
         location = self.s.exchange_location
@@ -178,13 +200,15 @@ class Renderer:
         bucket, _, prefix = location[len("s3://"):].partition("/")
         return bucket, prefix.strip("/")
 
-    def exchange_key_expr(self, scope: Scope, name: str, direction: str) -> tuple[str, str]:
+    def exchange_key_expr(self, scope: Scope, name: str, direction: str, loop: bool = False) -> tuple[str, str]:
+        """The S3 key where the relay stores what ``fan STEP direction`` printed (one per loop iteration)."""
         bucket, prefix = self.exchange(_join(scope.template, name))
         rel = _join(scope.rel, name)
         head = f"{prefix}/" if prefix else ""
+        tail: list[str] = [f".{rel}.{direction}", *([".", Expr("$.loop.i")] if loop else []), ".json"]
         if scope.dynamic:
-            return bucket, fmt(head, Expr(RUN_ID), "/", Expr("$.branch"), f".{rel}.{direction}.json")
-        return bucket, fmt(head, Expr(RUN_ID), f"/{rel}.{direction}.json")
+            return bucket, fmt(head, Expr(RUN_ID), "/", Expr("$.branch"), *tail)
+        return bucket, fmt(head, Expr(RUN_ID), "/", *[t[1:] if i == 0 else t for i, t in enumerate(tail)])
 
     # ---- task states -----------------------------------------------------------------------------
     def task(self, step_template: str, command: str, *, job: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -237,10 +261,11 @@ class Renderer:
             return {"Type": "Pass", "Parameters": {"command.$": command}, "ResultPath": "$.stand_in"}
         return self.task(step_template, command, job=self.job_name(label), overrides=overrides or {})
 
-    def reader(self, scope: Scope, name: str, direction: str, stand_in: dict[str, Any]) -> dict[str, Any]:
+    def reader(self, scope: Scope, name: str, direction: str, stand_in: dict[str, Any],
+               loop: bool = False) -> dict[str, Any]:
         """An aws-sdk Task that reads what the relay stored and puts it at ``$.fan``; its stand-in
         is a Pass giving the key it would read and the simulated result."""
-        bucket, key = self.exchange_key_expr(scope, name, direction)
+        bucket, key = self.exchange_key_expr(scope, name, direction, loop=loop)
         if self.s.stand_in_tasks:
             return {"Type": "Pass", "Parameters": {"key.$": key, **stand_in}, "ResultPath": "$.fan"}
         return {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
@@ -303,21 +328,22 @@ class Renderer:
         me = first[name]
         nxt = first[node.next] if node.next else None
         on_fail = first[graph.failure_target(name)] if not node.terminal else None
-        if node.type == "success":
+        if node.terminal:
+            # the callback records the success/fail node (a fail node exits 1), then the graph ends
             if scope.top:
-                states[me] = {**self.callback(me, template, self.run_command("finish", "SUCCESS")), "Next": f"{me} (end)"}
-                states[self.state_name(f"{me} (end)")] = {"Type": "Succeed"}
+                after = self.finish_ok if node.type == "success" else self.finish_failed
+                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), after, after)
+                return
+            fail_end = self.state_name(f"{first[graph.fail_name]} (end)")
+            if node.type == "success":
+                end = self.state_name(f"{me} (end)")
+                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), fail_end, end)
+                states[end] = {"Type": "Succeed"}
             else:
-                states[me] = {"Type": "Succeed"}
-            return
-        if node.type == "fail":
-            if scope.top:
-                states[me] = {**self.callback(me, template, self.run_command("finish", "FAIL")), "Next": f"{me} (end)"}
-                states[self.state_name(f"{me} (end)")] = {"Type": "Fail", "Error": "Stepline.PipelineFailed",
-                                                           "Cause": f"the pipeline ended in step '{template}'"}
-            else:
-                states[me] = {"Type": "Fail", "Error": "Stepline.BranchFailed",
-                              "Cause": f"the branch ended in step '{template}'"}
+                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), fail_end,
+                                         fail_end)
+                states[fail_end] = {"Type": "Fail", "Error": "Stepline.BranchFailed",
+                                    "Cause": f"the branch ended in step '{template}'"}
             return
         overrides = self.overrides(node, template)
         if not node.composite:
@@ -344,10 +370,10 @@ class Renderer:
         self.used_stand_ins.add(template)
 
     def fan(self, me: str, template: str, scope: Scope, name: str, direction: str, *, relay: bool,
-            overrides: dict[str, Any]) -> dict[str, Any]:
+            overrides: dict[str, Any], loop: bool = False) -> dict[str, Any]:
         label = f"{me} (fan {direction})" if direction == "in" else me
         fails = f"{template}:{direction}" in self.fails
-        state = self.callback(label, template, self.fan_command(scope, name, direction, relay), overrides,
+        state = self.callback(label, template, self.fan_command(scope, name, direction, relay, loop), overrides,
                               fails=fails)
         self.mark(f"{template}:{direction}")
         return state
@@ -426,24 +452,30 @@ class Renderer:
         check = self.state_name(f"{me} (check)")
         again = self.state_name(f"{me} (next iteration)")
         states[me] = {"Type": "Pass", "Result": {"i": 0}, "ResultPath": "$.loop", "Next": fan_out}
-        states[fan_out] = self.attach(self.fan(fan_out, template, scope, name, "out", relay=False, overrides=overrides), on_fail, body)
+        states[fan_out] = self.attach(self.fan(fan_out, template, scope, name, "out", relay=False,
+                                               overrides=overrides, loop=True), on_fail, body)
         states[body] = {"Type": "Parallel",
                         "Branches": [self.sub(node.branch, Scope(True, "", _join(template, "*")))],
                         "Parameters": {"branch.$": self.branch_expr(scope, name, "$.loop.i")},
                         "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
-        fan_in_state = self.fan(me, template, scope, name, "in", relay=True, overrides=overrides)
+        # fan in --iteration N prints continue (exit 0), SUCCESS (exit 0) or FAIL (exit 1)
+        fan_in_state = self.fan(me, template, scope, name, "in", relay=True, overrides=overrides, loop=True)
         states[fan_in] = self.attach(fan_in_state, on_fail, read)
         breaks = self.s.stand_in_results.get(template)
-        decision = ({"done": False} if breaks is None else
-                    {"done.$": f"States.ArrayContains(States.Array({int(breaks)}), $.loop.i)"})
-        reader = self.reader(scope, name, "in", decision)
+        if breaks is None:
+            answer: dict[str, Any] = {"answer": "continue"}
+        else:
+            answers = ", ".join(["'continue'"] * int(breaks) + ["'SUCCESS'"])
+            answer = {"answer.$": f"States.ArrayGetItem(States.Array({answers}), $.loop.i)"}
+        reader = self.reader(scope, name, "in", answer, loop=True)
         if reader["Type"] == "Task":
-            reader["ResultSelector"] = {"done.$": "States.StringToJson($.Body)"}
+            reader["ResultSelector"] = {"answer.$": "States.StringToJson($.Body)"}
         states[read] = self.attach(reader, on_fail, check)
-        states[check] = {"Type": "Choice", "Choices": [
-            {"Variable": "$.fan.done", "BooleanEquals": True, "Next": nxt},
-            {"Variable": "$.loop.i", "NumericGreaterThanEquals": node.max_iterations - 1, "Next": nxt}],
-            "Default": again}
+        # bounded by the machine too: never more than max_iterations, whatever the answer
+        states[check] = {"Type": "Choice", "Choices": [{"And": [
+            {"Variable": "$.fan.answer", "StringEquals": "continue"},
+            {"Variable": "$.loop.i", "NumericLessThan": node.max_iterations - 1}], "Next": again}],
+            "Default": nxt}
         states[again] = {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.loop.i, 1)"},
                          "ResultPath": "$.loop", "Next": fan_out}
 
@@ -451,9 +483,18 @@ class Renderer:
     def machine(self, graph) -> dict[str, Any]:
         top = Scope(False, "", "", top=True)
         start = self.state_name("start run")
-        entry = [(start, self.attach(self.callback(start, "", self.run_command("start")),
-                                     self.failed_name(graph), None))]
+        self.finish_ok = self.state_name("finish run")
+        self.finish_failed = self.state_name("finish run (failed)")
+        succeeded, failed = self.state_name("run succeeded"), self.state_name("run failed")
+        entry = [(start, self.attach(self.callback(start, "", self.run_command("start")), failed, None))]
         body = self.graph(graph, top, entry=entry)
+        # finish-run sets the run's status from its steps and exits 1 when the run failed
+        finish = self.run_command("finish")
+        body["States"][self.finish_ok] = self.attach(self.callback(self.finish_ok, "", finish), failed, succeeded)
+        body["States"][self.finish_failed] = self.attach(self.callback(self.finish_failed, "", finish), failed, failed)
+        body["States"][succeeded] = {"Type": "Succeed"}
+        body["States"][failed] = {"Type": "Fail", "Error": "Stepline.RunFailed",
+                                  "Cause": "the run failed: stepline runs show RUN_ID (the execution name) tells why"}
         machine: dict[str, Any] = {"Comment": self.s.comment or f"Stepline pipeline {self.source}"}
         machine.update(body)
         if self.s.timeout_seconds:
@@ -465,11 +506,7 @@ class Renderer:
                                 file=self.source)
         return machine
 
-    def failed_name(self, graph) -> str:
-        return self.names_for_top_fail
-
     def document(self, graph) -> dict[str, Any]:
-        self.names_for_top_fail = _join("", graph.fail_name)
         machine = self.machine(graph)
         if self.s.output_format == "asl":
             return machine
@@ -482,18 +519,21 @@ class Renderer:
                 "Outputs": {"StateMachineArn": {"Value": {"Ref": "StateMachine"}}}}
 
 
-def render_document(graph, executor, *, pipeline_file: str, config_file: str | None) -> dict[str, Any]:
-    return Renderer(executor, pipeline_file=pipeline_file, config_file=config_file).document(graph)
+def render_document(graph, executor, *, pipeline_file: str, config_file: str | None,
+                    params_file: str | None = None) -> dict[str, Any]:
+    return Renderer(executor, pipeline_file=pipeline_file, config_file=config_file,
+                    params_file=params_file).document(graph)
 
 
 #: Step Functions refuses definitions larger than this (bytes).
 MAX_DEFINITION = 1024 * 1024
 
 
-def render_text(graph, executor, *, pipeline_file: str, config_file: str | None) -> str:
+def render_text(graph, executor, *, pipeline_file: str, config_file: str | None, params_file: str | None = None) -> str:
     """Indented JSON; compact JSON when indentation alone would pass Step Functions' 1 MiB limit;
     an error when even the compact definition is too large."""
-    document = render_document(graph, executor, pipeline_file=pipeline_file, config_file=config_file)
+    document = render_document(graph, executor, pipeline_file=pipeline_file, config_file=config_file,
+                               params_file=params_file)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if len(text.encode()) <= MAX_DEFINITION:
         return text
