@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from typer.testing import CliRunner
-
 from stepline import Catalog, PythonJob, ShellJob, metric
 from stepline.errors import StepLineError
 from stepline.runlog.models import Status
+from typer.testing import CliRunner
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def test_python_job_runs_one_step_with_catalog_secrets_and_run_log(workdir, jobs
 
 def test_shell_job_and_its_name():
     job = ShellJob(command="echo hi")
-    assert job.name == "shell" and list(job.graph().steps)[0] == "shell"
+    assert job.name == "shell" and next(iter(job.graph().steps)) == "shell"
     assert "command: echo hi" in job.to_yaml()
 
 
@@ -94,8 +93,8 @@ def test_execute_job_cli_by_reference_and_by_yaml(workdir, jobs_module, monkeypa
 
 
 def test_execute_job_refuses_a_pipeline(workdir, write):
-    from stepline.runtime import prepare
     from stepline.jobs import check_job
+    from stepline.runtime import prepare
 
     write("p.yaml", """
         dag:

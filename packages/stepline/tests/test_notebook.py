@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from stepline import Catalog, NotebookTask, Pipeline, PythonTask, ShellTask, metric, pickled
 from stepline.errors import StepLineError
 from stepline.runlog.models import Status

@@ -7,9 +7,23 @@ import textwrap
 import warnings
 
 import pytest
-
-from stepline import (Catalog, Conditional, Fail, Loop, Map, Parallel, Pipeline, PythonTask, ShellTask, Stub, Success,
-                      json, metric, pickled, task)
+from stepline import (
+    Catalog,
+    Conditional,
+    Fail,
+    Loop,
+    Map,
+    Parallel,
+    Pipeline,
+    PythonTask,
+    ShellTask,
+    Stub,
+    Success,
+    json,
+    metric,
+    pickled,
+    task,
+)
 from stepline.errors import PipelineDefinitionError, StepLineError
 from stepline.pipeline.loader import load_pipeline
 from stepline.pipeline.reference import load_graph

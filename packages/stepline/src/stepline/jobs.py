@@ -11,8 +11,9 @@ step's keys under ``job:`` (``command_type``, ``command``, ``returns``, ``catalo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from stepline.errors import PipelineDefinitionError
 

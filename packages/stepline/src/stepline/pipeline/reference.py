@@ -82,7 +82,7 @@ def _import_module(name: str, reference: str):
     except ImportError as exc:
         raise PipelineDefinitionError(f"cannot import module '{name}': {exc}", file=reference,
                                       hint="run from the folder that holds it, or put it on PYTHONPATH") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any error in the user's module becomes one line
         raise PipelineDefinitionError(f"importing '{name}' raised {type(exc).__name__}: {exc}",
                                       file=reference) from None
 

@@ -12,8 +12,19 @@ Steps in a list are chained in order; the last one ends in ``success``. See docs
 from stepline.sdk.decorator import task
 from stepline.sdk.pipeline import Pipeline
 from stepline.sdk.returns import Catalog, json, metric, pickled
-from stepline.sdk.steps import (Conditional, Fail, Loop, Map, NotebookTask, Parallel, PythonTask, ShellTask,
-                                Step, Stub, Success)
+from stepline.sdk.steps import (
+                                Conditional,
+                                Fail,
+                                Loop,
+                                Map,
+                                NotebookTask,
+                                Parallel,
+                                PythonTask,
+                                ShellTask,
+                                Step,
+                                Stub,
+                                Success,
+)
 
 __all__ = ["Catalog", "Conditional", "Fail", "Loop", "Map", "NotebookTask", "Parallel", "Pipeline", "PythonTask",
            "ShellTask", "Step", "Stub", "Success", "json", "metric", "pickled", "task"]

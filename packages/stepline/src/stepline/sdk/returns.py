@@ -8,7 +8,7 @@ from stepline.errors import PipelineDefinitionError
 from stepline.pipeline.nodes import CatalogSpec, ReturnSpec
 
 
-def json(name: str) -> ReturnSpec:  # noqa: A001 - the runnable SDK's name for a JSON return
+def json(name: str) -> ReturnSpec:
     """A return kept as JSON in the run log (the default for a plain string)."""
     return ReturnSpec(name=name, kind="json")
 
@@ -23,7 +23,7 @@ def metric(name: str) -> ReturnSpec:
     return ReturnSpec(name=name, kind="metric")
 
 
-def Catalog(get: list[str] | None = None, put: list[str] | None = None,  # noqa: N802 - reads like a class
+def Catalog(get: list[str] | None = None, put: list[str] | None = None,
             store_copy: bool = True) -> CatalogSpec:
     """Files to ``get`` from the run's catalog before the task and ``put`` into it afterwards."""
     from pydantic import ValidationError

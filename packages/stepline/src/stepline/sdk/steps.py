@@ -4,8 +4,9 @@ the enclosing :class:`~stepline.sdk.pipeline.Pipeline` fills in ``next`` and ``o
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from stepline.errors import PipelineDefinitionError
 
@@ -320,14 +321,13 @@ class Loop(Step):
 def function_reference(function: Callable | str, step: str) -> str:
     """The dotted path other processes import ``function`` by, checked now (at build time)."""
     if isinstance(function, str):
+        from stepline.tasks.base import TaskDefinitionError
         from stepline.tasks.python import split_reference
 
         try:
-            module, attr = split_reference(function)
-        except PipelineDefinitionError:
-            raise
-        except Exception as exc:  # TaskDefinitionError
-            raise PipelineDefinitionError(str(exc), step=step) from None
+            split_reference(function)
+        except TaskDefinitionError as exc:
+            raise exc.with_context(step=step) from None
         return function.strip()
     if not callable(function):
         raise PipelineDefinitionError(f"function must be a function or a dotted path, not {type(function).__name__} "

@@ -104,7 +104,7 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
                                        progress_bar=False, cwd=os.getcwd(), extra_arguments=KERNEL_ARGUMENTS)
         except PapermillExecutionError as exc:
             error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-        except Exception as exc:  # a kernel that does not start, a notebook papermill cannot read
+        except Exception as exc:  # noqa: BLE001 - a kernel that does not start, a notebook papermill cannot read
             error = f"{type(exc).__name__}: {exc}"
         executed = nbformat.read(str(output), as_version=4) if output.is_file() else nb
         _strip(executed)
