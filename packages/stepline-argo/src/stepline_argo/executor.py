@@ -1,0 +1,422 @@
+"""The ``argo`` executor: renders a pipeline as an Argo Workflows manifest.
+
+Every graph (the pipeline and each branch graph) becomes a DAG template whose tasks call back into
+Stepline: leaves run ``stepline execute-single-node``, composites ``stepline fan ... out`` → the
+branches → ``stepline fan ... in``. Routing uses ``depends`` (``X.Succeeded`` → ``next``,
+``X.Failed`` → ``on_failure``/fail). Names come from step paths, so the output is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stepline.component import Component, Locality, Settings
+from stepline.errors import ConfigError, NotSupportedError, PipelineDefinitionError
+from stepline.orchestration.render import (NameBook, RenderingExecutor, RenderJob, fan_command,
+                                           finish_run_command, single_node_command, start_run_command)
+
+RUN_ID = "{{workflow.parameters.run_id}}"
+FAN_FILE = "/tmp/stepline-fan.json"
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_SAFE_KEY = re.compile(r"^[^'\\\"{}]+$")
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests: dict[str, str] = Field(default_factory=dict)
+    limits: dict[str, str] = Field(default_factory=dict)
+
+
+class Toleration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] | None = None
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    tolerationSeconds: int | None = None
+
+
+class PersistentVolume(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="The PersistentVolumeClaim to mount.")
+    mount_path: str
+
+
+class SecretFromK8s(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    environment_variable: str
+    secret_name: str
+    secret_key: str
+
+
+class StepOverride(BaseModel):
+    """What a step's ``overrides: {argo: {...}}`` may change."""
+
+    model_config = ConfigDict(extra="forbid")
+    image: str | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: Resources | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[Toleration] | None = None
+
+
+class ArgoSettings(Settings):
+    image: str
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    service_account_name: str | None = None
+    namespace: str | None = None
+    name: str = Field("stepline-", description="metadata.generateName of the workflow")
+    resources: Resources = Field(default_factory=lambda: Resources(
+        requests={"cpu": "250m", "memory": "1Gi"}, limits={"cpu": "500m", "memory": "1Gi"}))
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    parallelism: int | None = Field(None, ge=1)
+    persistent_volumes: list[PersistentVolume] = Field(default_factory=list)
+    secrets_from_k8s: list[SecretFromK8s] = Field(default_factory=list)
+    cron_schedule: str | None = None
+    output_file: str = "argo-workflow.yaml"
+
+
+class ArgoExecutor(RenderingExecutor):
+    name: ClassVar[str] = "argo"
+    runs_steps_in: ClassVar[Locality] = Locality.NETWORK
+    Settings: ClassVar[type[Settings]] = ArgoSettings
+
+    def locality_of(self, service: Component) -> Locality:
+        """A service whose every local path lies on a mounted persistent volume reaches every pod."""
+        # a catalog's compute data folder is each pod's own working folder, not shared state
+        own = str(getattr(service, "compute_data_folder", "\0"))
+        paths = [p for p in service.local_paths() if str(p) != own]
+        mounts = [PurePosixPath(v.mount_path) for v in self.settings.persistent_volumes]
+        if paths and mounts and all(any(_under(PurePosixPath(p), m) for m in mounts) for p in paths):
+            return Locality.NETWORK
+        return service.locality
+
+    def render_text(self, job: RenderJob) -> str:
+        import yaml
+
+        class NoAliases(yaml.SafeDumper):
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        manifest = _Manifest(self, job).build()
+        return yaml.dump(manifest, Dumper=NoAliases, sort_keys=False, default_flow_style=False, width=1000)
+
+
+def _under(path: PurePosixPath, mount: PurePosixPath) -> bool:
+    return path.is_absolute() and (path == mount or mount in path.parents)
+
+
+def _dump(model: BaseModel | None) -> dict:
+    return model.model_dump(exclude_none=True, exclude_defaults=False) if model is not None else {}
+
+
+class _Manifest:
+    def __init__(self, executor: ArgoExecutor, job: RenderJob) -> None:
+        self.settings: ArgoSettings = executor.settings
+        self.executor = executor
+        self.job = job
+        self.names = NameBook()
+        self.templates: list[dict] = []
+        self.done: set[str] = set()
+
+    # ---- the workflow ---------------------------------------------------------------------------
+    def build(self) -> dict:
+        s = self.settings
+        params = self.scalar_parameters()
+        entry = self.names.name("stepline")
+        finish = self.names.name("finish-run")
+        start = self.names.name("start-run")
+        self.templates.append(self.container_template(finish, finish_run_command(RUN_ID, *self.files())))
+        self.templates.append(self.container_template(start, start_run_command(RUN_ID, *self.files(),
+                                                                                self.job.params_file),
+                                                      env=[{"name": f"STEPLINE_PRM_{n}",
+                                                            "value": f"{{{{workflow.parameters.{n}}}}}"}
+                                                           for n in params]))
+        top = self.graph_template(self.job.graph, "", start_task=start)
+        self.templates.insert(0, {"name": entry, "dag": {"tasks": [{"name": "pipeline", "template": top}]}})
+        spec: dict[str, Any] = {"entrypoint": entry, "onExit": finish}
+        if s.service_account_name:
+            spec["serviceAccountName"] = s.service_account_name
+        if s.parallelism:
+            spec["parallelism"] = s.parallelism
+        if s.active_deadline_seconds:
+            spec["activeDeadlineSeconds"] = s.active_deadline_seconds
+        spec["arguments"] = {"parameters": [{"name": "run_id", "value": "{{workflow.uid}}"}] + [
+            {"name": n, "value": json.dumps(v)} for n, v in params.items()]}
+        if s.persistent_volumes:
+            spec["volumes"] = [{"name": self.volume_name(i), "persistentVolumeClaim": {"claimName": v.name}}
+                               for i, v in enumerate(s.persistent_volumes)]
+        spec["templates"] = self.templates
+        metadata: dict[str, Any] = {"generateName": s.name}
+        if s.namespace:
+            metadata["namespace"] = s.namespace
+        if s.cron_schedule:
+            return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow",
+                    "metadata": {"name": s.name.rstrip("-") or "stepline",
+                                 **({"namespace": s.namespace} if s.namespace else {})},
+                    "spec": {"schedules": [s.cron_schedule], "workflowSpec": spec}}
+        return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec}
+
+    def files(self) -> tuple[str, str | None]:
+        return self.job.pipeline_file, self.job.config_file
+
+    def scalar_parameters(self) -> dict[str, Any]:
+        found = {}
+        for name, value in self.job.initial_parameters().items():
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                if name == "run_id" or not _PARAM_NAME.match(name):
+                    raise ConfigError(f"parameter '{name}' cannot be an Argo workflow parameter",
+                                      file=self.job.params_file,
+                                      hint="rename it: letters, digits, '_' and '-', and not run_id")
+                found[name] = value
+        return found
+
+    def volume_name(self, index: int) -> str:
+        return f"stepline-volume-{index}"
+
+    # ---- templates --------------------------------------------------------------------------------
+    def container_template(self, name: str, command: list[str], *, node: Any = None, inputs: list[str] = (),
+                           output: str | None = None, env: list[dict] = ()) -> dict:
+        s = self.settings
+        override = self.override(node)
+        container: dict[str, Any] = {"image": override.image or s.image, "command": command}
+        pull = override.image_pull_policy or s.image_pull_policy
+        if pull:
+            container["imagePullPolicy"] = pull
+        container["env"] = [{"name": "STEPLINE_RUN_ID", "value": RUN_ID}, *env] + [
+            {"name": x.environment_variable,
+             "valueFrom": {"secretKeyRef": {"name": x.secret_name, "key": x.secret_key}}}
+            for x in s.secrets_from_k8s]
+        resources = _dump(override.resources or s.resources)
+        resources = {k: v for k, v in resources.items() if v}
+        if resources:
+            container["resources"] = resources
+        if s.persistent_volumes:
+            container["volumeMounts"] = [{"name": self.volume_name(i), "mountPath": v.mount_path}
+                                         for i, v in enumerate(s.persistent_volumes)]
+        template: dict[str, Any] = {"name": name}
+        if inputs:
+            template["inputs"] = {"parameters": [{"name": n} for n in inputs]}
+        if output:
+            template["outputs"] = {"parameters": [{"name": output, "valueFrom": {"path": FAN_FILE}}]}
+        template["container"] = container
+        selector = override.node_selector if override.node_selector is not None else s.node_selector
+        if selector:
+            template["nodeSelector"] = dict(selector)
+        tolerations = override.tolerations if override.tolerations is not None else s.tolerations
+        if tolerations:
+            template["tolerations"] = [_dump(t) for t in tolerations]
+        attempts = getattr(node, "max_attempts", 1) if node is not None else 1
+        if attempts > 1:  # Stepline retries failures itself; Argo retries pods that errored (evicted, OOM)
+            retry: dict[str, Any] = {"limit": attempts - 1, "retryPolicy": "OnError"}
+            delay = getattr(node, "retry_delay_seconds", 0)
+            if delay:
+                retry["backoff"] = {"duration": f"{int(delay) if float(delay).is_integer() else delay}s"}
+            template["retryStrategy"] = retry
+        return template
+
+    def override(self, node: Any) -> StepOverride:
+        raw = self.executor.step_overrides(node) if node is not None else {}
+        try:
+            return StepOverride.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"argo override '{where}': {err['msg']}", file=self.job.pipeline_file,
+                              hint="overrides.argo takes image, image_pull_policy, resources, node_selector, "
+                                   "tolerations") from None
+
+    def leaf_template(self, node: Any, template_path: str) -> str:
+        name = self.names.name(template_path)
+        if name not in self.done:
+            self.done.add(name)
+            command = single_node_command(RUN_ID, "{{inputs.parameters.path}}", *self.files())
+            self.templates.append(self.container_template(name, command, node=node, inputs=["path"]))
+        return name
+
+    def fan_template(self, template_path: str, direction: str, loop: bool) -> str:
+        name = self.names.name(f"{template_path} {direction}")
+        if name not in self.done:
+            self.done.add(name)
+            command = fan_command(RUN_ID, "{{inputs.parameters.path}}", direction, *self.files(),
+                                  iteration="{{inputs.parameters.iteration}}" if loop else None,
+                                  output_file=FAN_FILE)
+            self.templates.append(self.container_template(
+                name, command, inputs=["path", "iteration"] if loop else ["path"],
+                output="verdict" if direction == "in" else "branches"))
+        return name
+
+    def graph_template(self, graph: Any, template_path: str, start_task: str | None = None) -> str:
+        """A DAG template walking ``graph``; nested graphs take the branch prefix as input ``prefix``."""
+        name = self.names.name(f"graph {template_path}" if template_path else "pipeline")
+        if name in self.done:
+            return name
+        self.done.add(name)
+        template: dict[str, Any] = {"name": name}
+        self.templates.append(template)  # reserve its place: nested templates follow it
+        tasks_book = NameBook()
+        reachable = _reachable(graph)
+        steps = [s for s in graph.steps if s in reachable]
+        done_expr: dict[str, tuple[str, str]] = {}  # step -> (succeeded expression, failed expression)
+        tasks: list[dict] = []
+        prefix = "{{inputs.parameters.prefix}}" if template_path else ""
+
+        def path_of(step: str) -> str:
+            return f"{prefix}.{step}" if prefix else step
+
+        if start_task:
+            tasks.append({"name": "start-run", "template": start_task})
+        incoming: dict[str, list[str]] = {s: [] for s in steps}
+        for step in steps:
+            node = graph.steps[step]
+            if node.terminal:
+                continue
+            incoming[node.next].append(f"{step}\0ok")
+            incoming[graph.failure_target(step)].append(f"{step}\0fail")
+        for step in _ordered(graph, steps):
+            node = graph.steps[step]
+            inner = f"{template_path}.{step}" if template_path else step
+            depends = " || ".join(
+                f"({done_expr[src][0] if how == 'ok' else done_expr[src][1]})"
+                for src, how in (e.split("\0") for e in incoming[step]))
+            if step == graph.start_at and start_task:
+                depends = "start-run.Succeeded"
+            task_name = tasks_book.name(step)
+            if node.composite:
+                made, ok, failed = self.composite_tasks(node, inner, path_of(step), task_name, tasks_book)
+                if depends:
+                    made[0]["depends"] = depends
+                tasks.extend(made)
+                done_expr[step] = (ok, failed)
+                continue
+            if node.type not in ("task", "stub", "success", "fail"):
+                raise NotSupportedError(f"the argo executor cannot render '{node.type}' steps",
+                                        file=self.job.pipeline_file, step=inner,
+                                        hint="use task, stub, parallel, map, conditional, loop or dag steps")
+            task = {"name": task_name, "template": self.leaf_template(node, inner),
+                    "arguments": {"parameters": [{"name": "path", "value": path_of(step)}]}}
+            if depends:
+                task["depends"] = depends
+            tasks.append(task)
+            done_expr[step] = (f"{task_name}.Succeeded", f"{task_name}.Failed || {task_name}.Errored")
+        if template_path:
+            template["inputs"] = {"parameters": [{"name": "prefix"}]}
+        template["failFast"] = False
+        template["dag"] = {"tasks": tasks}
+        return name
+
+    def composite_tasks(self, node: Any, inner: str, path: str, task: str, book: NameBook):
+        from stepline.orchestration.callbacks import dump_keys
+
+        kind = node.type
+        if kind not in ("map", "parallel", "conditional", "dag", "loop"):
+            raise NotSupportedError(f"the argo executor cannot render '{kind}' steps", file=self.job.pipeline_file,
+                                    step=inner, hint="use parallel, map, conditional, loop or dag")
+        path_arg = {"parameters": [{"name": "path", "value": path}]}
+        if kind == "loop":
+            loop = self.loop_template(node, inner)
+            name = book.name(f"{task} loop")
+            made = [{"name": name, "template": loop, "arguments": {"parameters": [
+                {"name": "path", "value": path}, {"name": "iteration", "value": "0"}]}}]
+            return made, f"{name}.Succeeded", f"{name}.Failed || {name}.Errored"
+        out = book.name(f"{task} out")
+        fan_in = book.name(f"{task} in")
+        made = [{"name": out, "template": self.fan_template(inner, "out", False), "arguments": path_arg}]
+        branch_tasks = []
+        if kind == "map":
+            body = self.graph_template(node.branch, f"{inner}.*")
+            branch = book.name(f"{task} branches")
+            made.append({"name": branch, "template": body, "depends": f"{out}.Succeeded",
+                         "withParam": f"{{{{tasks.{out}.outputs.parameters.branches}}}}",
+                         "arguments": {"parameters": [{"name": "prefix", "value": f"{path}.{{{{item}}}}"}]}})
+            branch_tasks.append(branch)
+        else:
+            for key, graph in node.branch_graphs().items():
+                if not _SAFE_KEY.match(key):
+                    raise NotSupportedError(f"the argo executor cannot render branch name {key!r}",
+                                            file=self.job.pipeline_file, step=inner,
+                                            hint="branch names without quotes, backslashes or braces")
+                body = self.graph_template(graph, f"{inner}.{key}")
+                branch = book.name(f"{task} {key}")
+                entry = {"name": branch, "template": body, "depends": f"{out}.Succeeded",
+                         "arguments": {"parameters": [{"name": "prefix", "value": f"{path}.{key}"}]}}
+                if kind == "conditional":
+                    entry["when"] = (f"'{{{{tasks.{out}.outputs.parameters.branches}}}}' == "
+                                     f"'{dump_keys([key])}'")
+                made.append(entry)
+                branch_tasks.append(branch)
+        ended = " && ".join(f"({b}.Succeeded || {b}.Failed || {b}.Errored || {b}.Skipped)" for b in branch_tasks)
+        made.append({"name": fan_in, "template": self.fan_template(inner, "in", False), "arguments": path_arg,
+                     "depends": f"{out}.Succeeded && {ended}"})
+        return made, f"{fan_in}.Succeeded", f"{out}.Failed || {out}.Errored || {fan_in}.Failed || {fan_in}.Errored"
+
+    def loop_template(self, node: Any, inner: str) -> str:
+        """One iteration per call: fan out, the body, fan in, and (when fan in says ``continue``) itself
+        again with the next iteration; ``fan in`` never says continue at ``max_iterations - 1``."""
+        name = self.names.name(f"loop {inner}")
+        if name in self.done:
+            return name
+        self.done.add(name)
+        template: dict[str, Any] = {"name": name}
+        self.templates.append(template)
+        body = self.graph_template(node.branch, f"{inner}.*")
+        args = {"parameters": [{"name": "path", "value": "{{inputs.parameters.path}}"},
+                               {"name": "iteration", "value": "{{inputs.parameters.iteration}}"}]}
+        template.update({
+            "inputs": {"parameters": [{"name": "path"}, {"name": "iteration"}]},
+            "failFast": False,
+            "dag": {"tasks": [
+                {"name": "out", "template": self.fan_template(inner, "out", True), "arguments": args},
+                {"name": "body", "template": body, "depends": "out.Succeeded", "arguments": {"parameters": [
+                    {"name": "prefix", "value": "{{inputs.parameters.path}}.{{inputs.parameters.iteration}}"}]}},
+                {"name": "in", "template": self.fan_template(inner, "in", True), "arguments": args,
+                 "depends": "out.Succeeded && (body.Succeeded || body.Failed || body.Errored)"},
+                {"name": "next", "template": name, "depends": "in.Succeeded",
+                 "when": "'{{tasks.in.outputs.parameters.verdict}}' == 'continue'",
+                 "arguments": {"parameters": [
+                     {"name": "path", "value": "{{inputs.parameters.path}}"},
+                     {"name": "iteration", "value": "{{=asInt(inputs.parameters.iteration) + 1}}"}]}},
+            ]}})
+        return name
+
+
+def _targets(graph: Any, step: str) -> list[str]:
+    node = graph.steps[step]
+    return [] if node.terminal else [node.next, graph.failure_target(step)]
+
+
+def _reachable(graph: Any) -> set[str]:
+    """Steps reachable from start_at through next, on_failure and the implicit fail node."""
+    seen, stack = set(), [graph.start_at]
+    while stack:
+        step = stack.pop()
+        if step not in seen:
+            seen.add(step)
+            stack.extend(_targets(graph, step))
+    return seen
+
+
+def _ordered(graph: Any, steps: list[str]) -> list[str]:
+    """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(step: str) -> None:
+        if step in seen:
+            return
+        seen.add(step)
+        for target in reversed(_targets(graph, step)):
+            if target in steps:
+                visit(target)
+        order.append(step)
+
+    for step in steps:
+        visit(step)
+    return list(reversed(order))

@@ -1,0 +1,10 @@
+"""Registers the argo executor (its integration rule is the core's: every service must reach the pods)."""
+
+from stepline.plugins import hookimpl
+
+
+@hookimpl
+def stepline_components():
+    from stepline_argo.executor import ArgoExecutor
+
+    return [ArgoExecutor]
