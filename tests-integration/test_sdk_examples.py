@@ -23,7 +23,6 @@ NO_SDK_FORM = {
     "30-vault-secrets": "about the configuration (Vault secrets); the pipeline is the same as in 05",
     "31-aws-secrets": "about the configuration (AWS secrets); the pipeline is the same as in 05",
     "32-mlflow-tracking": "about the configuration (an mlflow tracker)",
-    "51-mocked": "about the mocked executor's configuration; its SDK form, when committed with it, is tested here",
 }
 #: Examples from 60 on render for orchestrators (Argo, Step Functions): an SDK form is optional there;
 #: when one exists it must build the same graph, but it is not run here.
