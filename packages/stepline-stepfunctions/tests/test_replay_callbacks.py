@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import yaml
-
 from sfn_helpers import commands
 
 PIPELINE = """
