@@ -260,3 +260,16 @@ def test_loop_callbacks_carry_the_iteration(tmp_path):
     assert states["improve (read decision)"]["ResultSelector"] == {"answer.$": "States.StringToJson($.Body)"}
     check = states["improve (check)"]
     assert check["Choices"][0]["And"][1] == {"Variable": "$.loop.i", "NumericLessThan": 4, } and check["Default"] == "success"
+
+
+def test_an_empty_parallel_is_refused_not_rendered():
+    """asl-validator accepts a Parallel with no branches; the renderer must not produce one."""
+    from stepline.pipeline.composites import ParallelNode
+    from stepline.pipeline.graph import Graph, complete
+    from stepline_stepfunctions.executor import StepFunctionsExecutor
+    from stepline_stepfunctions.render import render_text
+
+    graph = complete(Graph(start_at="p", steps={"p": ParallelNode.model_construct(type="parallel", branches={})}))
+    executor = StepFunctionsExecutor.from_config({"job_queue": "q", "job_definition": "d"})
+    with pytest.raises(StepLineError, match="step 'p': a parallel step needs at least one branch"):
+        render_text(graph, executor, pipeline_file="p.yaml", config_file=None)
