@@ -37,6 +37,10 @@ def summary(run: RunLog, where: str) -> str:
         line = f"  {step.name:<{width}}  {step.status.value:<7}  {format_duration(step_duration(step)):>8}{tries}"
         if step.status.value == "FAIL" and step.message:
             line += f"  {step.message.splitlines()[0][:160]}"
+        elif step.message.startswith("skipped: "):  # a re-run: succeeded in an earlier run
+            line += f"  {step.message}"
+        elif step.mock:
+            line += "  (mocked)"
         lines.append(line)
     if len(steps) > MAX_ROWS:
         lines.append(f"  ... and {len(steps) - MAX_ROWS} more steps")
