@@ -235,3 +235,13 @@ def test_a_node_type_argo_cannot_express_is_a_clear_error(tmp_path, monkeypatch)
     services = type("S", (), {})()
     with pytest.raises(StepLineError, match="cannot render 'odd' steps"):
         executor.render_text(RenderJob(graph=graph, services=services, pipeline_file="p.yaml"))
+
+
+def test_the_yaml_writer_round_trips_tricky_values():
+    from stepline_argo.executor import to_yaml
+
+    tricky = ["true", "No", "1", "1.5", "", "a: b", "- x", "#c", "{x}", "null", "~", " lead", "multi\nline",
+              "é ü", "@at", "*star", "&amp", "!tag", "%p", "'q'", '"d"', "x:y", "0o17", "1e3", ".inf", "yes"]
+    data = {"spec": {"list": tricky, "nested": [{"a": 1, "b": [True, None, 2.5]}, [1, [2]], {}, []],
+                     "empty": {}, "none": [], "keys": {k or "k": k for k in tricky}}}
+    assert yaml.safe_load(to_yaml(data)) == data
