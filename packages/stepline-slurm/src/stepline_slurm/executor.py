@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, ValidationError
-
 from stepline.component import Locality
 from stepline.errors import ConfigError, NotSupportedError, StepLineError
 from stepline.executors.local import LocalExecutor, LocalSettings
 from stepline.runlog.models import Status
+
 from stepline_slurm.jobspec import JobSpec, check_env_names, job_name, render_script
-from stepline_slurm.schedulers import SLURM_WHY, PJM_WHY, JobState, parse_pjstat, parse_qstat, parse_scontrol
+from stepline_slurm.schedulers import PJM_WHY, SLURM_WHY, JobState, parse_pjstat, parse_qstat, parse_scontrol
 
 
 def _default_stepline() -> str:
@@ -134,10 +134,11 @@ class BatchExecutor(LocalExecutor):
         attempt = 1
         while True:
             _, script, output = self.script_for(run, node, internal_name, attempt)
-            reason = self.run_job(script, output, internal_name)
+            reason, killed = self.run_job(script, output, internal_name)
             step = run.store.get_step_log(run.run_id, internal_name)
-            if reason is None and step is not None and step.status != Status.PROCESSING:
-                break
+            if step is not None and (step.status == Status.SUCCESS or
+                                     (step.status != Status.PROCESSING and not killed)):
+                break  # Stepline recorded the outcome (a task failure exits non-zero: that is it)
             reason = reason or "the job ended without recording the step"
             if step is None:
                 _record_lost(run, node, internal_name, reason)
@@ -145,8 +146,12 @@ class BatchExecutor(LocalExecutor):
             elif step.status == Status.PROCESSING or (step.attempts and step.attempts[-1].end_time is None):
                 fail_step(step, reason)
                 run.store.put_step_log(run.run_id, step)
-            else:  # the step was recorded (e.g. a task failure exits non-zero): that is the outcome
-                break
+            else:  # the scheduler killed the job after Stepline saw the signal ("interrupted"): say why
+                message = f"{reason} (the step recorded: {step.message})" if step.message else reason
+                step.status, step.message = Status.FAIL, message
+                if step.attempts:
+                    step.attempts[-1].status, step.attempts[-1].message = Status.FAIL, message
+                run.store.put_step_log(run.run_id, step)
             if len(lost) + len(step.attempts) >= node.max_attempts:
                 break
             lost += step.attempts
@@ -162,9 +167,14 @@ class BatchExecutor(LocalExecutor):
             run.store.put_step_log(run.run_id, step)
         return step.status
 
-    def run_job(self, script: Path, output: Path, internal_name: str) -> str | None:
-        """Submit ``script`` and follow it to its end. None when the job completed normally, else why
-        the job did not (which the caller records when Stepline did not)."""
+    def killed(self, state: JobState) -> bool:
+        """The scheduler ended the job (time limit, cancel, memory, node failure), as opposed to the
+        job's own process exiting (with any code)."""
+        return bool(state.signal)
+
+    def run_job(self, script: Path, output: Path, internal_name: str) -> tuple[str | None, bool]:
+        """Submit ``script`` and follow it to its end: (None, False) when the job completed normally,
+        else (why, whether the scheduler killed it or lost it)."""
         done = self._call(self.submit_command(str(script)), f"submit step '{internal_name}'")
         job_id = self.parse_job_id(done.stdout)
         started = time.monotonic()
@@ -174,7 +184,7 @@ class BatchExecutor(LocalExecutor):
             time.sleep(self.settings.poll_interval)
             state = None
             try:
-                read = subprocess.run(self.status_command(job_id), capture_output=True, text=True,
+                read = subprocess.run(self.status_command(job_id), capture_output=True, text=True, check=False,
                                       timeout=self.settings.command_timeout, stdin=subprocess.DEVNULL)
                 state = self.parse_status(read.stdout)
                 last_error = (read.stderr or "").strip().splitlines()[-1] if read.stderr.strip() else ""
@@ -183,23 +193,28 @@ class BatchExecutor(LocalExecutor):
             now = time.monotonic()
             if state is not None and state.finished:
                 if state.ok:
-                    return None
-                return f"job {job_id} {self.why(state)}{_tail(output)}"
+                    return None, False
+                return f"job {job_id} {self.why(state)}{_tail(output)}", self.killed(state)
             if state is None:
                 unknown_since = unknown_since or now
                 if now - unknown_since >= self.settings.lost_after_seconds:
-                    return (f"job {job_id} vanished: the scheduler has not known it for "
-                            f"{self.settings.lost_after_seconds:g} s ({last_error or 'no status'}){_tail(output)}")
+                    why = (f"job {job_id} vanished: the scheduler has not known it for "
+                           f"{self.settings.lost_after_seconds:g} s ({last_error or 'no status'}){_tail(output)}")
+                    return why, True
             else:
                 unknown_since = None
             if now - started >= self.settings.max_wait_seconds:
-                subprocess.run(self.cancel_command(job_id), capture_output=True, timeout=self.settings.command_timeout)
-                return (f"job {job_id} did not finish within max_wait_seconds="
-                        f"{self.settings.max_wait_seconds:g}; cancelled it")
+                try:
+                    subprocess.run(self.cancel_command(job_id), capture_output=True, check=False,
+                                   timeout=self.settings.command_timeout)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+                why = f"job {job_id} did not finish within max_wait_seconds={self.settings.max_wait_seconds:g}; cancelled it"
+                return why, True
 
     def _call(self, command: list[str], what: str) -> subprocess.CompletedProcess:
         try:
-            done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
                                   timeout=self.settings.command_timeout)
         except FileNotFoundError:
             raise StepLineError(f"cannot {what}: `{command[0]}` is not on PATH",
@@ -245,6 +260,9 @@ class SlurmExecutor(BatchExecutor):
     def cancel_command(self, job_id: str) -> list[str]:
         return ["scancel", job_id]
 
+    def killed(self, state: JobState) -> bool:
+        return state.state not in ("COMPLETED", "FAILED") or bool(state.signal)
+
     def why(self, state: JobState) -> str:
         words = SLURM_WHY.get(state.state)
         return f"{words}: {state.describe()}" if words else state.describe()
@@ -273,6 +291,9 @@ class PBSExecutor(BatchExecutor):
 
     def cancel_command(self, job_id: str) -> list[str]:
         return ["qdel", job_id]
+
+    def killed(self, state: JobState) -> bool:
+        return bool(state.signal) or (state.exit_code is not None and state.exit_code < 0)
 
     def why(self, state: JobState) -> str:
         if state.signal:
@@ -303,6 +324,9 @@ class PJSubExecutor(BatchExecutor):
 
     def cancel_command(self, job_id: str) -> list[str]:
         return ["pjdel", job_id]
+
+    def killed(self, state: JobState) -> bool:
+        return state.state != "EXT" or bool(state.signal)
 
     def why(self, state: JobState) -> str:
         words = PJM_WHY.get(state.state)

@@ -14,10 +14,7 @@ class JobState:
     reason: str = ""            # the scheduler's reason (Slurm Reason=, PBS comment, PJM reason)
     exit_code: int | None = None
     signal: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.finished and self.exit_code == 0 and not self.signal
+    ok: bool = False            # finished and did its work: exit code 0, not killed
 
     def describe(self) -> str:
         text = self.state
@@ -58,9 +55,10 @@ def parse_scontrol(text: str) -> JobState | None:
             state = fields.get("JobState", "UNKNOWN").split("+")[0]  # "CANCELLED+" / "CANCELLED by 0"
             state = state.split()[0] if state else "UNKNOWN"
             code, _, sig = fields.get("ExitCode", "").partition(":")
+            exit_code = int(code) if code.isdigit() else None
             return JobState(state=state, finished=state in SLURM_FINISHED, reason=fields.get("Reason", ""),
-                            exit_code=int(code) if code.isdigit() else None,
-                            signal=int(sig) if sig.isdigit() and int(sig) else None)
+                            exit_code=exit_code, signal=int(sig) if sig.isdigit() and int(sig) else None,
+                            ok=state == "COMPLETED" and exit_code == 0)
     return None
 
 
@@ -78,13 +76,13 @@ def parse_qstat(text: str) -> JobState | None:
     for raw in text.splitlines():
         if raw.startswith("Job Id:"):
             continue
-        if raw.startswith("\t") and key:  # continuation line of a long value
-            fields[key] += raw.strip()
+        if raw.startswith("\t") and key:  # continuation line of a long value (wrapped at any character)
+            fields[key] += raw[1:]
             continue
-        name, sep, value = raw.strip().partition(" = ")
+        name, sep, value = raw.lstrip().partition(" = ")
         if sep:
             key = name
-            fields[key] = value.strip()
+            fields[key] = value
     state = fields.get("job_state", "U")
     raw_exit = fields.get("Exit_status", fields.get("exit_status"))
     exit_code = signal = None
@@ -94,11 +92,13 @@ def parse_qstat(text: str) -> JobState | None:
             exit_code, signal = value, value - 256
         else:
             exit_code = value
+    fields = {k: v.strip() for k, v in fields.items()}
     reason = fields.get("comment", "")
     if exit_code is not None and exit_code < 0:
         reason = reason or f"PBS could not run the job (JOB_EXEC code {exit_code})"
-    return JobState(state=state, finished=state in PBS_FINISHED, reason=reason, exit_code=exit_code,
-                    signal=signal)
+    finished = state in PBS_FINISHED
+    return JobState(state=state, finished=finished, reason=reason, exit_code=exit_code, signal=signal,
+                    ok=finished and exit_code == 0)
 
 
 # ---- Fujitsu PJM --------------------------------------------------------------------------------
@@ -120,7 +120,9 @@ def parse_pjstat(text: str) -> JobState | None:
     state = row.get("ST", "UNKNOWN")
     code = row.get("EC", "")
     reason = row.get("REASON", "") or row.get("RSN", "")
+    reason = "" if reason == "-" else reason
     if row.get("PC", "0") not in ("", "0", "-"):  # PJM end code: the job was stopped by the system
         reason = reason or f"PJM end code {row['PC']}"
-    return JobState(state=state, finished=state in PJM_FINISHED, reason=reason,
-                    exit_code=int(code) if re.fullmatch(r"-?\d+", code) else None)
+    exit_code = int(code) if re.fullmatch(r"-?\d+", code) else None
+    return JobState(state=state, finished=state in PJM_FINISHED, reason=reason, exit_code=exit_code,
+                    ok=state == "EXT" and exit_code == 0)
