@@ -272,8 +272,7 @@ class Renderer:
                 "Parameters": {"Bucket": bucket, "Key.$": key},
                 "ResultSelector": {"items.$": "States.StringToJson($.Body)"},
                 "ResultPath": "$.fan",
-                "Retry": [{"ErrorEquals": ["S3.NoSuchKey", "S3.S3Exception"], "IntervalSeconds": 1,
-                           "MaxAttempts": 3, "BackoffRate": 2.0}]}
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}]}
 
     def retry(self, node) -> list[dict[str, Any]]:
         attempts = getattr(node, "max_attempts", 1)
@@ -296,8 +295,7 @@ class Renderer:
         return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": target}]
 
     # ---- graphs ----------------------------------------------------------------------------------
-    def graph(self, graph, scope: Scope, entry: list[tuple[str, dict[str, Any]]] | None = None,
-              exit_states: dict[str, str] | None = None) -> dict[str, Any]:
+    def graph(self, graph, scope: Scope, entry: list[tuple[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
         """``{"StartAt", "States"}`` of ``graph``. ``entry`` states run first (start run)."""
         states: dict[str, dict[str, Any]] = {}
         first: dict[str, str] = {}   # step name -> its first state's name
@@ -315,9 +313,6 @@ class Renderer:
 
     def label(self, scope: Scope, name: str, node) -> str:
         return _join(scope.template, name)
-
-    def target(self, graph, scope: Scope, first: dict[str, str], step: str) -> str:
-        return first[step]
 
     def node(self, graph, name: str, node, scope: Scope, states: dict, first: dict[str, str]) -> None:
         template = _join(scope.template, name)
