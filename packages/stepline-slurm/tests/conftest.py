@@ -49,3 +49,17 @@ def shape(steps) -> dict:
 
 def values(log) -> dict:
     return {name: p.value for name, p in log.parameters.items()}
+
+
+class Helpers:
+    REPO = REPO
+    run_cli = staticmethod(run_cli)
+    run_log = staticmethod(run_log)
+    shape = staticmethod(shape)
+    values = staticmethod(values)
+
+
+@pytest.fixture
+def h():
+    """The helpers above (test modules cannot import conftest under importlib import mode)."""
+    return Helpers
