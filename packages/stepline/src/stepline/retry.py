@@ -95,8 +95,9 @@ def retry(original_run_id: str, config_file: str | None = None, *, run_id: str |
                             hint="re-run it with `stepline execute`")
     prepared = prepared or prepare(pipeline_file, config_file)
     if prepared.services.executor.renders:
-        raise NotSupportedError(f"retry with the {prepared.services.executor.name} executor",
-                                hint="re-run with an executor that traverses (local, emulator, ...)")
+        raise NotSupportedError(f"retry is not supported with the {prepared.services.executor.name} executor, "
+                                "which renders the pipeline for another engine",
+                                hint="re-run with an executor that traverses the graph: local, emulator, ...")
     new_hash = prepared.graph.dag_hash()
     if original.dag_hash and new_hash != original.dag_hash and not force:
         raise PipelineChangedError(
