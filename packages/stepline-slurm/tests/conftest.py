@@ -26,7 +26,7 @@ def run_cli(folder: Path, pipeline: str, config: str | None, run_id: str, env: d
     command = [STEPLINE, "execute", "-f", pipeline, "--run-id", run_id, "--no-progress"]
     if config:
         command += ["-c", config]
-    return subprocess.run(command, cwd=folder, env={**os.environ, **(env or {})}, capture_output=True,
+    return subprocess.run(command, check=False, cwd=folder, env={**os.environ, **(env or {})}, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -53,6 +53,7 @@ def values(log) -> dict:
 
 class Helpers:
     REPO = REPO
+    STEPLINE = STEPLINE
     run_cli = staticmethod(run_cli)
     run_log = staticmethod(run_log)
     shape = staticmethod(shape)

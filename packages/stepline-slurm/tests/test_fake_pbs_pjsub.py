@@ -7,9 +7,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
-
 FAKEBIN = Path(__file__).parent / "fakebin"
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "75-slurm" / "pipeline.yaml"
 CONFIG = """executor:

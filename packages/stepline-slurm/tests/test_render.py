@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from stepline_slurm.jobspec import JobSpec, job_name, render_script
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,7 +32,7 @@ def test_golden_scripts(dialect):
     if os.environ.get("STEPLINE_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
-    assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
+    assert subprocess.run(["bash", "-n"], input=text, text=True, check=False).returncode == 0
 
 
 def test_hostile_values_stay_values(tmp_path):
@@ -42,7 +41,7 @@ def test_hostile_values_stay_values(tmp_path):
     text = render_script(spec, "slurm", name="n", output="o", workdir=str(tmp_path),
                          command=["bash", "-c", 'printf "%s|" "$NOTE" "$1"', "_", "; touch pwned4"])
     text = text.replace("module load", "true")  # no module system here
-    done = subprocess.run(["bash", "-c", text], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(["bash", "-c", text], check=False, cwd=tmp_path, capture_output=True, text=True)
     assert done.stdout == "a'b; touch pwned $(touch pwned2)|; touch pwned4|"
     assert not list(tmp_path.glob("pwned*"))
 

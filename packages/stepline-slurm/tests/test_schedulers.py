@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from stepline_slurm.schedulers import parse_fields, parse_pjstat, parse_qstat, parse_scontrol
 
 CAPTURED = Path(__file__).parent / "captured"
