@@ -45,11 +45,43 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
     try:
-        found += manager.check_integration(services.executor, services.services())
+        for executor in executors_used(graph, services, pipeline_file, config_file):
+            found += manager.check_integration(executor, services.services())
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
     check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
     return Prepared(graph, services, found)
+
+
+def executors_used(graph: Graph, services: Services, pipeline_file: str = "pipeline",
+                   config_file: str | None = None) -> list[Any]:
+    """The main executor and every named executor a step asks for (``executor: NAME``); a name the
+    config's ``executors:`` does not define is a one-line error naming the step."""
+    from stepline.errors import ConfigError
+    from stepline.pipeline.graph import walk
+
+    used = [services.executor]
+    for path, node in walk(graph):
+        name = getattr(node, "executor", None)
+        if not name:
+            continue
+        executor = services.executors.get(name)
+        if executor is None:
+            known = ", ".join(sorted(services.executors)) or "none"
+            raise ConfigError(f"step '{path}' names executor '{name}', which the configuration's "
+                              f"'executors:' does not define (defined: {known})", file=pipeline_file,
+                              hint=f"add executors: {{{name}: {{type: ..., config: ...}}}} to "
+                                   f"{config_file or 'the configuration'} or remove 'executor:' from the step")
+        if services.executor.renders or executor.renders or not hasattr(executor, "run_leaf"):
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError(f"step '{path}' names executor '{name}' ({executor.name}), but "
+                                    f"per-step executors need a main executor that traverses here and a "
+                                    f"named executor that runs single steps (not {services.executor.name} "
+                                    f"/ {executor.name})", file=pipeline_file)
+        if executor not in used:
+            used.append(executor)
+    return used
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
@@ -79,7 +111,8 @@ def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None
 
     parameters = initial_parameters(params_file) if parameters is None else parameters
     services = prepared.services
-    get_plugin_manager().configure_integration(services.executor, services.services(), "traversal")
+    for executor in executors_used(prepared.graph, services, pipeline_file, config_file):
+        get_plugin_manager().configure_integration(executor, services.services(), "traversal")
     run = RunContext(run_id=run_id or new_run_id(), graph=prepared.graph, services=services,
                      pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet,
                      step_observers=list(observers or []))
@@ -170,8 +203,9 @@ def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file:
 
     prepared = prepare(pipeline_file, config_file)
     services = prepared.services
-    get_plugin_manager().configure_integration(services.executor, services.services(), "execution")
     node = find_node(prepared.graph, step)
+    runs_on = services.executors.get(getattr(node, "executor", None) or "", services.executor)
+    get_plugin_manager().configure_integration(runs_on, services.services(), "execution")
     if node is not None and node.terminal:  # engines record the success/fail node a branch ends in
         from stepline.executors.step_context import record_terminal
 

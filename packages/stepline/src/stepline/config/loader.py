@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,13 +48,18 @@ class Services:
     catalog: Catalog
     secrets: Secrets
     experiment_tracker: ExperimentTracker
+    #: Named executors of the optional ``executors:`` section, for steps that say ``executor: NAME``.
+    executors: dict[str, Executor] = field(default_factory=dict)
 
     def services(self) -> list[Any]:
         return [self.run_log_store, self.catalog, self.secrets, self.experiment_tracker]
 
     def describe(self) -> dict[str, Any]:
         """The full effective configuration, as recorded in the run log's ``run_config``."""
-        return {section: getattr(self, section).describe() for section in DEFAULTS}
+        described = {section: getattr(self, section).describe() for section in DEFAULTS}
+        if self.executors:
+            described["executors"] = {name: ex.describe() for name, ex in self.executors.items()}
+        return described
 
 
 def resolve_placeholders(value: Any, *, source: str) -> Any:
@@ -92,6 +97,9 @@ def read_config(path: str | None) -> tuple[dict[str, dict[str, Any]], str]:
     sections: dict[str, dict[str, Any]] = {}
     for key, body in raw.items():
         section = ALIASES.get(key, key)
+        if section == "executors":  # named executors for steps that say `executor: NAME`
+            sections["executors"] = _named_executors(body, path)
+            continue
         if section not in DEFAULTS:
             raise ConfigError(f"unknown section '{key}'", file=path,
                               hint=did_you_mean(key, list(DEFAULTS) + list(ALIASES))
@@ -110,6 +118,22 @@ def read_config(path: str | None) -> tuple[dict[str, dict[str, Any]], str]:
     return sections, path
 
 
+def _named_executors(body: Any, path: str) -> dict[str, dict[str, Any]]:
+    """``executors: {NAME: {type: ..., config: {...}}, ...}``."""
+    if not isinstance(body, dict):
+        raise ConfigError("section 'executors' must map names to {type, config}", file=path,
+                          hint="executors: {gpu: {type: local-container, config: {docker_image: ...}}}")
+    named: dict[str, dict[str, Any]] = {}
+    for name, entry in body.items():
+        if not isinstance(entry, dict) or "type" not in entry or set(entry) - {"type", "config"}:
+            raise ConfigError(f"executors.{name} needs 'type:' and optionally 'config:' (nothing else)", file=path)
+        config = entry.get("config") or {}
+        if not isinstance(config, dict):
+            raise ConfigError(f"executors.{name}: 'config' must be a mapping", file=path)
+        named[str(name)] = {"type": str(entry["type"]), "config": resolve_placeholders(config, source=path)}
+    return named
+
+
 def load_services(path: str | None = None) -> Services:
     """Build the executor and services a config file names (defaults for missing sections)."""
     from stepline.plugins.manager import component_class
@@ -120,7 +144,11 @@ def load_services(path: str | None = None) -> Services:
         chosen = sections.get(section, {"type": default_type, "config": {}})
         cls = component_class(section, chosen["type"], source=source)
         built[section] = cls.from_config(chosen["config"], source=source)
-    return Services(**built)
+    executors = {}
+    for name, entry in sections.get("executors", {}).items():
+        cls = component_class("executor", entry["type"], source=source)
+        executors[name] = cls.from_config(entry["config"], source=f"{source} (executors.{name})")
+    return Services(**built, executors=executors)
 
 
 def config_dir(path: str | None) -> Path:

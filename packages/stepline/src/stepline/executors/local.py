@@ -45,6 +45,9 @@ class LocalExecutor(Executor):
             skipped = skip_from_original(run, node, internal_name, branch)
             if skipped is not None:
                 return skipped
+        named = getattr(node, "executor", None)  # `executor: NAME` on the step: that executor runs it
+        if named and run.services.executors.get(named, self) is not self:
+            return run.services.executors[named].run_leaf(run, node, internal_name, branch)
         return self.run_leaf(run, node, internal_name, branch)
 
     def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:

@@ -76,6 +76,7 @@ class TaskNode(Node):
     retry_delay_seconds: float = Field(0, ge=0)
     timeout_seconds: float | None = Field(None, gt=0)
     overrides: dict[str, Any] = Field(default_factory=dict)
+    executor: str | None = None  # a named entry of the config's `executors:`; None: the main executor
 
     @field_validator("returns", mode="before")
     @classmethod

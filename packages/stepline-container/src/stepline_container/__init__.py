@@ -1,0 +1,1 @@
+"""Stepline local-container executor (podman CLI or Docker API)."""

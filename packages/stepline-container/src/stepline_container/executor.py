@@ -1,0 +1,268 @@
+"""The ``local-container`` executor: traverses the graph here and runs every task step as
+``stepline execute-single-node`` inside a container (podman CLI or the Docker API), then reads
+the step's outcome back from the run log.
+
+The folders every service keeps on this machine (``Component.local_paths()``: run log folder,
+catalog, .env file) are collected by this package's ``stepline_configure_integration`` hook and
+mounted at the same absolute paths, with the working directory; nothing here knows which service
+is which.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as _random
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import ValidationError
+
+from stepline.component import Locality, config_error
+from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings, single_node_command
+from stepline.runlog.models import Attempt, CodeIdentity, Status, utc_now
+
+#: Exit codes of ``podman run`` / ``docker run`` that mean the container never ran the command.
+_ENGINE_FAILED, _NOT_EXECUTABLE, _NOT_FOUND = 125, 126, 127
+
+
+class ContainerSettings(EmulatorSettings):
+    docker_image: str
+    engine: Literal["podman", "docker"] = "podman"
+    #: ``none`` (no network), ``host``, or a network the engine knows.
+    network: str = "none"
+    #: Extra environment: NAME: value; a null value passes NAME through from this process.
+    environment: dict[str, str | None] = {}
+    #: Extra mounts, ``host_path[:container_path][:ro]``.
+    mounts: list[str] = []
+    #: The podman executable.
+    podman: str = "podman"
+
+
+#: Settings a step may change with ``overrides: {local-container: {...}}``.
+STEP_SETTINGS = ("docker_image", "network", "environment", "mounts")
+
+
+class ContainerError(Exception):
+    """A container could not be created or its image is missing (one line)."""
+
+
+@dataclass
+class Mount:
+    host: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass
+class ContainerSpec:
+    """Everything an engine needs to run one step; rendered to ``podman run`` argv or Docker API
+    keyword arguments."""
+
+    name: str
+    image: str
+    command: list[str]
+    workdir: str
+    network: str
+    mounts: list[Mount] = field(default_factory=list)
+    #: NAME -> value; None passes NAME through from this process's environment (secrets).
+    env: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    error: str = ""  # the engine's last error line, if any
+
+
+class LocalContainerExecutor(EmulatorExecutor):
+    name: ClassVar[str] = "local-container"
+    runs_steps_in: ClassVar[Locality] = Locality.MACHINE
+    Settings: ClassVar[type] = ContainerSettings
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._mounts: list[str] = []
+        self._configured = False
+        self._identities: dict[tuple[str, str], CodeIdentity] = {}
+        #: (prefix, suffix) when secrets come from the environment: the step's secret names are
+        #: passed through as prefix + NAME + suffix (set by the configure hook).
+        self.secret_env_names: tuple[str, str] | None = None
+
+    # ---- configuration ------------------------------------------------------------------------------
+    def add_mounts(self, paths: list[str]) -> None:
+        """Mount ``paths`` (folders or files of a service) at the same absolute paths. A missing
+        folder is created so the engine can bind it; a missing file (a .env not written yet) is skipped."""
+        self._configured = True
+        for raw in paths or []:
+            if not raw:
+                continue
+            path = Path(raw).expanduser().absolute()
+            if not path.exists():
+                if path.suffix or path.name.startswith(".env"):
+                    continue
+                path.mkdir(parents=True, exist_ok=True)
+            if str(path) not in self._mounts:
+                self._mounts.append(str(path))
+
+    def step_settings(self, node) -> ContainerSettings:
+        overrides = self.step_overrides(node)
+        bad = sorted(set(overrides) - set(STEP_SETTINGS))
+        if bad:
+            from stepline.errors import ConfigError
+
+            raise ConfigError(f"overrides.{self.name}: unknown setting '{bad[0]}'",
+                              hint=f"a step may override {', '.join(STEP_SETTINGS)}")
+        if not overrides:
+            return self.settings
+        try:
+            return self.Settings.model_validate({**self.settings.model_dump(), **overrides})
+        except ValidationError as exc:
+            raise config_error(exc, self.Settings, f"overrides.{self.name}", "pipeline") from None
+
+    def engine(self, settings: ContainerSettings):
+        if settings.engine == "docker":
+            from stepline_container.engines import DockerEngine
+
+            return DockerEngine()
+        from stepline_container.engines import PodmanEngine
+
+        return PodmanEngine(settings.podman)
+
+    def container_spec(self, run, node, internal_name: str, settings: ContainerSettings) -> ContainerSpec:
+        cwd = os.getcwd()
+        folders = [cwd, str(Path(run.pipeline_file).absolute().parent) if _is_file(run.pipeline_file) else None,
+                   str(Path(run.config_file).absolute().parent) if run.config_file else None, *self._mounts]
+        mounts: list[Mount] = []
+        for folder in folders:
+            if folder and not any(_inside(folder, m.host) for m in mounts):
+                mounts = [m for m in mounts if not _inside(m.host, folder)] + [Mount(folder, folder)]
+        for extra in settings.mounts:
+            mounts.append(_parse_mount(extra))
+        env: dict[str, str | None] = {"STEPLINE_RUN_ID": run.run_id, "PYTHONUNBUFFERED": "1"}
+        if self.secret_env_names is not None:
+            prefix, suffix = self.secret_env_names
+            for secret in getattr(node, "secrets", []) or []:
+                key = f"{prefix}{secret}{suffix}"
+                if key in os.environ:
+                    env[key] = None  # passed through by name: the value never appears in argv or logs
+        env.update(settings.environment)
+        name = re.sub(r"[^a-zA-Z0-9_.-]", "-", f"stepline-{run.run_id}-{internal_name}")[:200]
+        return ContainerSpec(name=f"{name}-{_random.token_hex(3)}", image=settings.docker_image,
+                             command=single_node_command(run, internal_name), workdir=cwd,
+                             network=settings.network, mounts=mounts, env=env)
+
+    # ---- running ------------------------------------------------------------------------------------
+    def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
+        if node.type != "task":
+            return super().run_leaf(run, node, internal_name, branch)  # stubs record in-process
+        if not self._configured:  # e.g. a named per-step executor configured late: same hook
+            from stepline.plugins.manager import get_plugin_manager
+
+            get_plugin_manager().configure_integration(self, run.services.services(), "traversal")
+            self._configured = True
+        from stepline.errors import StepLineError
+
+        try:
+            settings = self.step_settings(node)
+        except StepLineError as exc:
+            return record_failure(run, node, internal_name, str(exc))
+        engine = self.engine(settings)
+        try:
+            identity = self._image_identity(engine, settings.docker_image)
+            spec = self.container_spec(run, node, internal_name, settings)
+            outcome = engine.run(spec)
+        except ContainerError as exc:
+            return record_failure(run, node, internal_name, f"step '{internal_name}': {exc}")
+        step = run.store.get_step_log(run.run_id, internal_name)
+        if step is None or step.status not in (Status.SUCCESS, Status.FAIL):
+            return record_failure(run, node, internal_name, explain(outcome, internal_name, spec))
+        step.code_identities.append(identity)
+        run.store.put_step_log(run.run_id, step)
+        return step.status
+
+    def _image_identity(self, engine, image: str) -> CodeIdentity:
+        key = (type(engine).__name__, image)
+        if key not in self._identities:
+            digest = engine.image_digest(image)
+            self._identities[key] = CodeIdentity(code_identifier=digest, code_identifier_type="container-image",
+                                                 code_identifier_dependable=True, code_identifier_url=image)
+        return self._identities[key]
+
+
+def explain(outcome: Outcome, internal_name: str, spec: ContainerSpec) -> str:
+    """One line: why the container of a step ended without recording the step."""
+    code, detail = outcome.exit_code, f": {outcome.error}" if outcome.error else ""
+    if code == _ENGINE_FAILED:
+        return f"the container of step '{internal_name}' (image {spec.image}) could not start{detail}"
+    if code in (_NOT_EXECUTABLE, _NOT_FOUND):
+        return (f"the container of step '{internal_name}' could not run `stepline` (exit {code}); "
+                f"install stepline in the image {spec.image}{detail}")
+    if code in (137, -9):
+        return f"the container of step '{internal_name}' was killed (SIGKILL, exit {code}) before the step finished"
+    if code in (143, -15):
+        return f"the container of step '{internal_name}' was stopped (SIGTERM, exit {code}) before the step finished"
+    return f"the container of step '{internal_name}' exited {code} without recording the step{detail}"
+
+
+def record_failure(run, node, internal_name: str, message: str) -> Status:
+    """Fail a step whose container never recorded an outcome, with the reason (the step log the
+    container began, if any, keeps its attempts)."""
+    from stepline.executors.step_context import new_step_log
+
+    step = run.store.get_step_log(run.run_id, internal_name) or new_step_log(run, node, internal_name)
+    attempt = step.attempts[-1] if step.attempts and step.attempts[-1].status == Status.PROCESSING else None
+    if attempt is None:
+        attempt = Attempt(attempt_number=len(step.attempts) + 1)
+        step.attempts.append(attempt)
+    attempt.status, attempt.message, attempt.end_time = Status.FAIL, message, utc_now()
+    step.status, step.message = Status.FAIL, message
+    run.store.put_step_log(run.run_id, step)
+    print(f"error: {message}", file=sys.stderr)
+    return Status.FAIL
+
+
+def _is_file(reference: str) -> bool:
+    return Path(reference).is_file()
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _parse_mount(text: str) -> Mount:
+    parts = text.split(":")
+    read_only = parts[-1] == "ro" and len(parts) > 1
+    if parts[-1] in ("ro", "rw") and len(parts) > 1:
+        parts = parts[:-1]
+    host = str(Path(parts[0]).expanduser().absolute())
+    return Mount(host, parts[1] if len(parts) > 1 else host, read_only)
+
+
+def pump(stream, sink, keep: list[str]) -> threading.Thread:
+    """Copy an engine's stderr to ours while keeping its last error line."""
+
+    def copy() -> None:
+        for line in iter(stream.readline, b""):
+            sink.write(line.decode(errors="replace"))
+            sink.flush()
+            text = line.decode(errors="replace").strip()
+            if text:
+                keep.append(text)
+                del keep[:-20]
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
+
+
+def last_error(lines: list[str]) -> str:
+    for line in reversed(lines):
+        if line.lower().startswith("error"):
+            return line
+    return ""
+
