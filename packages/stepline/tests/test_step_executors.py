@@ -1,0 +1,87 @@
+"""Per-step executor assignment: `executor: NAME` on a step, `executors:` in the config."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from stepline.errors import StepLineError
+from stepline.runlog.models import Status
+from stepline.runtime import execute, prepare
+
+PIPELINE = """
+    dag:
+      start_at: here
+      steps:
+        here: {type: task, command: where.record, next: fan}
+        fan:
+          type: parallel
+          branches:
+            a: {start_at: away, steps: {away: {type: task, command: where.record, executor: %s, next: success}, success: {type: success}, fail: {type: fail}}}
+            b: {start_at: home, steps: {home: {type: task, command: where.record, next: success}, success: {type: success}, fail: {type: fail}}}
+          next: success
+        success: {type: success}
+        fail: {type: fail}
+"""
+MODULE = """
+import os
+from pathlib import Path
+
+def record():
+    with Path("pids.txt").open("a") as f:
+        f.write(f"{os.environ.get('STEPLINE_STEP_NAME', '?')} {os.getpid()}\\n")
+"""
+
+
+def pids(workdir):
+    return [int(line.split()[1]) for line in (workdir / "pids.txt").read_text().splitlines()]
+
+
+def test_a_step_runs_on_its_named_executor_and_the_rest_on_the_main_one(write, workdir):
+    write("where.py", MODULE)
+    write("pipeline.yaml", PIPELINE % "isolated")
+    write("config.yaml", """
+        executor: {type: local, config: {max_workers: 1}}
+        executors:
+          isolated: {type: emulator}
+          unused: {type: local}
+    """)
+    run = execute("pipeline.yaml", "config.yaml", quiet=True)
+    assert run.status == Status.SUCCESS
+    found = pids(workdir)
+    assert found.count(os.getpid()) == 2  # `here` and `fan.b.home` ran in this process
+    assert len(set(found)) == 2  # `fan.a.away` ran in a separate execute-single-node process
+    assert run.run_config["executor"]["type"] == "local"
+    assert run.run_config["executors"]["isolated"]["type"] == "emulator"
+
+
+def test_an_undefined_named_executor_is_refused_before_the_run(write, workdir):
+    write("where.py", MODULE)
+    write("pipeline.yaml", PIPELINE % "gpu")
+    write("config.yaml", "executors: {isolated: {type: emulator}}\n")
+    with pytest.raises(StepLineError) as err:
+        prepare("pipeline.yaml", "config.yaml")
+    message = str(err.value)
+    assert "step 'fan.a.away' names executor 'gpu'" in message and "defined: isolated" in message
+    assert "\n" not in message
+
+
+def test_integration_checks_run_for_each_executor_a_step_uses(write, workdir):
+    write("where.py", MODULE)
+    write("config.yaml", """
+        run_log_store: {type: buffered}
+        executors: {isolated: {type: emulator}}
+    """)
+    write("plain.yaml", (PIPELINE % "isolated").replace(", executor: isolated", ""))
+    prepare("plain.yaml", "config.yaml")  # the emulator entry is not used: not checked
+    write("pipeline.yaml", PIPELINE % "isolated")
+    with pytest.raises(StepLineError, match="emulator executor runs steps in other processes"):
+        prepare("pipeline.yaml", "config.yaml")
+
+
+def test_a_malformed_executors_section_is_a_one_line_error(write, workdir):
+    write("config.yaml", "executors: {gpu: {type: emulator, settings: {}}}\n")
+    write("where.py", MODULE)
+    write("pipeline.yaml", PIPELINE % "gpu")
+    with pytest.raises(StepLineError, match="executors.gpu needs 'type:'"):
+        prepare("pipeline.yaml", "config.yaml")
