@@ -525,17 +525,17 @@ MAX_DEFINITION = 1024 * 1024
 
 
 def render_text(graph, executor, *, pipeline_file: str, config_file: str | None, params_file: str | None = None) -> str:
-    """Indented JSON; compact JSON when indentation alone would pass Step Functions' 1 MiB limit;
-    an error when even the compact definition is too large."""
+    """Indented JSON; compact JSON when the definition is over half of Step Functions' 1 MiB limit
+    (indentation could pass it, and is slow to write); an error when even compact JSON is too large."""
     document = render_document(graph, executor, pipeline_file=pipeline_file, config_file=config_file,
                                params_file=params_file)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if len(text.encode()) <= MAX_DEFINITION:
-        return text
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
-    size = len(text.encode())
+    compact = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    size = len(compact.encode())
     if size > MAX_DEFINITION:
         raise NotSupportedError(f"the state machine would be {size:,} bytes; Step Functions accepts at most "
                                 f"{MAX_DEFINITION:,}", file=pipeline_file,
                                 hint="split the pipeline, or move repeated parts into a map")
-    return text
+    if size > MAX_DEFINITION // 2:  # indentation (slow to write) would likely pass the limit: stay compact
+        return compact
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text if len(text.encode()) <= MAX_DEFINITION else compact
