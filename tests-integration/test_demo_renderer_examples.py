@@ -58,11 +58,11 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([STEPLINE, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=120)
 
 
-def read_log(folder: Path, run_id: str) -> dict:
+def read_log(folder: Path, run_id: str, why: str = "") -> dict:
     import json
 
     shown = run_cli("runs", "show", run_id, "--json", "-c", "test-config.yaml", cwd=folder)
-    assert shown.returncode == 0, shown.stderr
+    assert shown.returncode == 0, shown.stderr + why
     return json.loads(shown.stdout)
 
 
@@ -70,7 +70,7 @@ def read_log(folder: Path, run_id: str) -> dict:
 def test_rendered_script_records_what_a_local_run_records(tmp_path, name):
     local, args = prepare(tmp_path, name, "local")
     ran = run_cli("execute", "pipeline.yaml", *args, "--run-id", "run-1", "--no-progress", cwd=local)
-    expected = read_log(local, "run-1")
+    expected = read_log(local, "run-1", ran.stdout + ran.stderr)
 
     demo, args = prepare(tmp_path, name, "demo")
     rendered = run_cli("execute", "pipeline.yaml", *args, cwd=demo)
@@ -80,7 +80,7 @@ def test_rendered_script_records_what_a_local_run_records(tmp_path, name):
     env = clean_env(PATH=f"{Path(STEPLINE).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     script = subprocess.run(["bash", "run.sh", "run-1"], cwd=demo, env=env, capture_output=True, text=True,
                             timeout=300)
-    got = read_log(demo, "run-1")
+    got = read_log(demo, "run-1", script.stdout + script.stderr)
 
     assert script.returncode == ran.returncode, script.stderr
     assert got["status"] == expected["status"]
