@@ -84,3 +84,17 @@ def test_failing_job_and_cancelled_job_fail_their_steps_with_the_reason(tmp_path
     assert f"job {job} cancelled" in slow.message and slow.attempts[-1].status.value == "FAIL"
     broken = branches["fork.broken"].steps["fork.broken.broken"]
     assert broken.status.value == "FAIL" and "4" in broken.message
+
+
+def test_a_job_slurm_refuses_fails_its_step_with_sbatch_message(tmp_path, slurm, h):
+    (tmp_path / "pipeline.yaml").write_text("""dag:
+  start_at: a
+  steps:
+    a: {type: task, command_type: shell, command: 'true', overrides: {slurm: {partition: nosuch}}}
+""")
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    done = h.run_cli(tmp_path, "pipeline.yaml", "config.yaml", "refused-1", slurm, timeout=60)
+    assert done.returncode == 1, done.stderr
+    step = h.run_log(tmp_path, "config.yaml", "refused-1").steps["a"]
+    assert step.status.value == "FAIL"
+    assert "cannot submit step 'a': `sbatch --parsable" in step.message and "invalid partition" in step.message.lower()

@@ -114,8 +114,9 @@ class BatchExecutor(LocalExecutor):
         spec = self.job_spec(node, internal_name)
         folder = Path(self.settings.job_folder).absolute() / run.run_id
         folder.mkdir(parents=True, exist_ok=True)
-        script_path = folder / f"{internal_name}.attempt-{attempt}.sh"
-        output = folder / f"{internal_name}.attempt-{attempt}.out"
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", internal_name)
+        script_path = folder / f"{stem}.attempt-{attempt}.sh"
+        output = folder / f"{stem}.attempt-{attempt}.out"
         command = [self.settings.stepline_executable, *single_node_command(run, internal_name)[1:]]
         text = render_script(spec, self.dialect, name=job_name(f"sl-{internal_name}", self.dialect),
                              output=str(output), workdir=os.getcwd(), command=command,
@@ -134,7 +135,10 @@ class BatchExecutor(LocalExecutor):
         attempt = 1
         while True:
             _, script, output = self.script_for(run, node, internal_name, attempt)
-            reason, killed = self.run_job(script, output, internal_name)
+            try:
+                reason, killed = self.run_job(script, output, internal_name)
+            except StepLineError as exc:  # the scheduler refused the job (bad partition, no sbatch...)
+                return _record_lost(run, node, internal_name, str(exc))
             step = run.store.get_step_log(run.run_id, internal_name)
             if step is not None and (step.status == Status.SUCCESS or
                                      (step.status != Status.PROCESSING and not killed)):
@@ -177,6 +181,20 @@ class BatchExecutor(LocalExecutor):
         else (why, whether the scheduler killed it or lost it)."""
         done = self._call(self.submit_command(str(script)), f"submit step '{internal_name}'")
         job_id = self.parse_job_id(done.stdout)
+        try:
+            return self._follow(job_id, output)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): do not leave the job running
+            self._cancel(job_id)
+            raise
+
+    def _cancel(self, job_id: str) -> None:
+        try:
+            subprocess.run(self.cancel_command(job_id), capture_output=True, check=False,
+                           timeout=self.settings.command_timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def _follow(self, job_id: str, output: Path) -> tuple[str | None, bool]:
         started = time.monotonic()
         unknown_since: float | None = None
         last_error = ""
@@ -204,11 +222,7 @@ class BatchExecutor(LocalExecutor):
             else:
                 unknown_since = None
             if now - started >= self.settings.max_wait_seconds:
-                try:
-                    subprocess.run(self.cancel_command(job_id), capture_output=True, check=False,
-                                   timeout=self.settings.command_timeout)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
+                self._cancel(job_id)
                 why = f"job {job_id} did not finish within max_wait_seconds={self.settings.max_wait_seconds:g}; cancelled it"
                 return why, True
 
