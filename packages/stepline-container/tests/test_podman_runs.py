@@ -43,6 +43,12 @@ def make():
 def square(x):
     if os.environ.get("EXPECT_CONTAINER"):  # set by the container config's `environment:`
         assert os.environ.get("container") == "podman", "not in a container"  # podman sets it
+        # a barrier: with max_workers 2, two map items must run at the same time
+        open(f"started-{x}", "w").close()
+        deadline = time.monotonic() + 30
+        while sum(os.path.exists(f"started-{i}") for i in (1, 2, 3)) < 2:
+            assert time.monotonic() < deadline, "map items did not run concurrently"
+            time.sleep(0.05)
     return x * x
 
 def slow():
@@ -111,6 +117,18 @@ def test_a_missing_image_fails_the_step_with_a_clear_message(podman, write, work
     assert step.message == ("step 'make': image 'localhost/nope:1' is not available to podman; "
                             "build or pull it first (podman pull localhost/nope:1)")
     assert step.attempts[-1].status == Status.FAIL
+
+
+def test_a_container_that_cannot_start_fails_the_step(podman, write, workdir):
+    write("steps.py", STEPS)
+    write("pipeline.yaml", PIPELINE)
+    write("config.yaml", config(podman["STEPLINE_TEST_IMAGE"], mounts="['/no/such/folder-xyz:/data']"))
+    run = execute("pipeline.yaml", "config.yaml", run_id="nostart", quiet=True)
+    step = run.steps["make"]
+    assert run.status == Status.FAIL and step.status == Status.FAIL
+    assert step.message.startswith("the container of step 'make' (image localhost/stepline-py:bookworm) "
+                                   "could not start: Error: ")
+    assert "/no/such/folder-xyz" in step.message and "\n" not in step.message
 
 
 def test_a_killed_container_fails_the_step(podman, write, workdir):
