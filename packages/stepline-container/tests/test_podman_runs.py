@@ -163,3 +163,38 @@ def test_a_killed_container_fails_the_step(podman, write, workdir):
     step = run.steps["slow"]
     assert run.status == Status.FAIL and step.status == Status.FAIL
     assert "the container of step 'slow' was killed (SIGKILL, exit 137)" in step.message
+
+
+def test_sigterm_of_the_run_removes_its_running_container(podman, write, workdir):
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    write("steps.py", STEPS)
+    write("pipeline.yaml", """
+        dag:
+          start_at: slow
+          steps:
+            slow: {type: task, command: steps.slow, next: success}
+            success: {type: success}
+            fail: {type: fail}
+    """)
+    write("config.yaml", config(podman["STEPLINE_TEST_IMAGE"]))
+    stepline = str(Path(sys.executable).parent / "stepline")
+    process = subprocess.Popen([stepline, "execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "term"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def containers():
+        return subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=stepline-term-slow"],
+                              capture_output=True, text=True).stdout.split()
+
+    deadline = time.monotonic() + 60
+    while not containers() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert containers(), "the step's container never started"
+    time.sleep(1)
+    os.kill(process.pid, signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, out + err
+    assert containers() == []  # removed, not left running after the run stopped
