@@ -16,7 +16,7 @@ demo: setup
 	cd examples/01-hello-shell && $(UV) run --no-sync stepline execute pipeline.yaml
 
 test: setup
-	$(UV) run --no-sync pytest packages tests-integration
+	$(UV) run --no-sync pytest packages tests-integration --durations=25
 	$(UV) run --no-sync mkdocs build --strict -q -d .ci-state/site
 
 docs: setup
