@@ -18,10 +18,10 @@ def test_mixed_executors_example(podman, tmp_path):
     shutil.copytree(ROOT / "examples" / "70-mixed-executors", folder)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "RUNNABLE_"))}
     env.update(CONTAINERS_CONF=podman["CONTAINERS_CONF"], STEPLINE_IMAGE=podman["STEPLINE_TEST_IMAGE"])
-    done = subprocess.run([STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "mixed"],
+    done = subprocess.run(check=False, args=[STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "mixed"],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
-    shown = subprocess.run([STEPLINE, "runs", "show", "mixed", "--json", "-c", "config.yaml"], cwd=folder,
+    shown = subprocess.run(check=False, args=[STEPLINE, "runs", "show", "mixed", "--json", "-c", "config.yaml"], cwd=folder,
                            env=env, capture_output=True, text=True, timeout=60)
     log = json.loads(shown.stdout)
     params = {k: p["value"] for k, p in log["parameters"].items()}

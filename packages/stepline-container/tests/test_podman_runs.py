@@ -66,7 +66,7 @@ def summary(run):
     steps = {}
 
     def visit(logs):
-        for name, step in logs.items():
+        for step in logs.values():
             outputs = {k: p.value for a in step.attempts for k, p in a.output_parameters.items()}
             steps[step.internal_name] = (step.status, outputs)
             for branch in step.branches.values():
@@ -147,11 +147,11 @@ def test_a_killed_container_fails_the_step(podman, write, workdir):
     def kill_when_running():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
-            names = subprocess.run(["podman", "ps", "--format", "{{.Names}}", "--filter", "name=stepline-killme-slow"],
+            names = subprocess.run(check=False, args=["podman", "ps", "--format", "{{.Names}}", "--filter", "name=stepline-killme-slow"],
                                    capture_output=True, text=True).stdout.split()
             if names and (workdir / ".stepline").exists():
                 time.sleep(1.5)  # let the step start and write its log
-                subprocess.run(["podman", "kill", names[0]], capture_output=True)
+                subprocess.run(check=False, args=["podman", "kill", names[0]], capture_output=True)
                 killed.append(names[0])
             time.sleep(0.3)
 
@@ -186,7 +186,7 @@ def test_sigterm_of_the_run_removes_its_running_container(podman, write, workdir
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def containers():
-        return subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=stepline-term-slow"],
+        return subprocess.run(check=False, args=["podman", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=stepline-term-slow"],
                               capture_output=True, text=True).stdout.split()
 
     deadline = time.monotonic() + 60

@@ -38,7 +38,7 @@ def prepared(write, workdir, monkeypatch, extra=""):
 
 
 def test_podman_command_mounts_service_folders_and_passes_secrets_by_name(write, workdir, monkeypatch):
-    run, node, executor, spec = prepared(write, workdir, monkeypatch)
+    run, _node, executor, spec = prepared(write, workdir, monkeypatch)
     argv = PodmanEngine().argv(spec)
     text = " ".join(argv)
     assert isinstance(executor, LocalContainerExecutor)
@@ -74,7 +74,7 @@ def test_service_folders_outside_the_working_folder_are_mounted_at_the_same_path
 
 
 def test_docker_api_arguments_match_the_podman_command(write, workdir, monkeypatch):
-    run, node, executor, spec = prepared(write, workdir, monkeypatch)
+    _run, _node, _executor, spec = prepared(write, workdir, monkeypatch)
     kwargs = DockerEngine(client=object()).run_kwargs(spec)
     assert kwargs["image"] == "localhost/big:2" and kwargs["network_mode"] == "none"
     assert kwargs["volumes"] == {str(workdir): {"bind": str(workdir), "mode": "rw"}}
@@ -98,7 +98,7 @@ class FakeDocker:
 
 
 def test_docker_missing_image_and_refused_start_are_one_line_messages(write, workdir, monkeypatch):
-    run, node, executor, spec = prepared(write, workdir, monkeypatch)
+    _run, _node, _executor, spec = prepared(write, workdir, monkeypatch)
     engine = DockerEngine(client=FakeDocker())
     with pytest.raises(ContainerError, match=r"image 'localhost/big:2' is not available to docker; build or pull"):
         engine.image_digest("localhost/big:2")
@@ -117,7 +117,7 @@ def test_exit_codes_are_explained():
 
 
 def test_an_unknown_per_step_setting_is_refused(write, workdir, monkeypatch):
-    run, node, executor, spec = prepared(write, workdir, monkeypatch)
+    _run, _node, executor, _spec = prepared(write, workdir, monkeypatch)
     bad = TaskNode(command="x.y", overrides={"local-container": {"image": "x"}})
     with pytest.raises(StepLineError, match="overrides.local-container: unknown setting 'image'"):
         executor.step_settings(bad)

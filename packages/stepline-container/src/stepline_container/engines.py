@@ -17,7 +17,7 @@ class PodmanEngine:
     def image_digest(self, image: str) -> str:
         try:
             done = subprocess.run([self.podman, "image", "inspect", "--format", "{{.Digest}} {{.Id}}", image],
-                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
         except FileNotFoundError:
             raise ContainerError(f"'{self.podman}' is not installed; install podman or set engine: docker") from None
         if done.returncode != 0:
@@ -47,7 +47,7 @@ class PodmanEngine:
             code = process.wait()
         except BaseException:  # interrupted: the container must not outlive the run
             process.kill()
-            subprocess.run([self.podman, "rm", "--force", "--time", "0", spec.name], capture_output=True, timeout=60)
+            subprocess.run([self.podman, "rm", "--force", "--time", "0", spec.name], capture_output=True, timeout=60, check=False)
             raise
         reader.join(timeout=5)
         return Outcome(code, last_error(lines))
@@ -69,7 +69,7 @@ class DockerEngine:
                                      "pip install 'stepline-container[docker]'") from None
             try:
                 self._client = docker.from_env()
-            except Exception as exc:  # docker.errors.DockerException: no daemon
+            except Exception as exc:  # noqa: BLE001 - docker.errors.DockerException: no daemon
                 raise ContainerError(f"cannot reach the Docker engine: {_one_line(exc)}") from None
         return self._client
 
@@ -78,7 +78,7 @@ class DockerEngine:
             found = self.client.images.get(image)
         except ContainerError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound / APIError
             raise ContainerError(f"image '{image}' is not available to docker; build or pull it first "
                                  f"(docker pull {image})") from None
         digests = found.attrs.get("RepoDigests") or []
@@ -102,7 +102,7 @@ class DockerEngine:
             container = self.client.containers.run(**self.run_kwargs(spec))
         except ContainerError:
             raise
-        except Exception as exc:  # docker.errors.APIError / ImageNotFound: it never started
+        except Exception as exc:  # noqa: BLE001 - docker.errors.APIError / ImageNotFound: it never started
             return Outcome(125, _one_line(exc))
         try:
             for chunk in container.logs(stream=True, follow=True):
@@ -113,7 +113,7 @@ class DockerEngine:
         finally:
             try:
                 container.remove(force=True)
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - already gone
                 pass
 
 

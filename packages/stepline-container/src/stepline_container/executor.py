@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 import re
 import secrets as _random
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import ValidationError
-
+from pydantic import Field, ValidationError
 from stepline.component import Locality, config_error
 from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings, single_node_command
 from stepline.runlog.models import Attempt, CodeIdentity, Status, utc_now
@@ -36,9 +34,9 @@ class ContainerSettings(EmulatorSettings):
     #: ``none`` (no network), ``host``, or a network the engine knows.
     network: str = "none"
     #: Extra environment: NAME: value; a null value passes NAME through from this process.
-    environment: dict[str, str | None] = {}
+    environment: dict[str, str | None] = Field(default_factory=dict)
     #: Extra mounts, ``host_path[:container_path][:ro]``.
-    mounts: list[str] = []
+    mounts: list[str] = Field(default_factory=list)
     #: The podman executable.
     podman: str = "podman"
 

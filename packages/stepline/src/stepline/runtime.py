@@ -57,7 +57,7 @@ def executors_used(graph: Graph, services: Services, pipeline_file: str = "pipel
                    config_file: str | None = None) -> list[Any]:
     """The main executor and every named executor a step asks for (``executor: NAME``); a name the
     config's ``executors:`` does not define is a one-line error naming the step."""
-    from stepline.errors import ConfigError
+    from stepline.errors import ConfigError, did_you_mean
     from stepline.pipeline.graph import walk
 
     used = [services.executor]
@@ -70,7 +70,8 @@ def executors_used(graph: Graph, services: Services, pipeline_file: str = "pipel
             known = ", ".join(sorted(services.executors)) or "none"
             raise ConfigError(f"step '{path}' names executor '{name}', which the configuration's "
                               f"'executors:' does not define (defined: {known})", file=pipeline_file,
-                              hint=f"add executors: {{{name}: {{type: ..., config: ...}}}} to "
+                              hint=did_you_mean(name, list(services.executors)) or
+                              f"add executors: {{{name}: {{type: ..., config: ...}}}} to "
                                    f"{config_file or 'the configuration'} or remove 'executor:' from the step")
         if services.executor.renders or executor.renders or not hasattr(executor, "run_leaf"):
             from stepline.errors import NotSupportedError
