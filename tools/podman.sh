@@ -28,10 +28,14 @@ start() {
   if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >&2
   fi
+  # The launcher is this checkout's, mounted over the image's: a cached image built from another
+  # clone (another path) still runs the Stepline of the checkout under test.
+  printf '#!/bin/sh\nexec "%s/bin/stepline" "$@"\n' "$VENV" >"$STATE/stepline-launcher"
+  chmod 755 "$STATE/stepline-launcher"
   cat >"$CONF.tmp" <<CONFEOF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-volumes = ["$ROOT:$ROOT:ro", "$PYROOT:$PYROOT:ro"]
+volumes = ["$ROOT:$ROOT:ro", "$PYROOT:$PYROOT:ro", "$STATE/stepline-launcher:/usr/local/bin/stepline:ro"]
 [engine]
 runtime = "runc"
 CONFEOF
