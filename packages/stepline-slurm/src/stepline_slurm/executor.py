@@ -15,6 +15,8 @@ submitted as concurrent jobs.
 
 from __future__ import annotations
 
+import abc
+
 import os
 import re
 import shlex
@@ -61,20 +63,25 @@ class BatchExecutor(LocalExecutor):
     dialect: ClassVar[str] = "slurm"
 
     # ---- scheduler dialect ----------------------------------------------------------------------
+    @abc.abstractmethod
     def submit_command(self, script: str) -> list[str]:
-        raise NotImplementedError
+        """Implemented by each scheduler dialect."""
 
+    @abc.abstractmethod
     def parse_job_id(self, output: str) -> str:
-        raise NotImplementedError
+        """Implemented by each scheduler dialect."""
 
+    @abc.abstractmethod
     def status_command(self, job_id: str) -> list[str]:
-        raise NotImplementedError
+        """Implemented by each scheduler dialect."""
 
+    @abc.abstractmethod
     def parse_status(self, output: str) -> JobState | None:
-        raise NotImplementedError
+        """Implemented by each scheduler dialect."""
 
+    @abc.abstractmethod
     def cancel_command(self, job_id: str) -> list[str]:
-        raise NotImplementedError
+        """Implemented by each scheduler dialect."""
 
     def why(self, state: JobState) -> str:
         return state.describe()

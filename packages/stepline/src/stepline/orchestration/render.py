@@ -3,6 +3,8 @@ deterministic DNS-1123 names derived from step paths."""
 
 from __future__ import annotations
 
+import abc
+
 import hashlib
 import re
 from dataclasses import dataclass
@@ -48,8 +50,9 @@ class RenderingExecutor(Executor):
         raise NotSupportedError(f"the {self.name} executor renders a workflow; it does not run one",
                                 hint="stepline execute PIPELINE -c CONFIG writes the workflow")
 
-    def render_text(self, job: RenderJob) -> str:  # pragma: no cover - every renderer overrides it
-        raise NotImplementedError
+    @abc.abstractmethod
+    def render_text(self, job: RenderJob) -> str:
+        """The rendered workflow (script, manifest, state machine) for ``job``."""
 
     def render(self, job: RenderJob) -> str:
         text = self.render_text(job)
