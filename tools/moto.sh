@@ -12,6 +12,7 @@
 # sessions' data.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/tools/lib/leases.sh"
 PORT="${MOTO_PORT:-15000}"
 STATE="${STATE:-$ROOT/.ci-state}"
 LEASES="$STATE/moto-$PORT.leases"
@@ -21,14 +22,6 @@ URL="http://127.0.0.1:$PORT"
 MOTO_SERVER="$ROOT/.venv/bin/moto_server"
 
 up() { curl -sf -o /dev/null "$URL/moto-api/data.json"; }
-
-prune_leases() {
-  mkdir -p "$LEASES"
-  for lease in "$LEASES"/*; do
-    [ -e "$lease" ] || continue
-    kill -0 "$(basename "$lease")" 2>/dev/null || rm -f "$lease"
-  done
-}
 
 start() {
   mkdir -p "$STATE" "$LEASES"
@@ -46,7 +39,7 @@ start() {
   fi
   for _ in $(seq 1 150); do up && break; sleep 0.2; done
   up || { echo "moto server did not answer on $URL within 30 s:" >&2; tail -20 "$LOG" >&2 || true; exit 1; }
-  touch "$LEASES/$PPID"
+  lease_take "$LEASES"
   echo "AWS_ENDPOINT_URL=$URL"
   echo "AWS_ACCESS_KEY_ID=testing"
   echo "AWS_SECRET_ACCESS_KEY=testing"
@@ -54,21 +47,8 @@ start() {
 }
 
 stop() {
-  rm -f "$LEASES/$PPID"
-  prune_leases
-  if [ -n "$(ls -A "$LEASES" 2>/dev/null)" ]; then
-    echo "moto server left running: still leased by $(ls "$LEASES" | tr '\n' ' ')" >&2
-    return 0
-  fi
-  if [ -f "$PIDFILE" ]; then
-    pid="$(cat "$PIDFILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-  fi
+  lease_release "$LEASES" "moto server" || return 0
+  stop_pidfile "$PIDFILE"
 }
 
 case "${1:-}" in

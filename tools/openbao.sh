@@ -10,6 +10,7 @@
 # records a lease for the calling process ($PPID); `stop` kills the server only when none remains.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/tools/lib/leases.sh"
 PORT="${VAULT_PORT:-18200}"
 STATE="${STATE:-$ROOT/.ci-state}"
 LEASES="$STATE/openbao-$PORT.leases"
@@ -19,14 +20,6 @@ URL="http://127.0.0.1:$PORT"
 BAO="$ROOT/.venv/bin/bao"
 
 up() { curl -sf -o /dev/null "$URL/v1/sys/health"; }
-
-prune_leases() {
-  mkdir -p "$LEASES"
-  for lease in "$LEASES"/*; do
-    [ -e "$lease" ] || continue
-    kill -0 "$(basename "$lease")" 2>/dev/null || rm -f "$lease"
-  done
-}
 
 start() {
   mkdir -p "$STATE" "$LEASES"
@@ -46,27 +39,14 @@ start() {
   fi
   for _ in $(seq 1 150); do up && break; sleep 0.2; done
   up || { echo "OpenBao did not answer on $URL within 30 s:" >&2; tail -20 "$LOG" >&2 || true; exit 1; }
-  touch "$LEASES/$PPID"
+  lease_take "$LEASES"
   echo "VAULT_ADDR=$URL"
   echo "VAULT_TOKEN=root"
 }
 
 stop() {
-  rm -f "$LEASES/$PPID"
-  prune_leases
-  if [ -n "$(ls -A "$LEASES" 2>/dev/null)" ]; then
-    echo "OpenBao left running: still leased by $(ls "$LEASES" | tr '\n' ' ')" >&2
-    return 0
-  fi
-  if [ -f "$PIDFILE" ]; then
-    pid="$(cat "$PIDFILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-  fi
+  lease_release "$LEASES" "OpenBao" || return 0
+  stop_pidfile "$PIDFILE"
 }
 
 case "${1:-}" in

@@ -10,20 +10,13 @@
 # `stop` only stops the cluster once no other live lease remains.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/tools/lib/leases.sh"
 PORT="${PGPORT:-55432}"
 PGROOT="${PGROOT:-$ROOT/.ci-state/pg}"
 LEASES="$PGROOT.leases"
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 as_postgres() { su postgres -s /bin/sh -c "$1"; }
-
-prune_leases() {
-  mkdir -p "$LEASES"
-  for lease in "$LEASES"/*; do
-    [ -e "$lease" ] || continue
-    kill -0 "$(basename "$lease")" 2>/dev/null || rm -f "$lease"
-  done
-}
 
 start() {
   if [ -z "$(pgbin)" ] || [ ! -x "$(pgbin)/initdb" ]; then
@@ -48,17 +41,12 @@ start() {
   if ! "$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='runlog'" | grep -q 1; then
     "$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qc "CREATE DATABASE runlog" >&2
   fi
-  touch "$LEASES/$PPID"
+  lease_take "$LEASES"
   echo "PG_URL=postgresql+psycopg://postgres@127.0.0.1:$PORT/runlog"
 }
 
 stop() {
-  rm -f "$LEASES/$PPID"
-  prune_leases
-  if [ -n "$(ls -A "$LEASES" 2>/dev/null)" ]; then
-    echo "postgres left running: still leased by $(ls "$LEASES" | tr '\n' ' ')" >&2
-    return 0
-  fi
+  lease_release "$LEASES" "postgres" || return 0
   local bin; bin="$(pgbin)"
   if [ -n "$bin" ] && [ -f "$PGROOT/data/postmaster.pid" ]; then
     as_postgres "$bin/pg_ctl -D '$PGROOT/data' -m fast -w -t 30 stop" >&2 || true

@@ -9,6 +9,7 @@
 # No accounting daemon: jobs are read back with `scontrol show job -o` (MinJobAge keeps them 1 h).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/tools/lib/leases.sh"
 SLURM_ROOT="${SLURM_ROOT:-$ROOT/.ci-state/slurm}"
 export SLURM_CONF="$SLURM_ROOT/slurm.conf"
 LEASES="$SLURM_ROOT/leases"
@@ -70,27 +71,14 @@ CONF
   alive "$SLURM_ROOT/slurmd.pid" || /usr/sbin/slurmd -f "$SLURM_CONF"
   for _ in $(seq 1 60); do sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break; sleep 0.5; done
   sinfo -h -o "%P %T %N" | grep -qE 'idle|mixed|allocated' || { tail -20 "$SLURM_ROOT"/log/*.log >&2; exit 1; }
-  touch "$LEASES/$PPID"
+  lease_take "$LEASES"
   echo "SLURM_CONF=$SLURM_CONF"
 }
 
 stop() {
-  mkdir -p "$LEASES"; rm -f "$LEASES/$PPID"
-  for lease in "$LEASES"/*; do
-    [ -e "$lease" ] || continue
-    kill -0 "$(basename "$lease")" 2>/dev/null || rm -f "$lease"
-  done
-  if [ -n "$(ls -A "$LEASES" 2>/dev/null)" ]; then
-    echo "slurm left running: still leased by $(ls "$LEASES" | tr '\n' ' ')" >&2; return 0
-  fi
-  for pidfile in "$SLURM_ROOT/slurmd.pid" "$SLURM_ROOT/slurmctld.pid"; do
-    if alive "$pidfile"; then
-      pid="$(cat "$pidfile")"; kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
-  done
+  lease_release "$LEASES" "slurm" || return 0
+  stop_pidfile "$SLURM_ROOT/slurmd.pid"
+  stop_pidfile "$SLURM_ROOT/slurmctld.pid"
   if [ -f "$SLURM_ROOT/munged-started" ] && [ -f /run/munge/munged.pid ]; then
     kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
     rm -f "$SLURM_ROOT/munged-started"

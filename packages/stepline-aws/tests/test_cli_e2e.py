@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from stepline.testing.cli import clean_env, copy_example, stepline
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "31-aws-secrets"
-STEPLINE = str(Path(sys.executable).parent / "stepline")
 VALUES = {"API_TOKEN": "aws-e2e-T0ken/+=xyz", "DB_PASSWORD": "aws-e2e-pa55word"}
-
-
-def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
 
 
 @pytest.fixture
 def folder(tmp_path):
-    target = tmp_path / "example"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".stepline", "__pycache__"))
-    return target
+    return copy_example(EXAMPLE, tmp_path)
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def secret_id():
 
 @pytest.fixture
 def env(services, secret_id):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "AWS_"))}
+    clean = clean_env("AWS_")
     return {**clean, **services.start("moto"), "AWS_SECRET_ID": secret_id}
 
 
@@ -51,9 +40,9 @@ def create_secret(env, secret_id, values):
 
 def test_secrets_manager_secrets_reach_the_task_and_nowhere_else(folder, env, secret_id):
     create_secret(env, secret_id, VALUES)
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "aws-e2e", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "aws-e2e", cwd=folder, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    shown = run("runs", "show", "aws-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
+    shown = stepline("runs", "show", "aws-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["status"] == "SUCCESS"
     assert hashlib.sha256(VALUES["API_TOKEN"].encode()).hexdigest()[:16] in shown.stdout
@@ -63,7 +52,7 @@ def test_secrets_manager_secrets_reach_the_task_and_nowhere_else(folder, env, se
 
 
 def test_a_missing_secret_fails_the_run_naming_it(folder, env, secret_id):
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "aws-miss", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "aws-miss", cwd=folder, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "API_TOKEN" in output and secret_id in output and "Traceback" not in output

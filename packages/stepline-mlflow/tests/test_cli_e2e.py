@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from stepline.testing.cli import clean_env, copy_example, stepline
+
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "32-mlflow-tracking"
-STEPLINE = str(Path(sys.executable).parent / "stepline")
-
-
-def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
-                          check=False)
 
 
 def test_example_32_logs_params_series_metric_returns_and_nested_map_runs(tmp_path, tracking_uri, reader):
-    folder = tmp_path / "example"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".stepline", "__pycache__"))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "MLFLOW_"))},
-           "MLFLOW_TRACKING_URI": tracking_uri}
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", "ml-e2e",
-               cwd=folder, env=env)
+    folder = copy_example(EXAMPLE, tmp_path)
+    env = {**clean_env("MLFLOW_"), "MLFLOW_TRACKING_URI": tracking_uri}
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", "ml-e2e",
+                    cwd=folder, env=env, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
 
     experiment = reader.get_experiment_by_name("stepline-examples")
@@ -46,20 +37,19 @@ def test_example_32_logs_params_series_metric_returns_and_nested_map_runs(tmp_pa
                for c in children.values())
 
     # the run log holds the same metrics, and records the tracker
-    shown = run("runs", "show", "ml-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
+    shown = stepline("runs", "show", "ml-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["status"] == "SUCCESS"
     assert "final_loss" in shown.stdout and '"mlflow"' in shown.stdout
 
 
 def test_default_config_writes_under_dot_stepline(tmp_path, template_db):
-    folder = tmp_path / "example"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".stepline", "__pycache__"))
+    folder = copy_example(EXAMPLE, tmp_path)
     (folder / ".stepline").mkdir()
     shutil.copy(template_db, folder / ".stepline" / "mlflow.db")  # skip the ~5 s schema migration
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "MLFLOW_"))}
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", "ml-default",
-               cwd=folder, env=env)
+    env = clean_env("MLFLOW_")
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", "ml-default",
+                    cwd=folder, env=env, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     from mlflow.tracking import MlflowClient
 

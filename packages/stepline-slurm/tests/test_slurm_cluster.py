@@ -1,6 +1,6 @@
 """The slurm executor against a real single-node Slurm cluster (tools/slurm.sh: Debian slurm-wlm +
-munge on 127.0.0.1). Slurm's shortest time limit is one minute, so the killed-job path is tested
-with `scancel` here and the TIMEOUT state on captured `scontrol` output (test_schedulers.py)."""
+munge on 127.0.0.1): a map and a parallel, a failing job, a cancelled job, a refused job and a job
+killed by its time limit (Slurm's shortest limit is one minute, so that test takes 60-90 s)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "75-slurm"
@@ -98,3 +99,27 @@ def test_a_job_slurm_refuses_fails_its_step_with_sbatch_message(tmp_path, slurm,
     step = h.run_log(tmp_path, "config.yaml", "refused-1").steps["a"]
     assert step.status.value == "FAIL"
     assert "cannot submit step 'a': `sbatch --parsable" in step.message and "invalid partition" in step.message.lower()
+
+
+def test_a_job_killed_by_its_time_limit_fails_its_step_with_that_reason(tmp_path, slurm, h):
+    (tmp_path / "pipeline.yaml").write_text("""dag:
+  start_at: slow
+  steps:
+    slow:
+      type: task
+      command_type: shell
+      command: 'echo started; sleep 600'
+      overrides: {slurm: {time: "00:01:00"}}
+""")
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    done = h.run_cli(tmp_path, "pipeline.yaml", "config.yaml", "timeout-1", slurm, timeout=240)
+    assert done.returncode == 1, done.stderr
+    jobs = tmp_path / ".stepline" / "jobs" / "timeout-1"
+    assert "#SBATCH --time=00:01:00" in (jobs / "slow.attempt-1.sh").read_text()
+    step = h.run_log(tmp_path, "config.yaml", "timeout-1").steps["slow"]
+    assert step.status.value == "FAIL", step.message
+    assert "killed by its time limit" in step.message and "(the step recorded: interrupted)" in step.message
+    [attempt] = step.attempts  # the attempt the job was in, from its start to Slurm's SIGTERM
+    assert attempt.status.value == "FAIL" and attempt.message == step.message
+    ran = datetime.fromisoformat(attempt.end_time) - datetime.fromisoformat(attempt.start_time)
+    assert ran.total_seconds() >= 50

@@ -4,47 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from stepline.testing.cli import clean_env, copy_example, run_log_json, stepline
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "20-sql-run-log"
-STEPLINE = str(Path(sys.executable).parent / "stepline")
 WORDS = b"the run log of this pipeline lives in a database\n"
-
-
-def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
 
 
 @pytest.fixture
 def folder(tmp_path):
-    target = tmp_path / "example"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".stepline", "__pycache__", "data"))
-    return target
+    return copy_example(EXAMPLE, tmp_path)
 
 
 @pytest.fixture
 def env(pg_schema_url):
     # trust auth accepts any password: put one in the URL to check it is never written down
     url = pg_schema_url.replace("postgres@", "postgres:pg-pa55word@")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "RUNNABLE_"))}
+    clean = clean_env()
     return {**clean, "SQL_RUN_LOG_URL": url}
 
 
 def test_example_runs_with_the_run_log_on_postgres(folder, env):
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "sql-e2e", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "sql-e2e", cwd=folder, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "counted 10 words" in done.stdout
 
-    shown = run("runs", "show", "sql-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
-    assert shown.returncode == 0, shown.stderr
-    log = json.loads(shown.stdout)
+    log = run_log_json("sql-e2e", "config.yaml", cwd=folder, env=env)
     assert log["status"] == "SUCCESS"
     assert list(log["steps"]) == ["write words", "count words", "report", "success"]
     assert all(step["status"] == "SUCCESS" for step in log["steps"].values())
@@ -67,27 +54,26 @@ def test_example_runs_with_the_run_log_on_postgres(folder, env):
         rows = conn.exec_driver_sql("SELECT key, record FROM stepline_records WHERE run_id = 'sql-e2e'").all()
         run_record = conn.exec_driver_sql("SELECT record FROM stepline_runs WHERE run_id = 'sql-e2e'").scalar()
     assert sorted(k for k, _ in rows) == ["params", "step/count words", "step/report", "step/success", "step/write words"]
-    for text in [run_record, *(r for _, r in rows), done.stdout, done.stderr, shown.stdout]:
+    for text in [run_record, *(r for _, r in rows), done.stdout, done.stderr, json.dumps(log)]:
         assert "pg-pa55word" not in text
 
-    listed = run("runs", "list", "-c", "config.yaml", cwd=folder, env=env)
+    listed = stepline("runs", "list", "-c", "config.yaml", cwd=folder, env=env)
     assert listed.returncode == 0 and "sql-e2e" in listed.stdout
 
 
 def test_a_reused_run_id_is_refused_by_the_database(folder, env):
-    first = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "twice", cwd=folder, env=env)
+    first = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "twice", cwd=folder, env=env)
     assert first.returncode == 0, first.stderr
-    second = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "twice", cwd=folder, env=env)
+    second = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "twice", cwd=folder, env=env)
     assert second.returncode == 2 and "'twice' is already used" in second.stderr
     assert "Traceback" not in second.stderr
 
 
 def test_example_under_the_emulator_each_step_a_process_writing_to_postgres(folder, env):
     (folder / "emulator.yaml").write_text((folder / "config.yaml").read_text() + "executor:\n  type: emulator\n")
-    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", "--run-id", "emu", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "emulator.yaml", "--run-id", "emu", cwd=folder, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    shown = run("runs", "show", "emu", "--json", "-c", "emulator.yaml", cwd=folder, env=env)
-    log = json.loads(shown.stdout)
+    log = run_log_json("emu", "emulator.yaml", cwd=folder, env=env)
     assert log["status"] == "SUCCESS" and log["run_config"]["executor"]["type"] == "emulator"
     assert log["steps"]["count words"]["attempts"][-1]["output_parameters"]["word_count"]["value"] == 10
 
@@ -95,6 +81,6 @@ def test_example_under_the_emulator_each_step_a_process_writing_to_postgres(fold
 def test_in_memory_sqlite_is_refused_when_steps_run_in_other_processes(folder, env):
     (folder / "emulator.yaml").write_text("run_log_store:\n  type: sql\n  config:\n    url: 'sqlite://'\n"
                                           "executor:\n  type: emulator\n")
-    done = run("execute", "pipeline.yaml", "-c", "emulator.yaml", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "emulator.yaml", cwd=folder, env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "sql" in done.stderr and "Traceback" not in done.stderr

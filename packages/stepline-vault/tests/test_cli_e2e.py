@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from stepline.testing.cli import clean_env, copy_example, stepline
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "30-vault-secrets"
-STEPLINE = str(Path(sys.executable).parent / "stepline")
 VALUES = {"API_TOKEN": "vault-e2e-T0ken/+=xyz", "DB_PASSWORD": "vault-e2e-pa55word"}
-
-
-def run(*args, cwd, env):
-    return subprocess.run([STEPLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
 
 
 @pytest.fixture
 def folder(tmp_path):
-    target = tmp_path / "example"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".stepline", "__pycache__"))
-    return target
+    return copy_example(EXAMPLE, tmp_path)
 
 
 @pytest.fixture
 def env(bao, unique_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "VAULT_"))}
+    clean = clean_env("VAULT_")
     return {**clean, "VAULT_ADDR": bao["VAULT_ADDR"], "VAULT_TOKEN": bao["VAULT_TOKEN"],
             "VAULT_SECRET_PATH": unique_path}
 
@@ -42,12 +31,10 @@ def files_containing(root: Path, text: str) -> list[str]:
 
 def test_vault_secrets_reach_the_task_and_nowhere_else(admin, folder, env, unique_path):
     admin.secrets.kv.v2.create_or_update_secret(path=unique_path, secret=VALUES)
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "vault-e2e", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "vault-e2e", cwd=folder, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    shown = run("runs", "show", "vault-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
-    assert shown.returncode == 0, shown.stderr
-    log = json.loads(shown.stdout)
-    assert log["status"] == "SUCCESS"
+    shown = stepline("runs", "show", "vault-e2e", "--json", "-c", "config.yaml", cwd=folder, env=env)
+    assert json.loads(shown.stdout)["status"] == "SUCCESS"
     fingerprint = hashlib.sha256(VALUES["API_TOKEN"].encode()).hexdigest()[:16]
     assert fingerprint in shown.stdout  # the task got exactly the stored token
     for value in VALUES.values():
@@ -59,7 +46,7 @@ def test_vault_secrets_reach_the_task_and_nowhere_else(admin, folder, env, uniqu
 
 def test_a_missing_vault_key_fails_the_step_naming_it(admin, folder, env, unique_path):
     admin.secrets.kv.v2.create_or_update_secret(path=unique_path, secret={"API_TOKEN": VALUES["API_TOKEN"]})
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "vault-miss", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", "--run-id", "vault-miss", cwd=folder, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "DB_PASSWORD" in output and VALUES["API_TOKEN"] not in output
@@ -68,7 +55,7 @@ def test_a_missing_vault_key_fails_the_step_naming_it(admin, folder, env, unique
 def test_a_token_in_the_config_file_is_refused(folder, env):
     config = folder / "config.yaml"
     config.write_text(config.read_text() + "    token: hvs.do-not-do-this\n")
-    done = run("execute", "pipeline.yaml", "-c", "config.yaml", cwd=folder, env=env)
+    done = stepline("execute", "pipeline.yaml", "-c", "config.yaml", cwd=folder, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
     assert "VAULT_TOKEN" in output and "hvs.do-not-do-this" not in output and "Traceback" not in output

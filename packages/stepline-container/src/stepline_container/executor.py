@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, ValidationError
 from stepline.component import Locality, config_error
 from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings, single_node_command
-from stepline.runlog.models import Attempt, CodeIdentity, Status, utc_now
+from stepline.runlog.models import CodeIdentity, Status
 
 #: Exit codes of ``podman run`` / ``docker run`` that mean the container never ran the command.
 _ENGINE_FAILED, _NOT_EXECUTABLE, _NOT_FOUND = 125, 126, 127
@@ -208,20 +208,12 @@ def explain(outcome: Outcome, internal_name: str, spec: ContainerSpec) -> str:
 
 
 def record_failure(run, node, internal_name: str, message: str) -> Status:
-    """Fail a step whose container never recorded an outcome, with the reason (the step log the
-    container began, if any, keeps its attempts)."""
-    from stepline.executors.step_context import new_step_log
+    """Fail a step whose container never recorded an outcome, with the reason (what the container
+    recorded, if anything, is kept), and say why on stderr."""
+    from stepline.executors.step_context import record_lost
 
-    step = run.store.get_step_log(run.run_id, internal_name) or new_step_log(run, node, internal_name)
-    attempt = step.attempts[-1] if step.attempts and step.attempts[-1].status == Status.PROCESSING else None
-    if attempt is None:
-        attempt = Attempt(attempt_number=len(step.attempts) + 1)
-        step.attempts.append(attempt)
-    attempt.status, attempt.message, attempt.end_time = Status.FAIL, message, utc_now()
-    step.status, step.message = Status.FAIL, message
-    run.store.put_step_log(run.run_id, step)
     print(f"error: {message}", file=sys.stderr)
-    return Status.FAIL
+    return record_lost(run, node, internal_name, message).status
 
 
 def _is_file(reference: str) -> bool:

@@ -16,7 +16,6 @@ submitted as concurrent jobs.
 from __future__ import annotations
 
 import abc
-
 import os
 import re
 import shlex
@@ -133,8 +132,7 @@ class BatchExecutor(LocalExecutor):
 
     # ---- running a step -----------------------------------------------------------------------
     def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
-        from stepline.executors.emulator import _record_lost
-        from stepline.executors.step_context import execute_step, fail_step
+        from stepline.executors.step_context import execute_step, record_lost
 
         if node.type != "task":
             return execute_step(run, node, internal_name, branch=branch).status
@@ -145,24 +143,12 @@ class BatchExecutor(LocalExecutor):
             try:
                 reason, killed = self.run_job(script, output, internal_name)
             except StepLineError as exc:  # the scheduler refused the job (bad partition, no sbatch...)
-                return _record_lost(run, node, internal_name, str(exc))
+                return record_lost(run, node, internal_name, str(exc)).status
             step = run.store.get_step_log(run.run_id, internal_name)
             if step is not None and (step.status == Status.SUCCESS or
                                      (step.status != Status.PROCESSING and not killed)):
                 break  # Stepline recorded the outcome (a task failure exits non-zero: that is it)
-            reason = reason or "the job ended without recording the step"
-            if step is None:
-                _record_lost(run, node, internal_name, reason)
-                step = run.store.get_step_log(run.run_id, internal_name)
-            elif step.status == Status.PROCESSING or (step.attempts and step.attempts[-1].end_time is None):
-                fail_step(step, reason)
-                run.store.put_step_log(run.run_id, step)
-            else:  # the scheduler killed the job after Stepline saw the signal ("interrupted"): say why
-                message = f"{reason} (the step recorded: {step.message})" if step.message else reason
-                step.status, step.message = Status.FAIL, message
-                if step.attempts:
-                    step.attempts[-1].status, step.attempts[-1].message = Status.FAIL, message
-                run.store.put_step_log(run.run_id, step)
+            step = record_lost(run, node, internal_name, reason or "the job ended without recording the step")
             if len(lost) + len(step.attempts) >= node.max_attempts:
                 break
             lost += step.attempts

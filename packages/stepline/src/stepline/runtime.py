@@ -227,4 +227,5 @@ def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file:
                      config_file=config_file)
     run.store.get_run(run_id)  # a clear error when the run does not exist
     branch = step.rpartition(".")[0]
-    return execute_step(run, node, step, branch=branch, map_variable=variables).status
+    with _sigterm_raises():  # a scheduler's or engine's SIGTERM fails the step as "interrupted"
+        return execute_step(run, node, step, branch=branch, map_variable=variables).status

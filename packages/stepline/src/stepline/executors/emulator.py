@@ -48,19 +48,9 @@ class EmulatorExecutor(LocalExecutor):
                               env={**os.environ, "STEPLINE_RUN_ID": run.run_id},
                               preexec_fn=partial(die_with_parent, os.getpid()))  # no orphan writing after a crash
         step = run.store.get_step_log(run.run_id, internal_name)
-        if step is None:
-            return _record_lost(run, node, internal_name,
-                                f"`{shlex.join(command)}` exited {done.returncode} without recording the step")
+        if step is None or step.status == Status.PROCESSING:
+            from stepline.executors.step_context import record_lost
+
+            why = f"`{shlex.join(command)}` exited {done.returncode} without recording the step"
+            return record_lost(run, node, internal_name, why).status
         return step.status
-
-
-def _record_lost(run, node, internal_name: str, message: str) -> Status:
-    """A step whose process died before writing its log fails with the reason, never silently."""
-    from stepline.executors.step_context import new_step_log
-    from stepline.runlog.models import Attempt, utc_now
-
-    step = new_step_log(run, node, internal_name)
-    step.status, step.message = Status.FAIL, message
-    step.attempts = [Attempt(status=Status.FAIL, message=message, end_time=utc_now())]
-    run.store.put_step_log(run.run_id, step)
-    return Status.FAIL

@@ -54,8 +54,7 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
         step.attempts = [instant_attempt(Status.SUCCESS)]
         run.store.put_step_log(run.run_id, step)
         return step
-    run.store.put_step_log(run.run_id, step)
-    try:
+    try:  # the step log is first written when an attempt starts (see _run_task)
         _run_task(run, node, step, branch, map_variable or {})
     except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
         fail_step(step, str(exc))
@@ -70,11 +69,26 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
 def fail_step(step: StepLog, message: str) -> None:
     """Mark a step failed with ``message``; close its running attempt, or add one."""
     step.status, step.message = Status.FAIL, message
-    if step.attempts and step.attempts[-1].end_time is None:
-        last = step.attempts[-1]
-        last.status, last.message, last.end_time = Status.FAIL, message, utc_now()
-    elif not step.attempts:
+    last = step.attempts[-1] if step.attempts else None
+    if last is not None and (last.end_time is None or last.status == Status.PROCESSING):
+        last.status, last.message, last.end_time = Status.FAIL, message, last.end_time or utc_now()
+    elif last is None:
         step.attempts.append(instant_attempt(Status.FAIL, message))
+
+
+def record_lost(run: RunContext, node: Node, internal_name: str, message: str) -> StepLog:
+    """Fail a step whose process died, was killed or never started before it recorded an outcome
+    (a container, a batch job, an ``execute-single-node`` call), with ``message`` as the reason.
+    What the process did record is kept: its attempts, the start of the attempt it was in, and the
+    failure it wrote as it was stopped ("interrupted"), which the message then quotes."""
+    step = run.store.get_step_log(run.run_id, internal_name) or new_step_log(run, node, internal_name)
+    last = step.attempts[-1] if step.attempts else None
+    if step.status == Status.FAIL and step.message and last is not None and last.status == Status.FAIL:
+        message = f"{message} (the step recorded: {step.message})"
+        last.status, last.message = Status.FAIL, message
+    fail_step(step, message)
+    run.store.put_step_log(run.run_id, step)
+    return step
 
 
 def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
@@ -97,6 +111,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         sink = OutputSink(list(secrets.values()), echo=not run.quiet)
         attempt = Attempt(attempt_number=number, input_parameters=received)
         step.attempts.append(attempt)
+        run.store.put_step_log(run.run_id, step)  # a killed process leaves the attempt it was in
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
                                 output=sink, timeout=node.timeout_seconds, attempt=number)
         try:

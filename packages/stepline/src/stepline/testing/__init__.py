@@ -6,5 +6,8 @@ Each kit is a class of pytest tests; subclass it in your tests and provide the f
 - :class:`stepline.testing.catalog.CatalogContract` — fixture ``catalog``
 - :class:`stepline.testing.secrets.SecretsContract` — see that module
 
+and :mod:`stepline.testing.cli` runs the ``stepline`` command in a copy of an example, for a
+backend's end-to-end test against its real server.
+
 The kit modules import pytest; this package does not, so ``import stepline`` never needs it.
 """
