@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 from stepline.catalog.base import Catalog
-from stepline.component import Locality, Settings
+from stepline.component import Settings
 
-from stepline_fsspec.location import Location, locality_of, location_of, mask_options, mask_url
+from stepline_fsspec.location import OnLocation, mask_url
 
 
 class FsspecCatalogSettings(Settings):
@@ -19,35 +19,19 @@ class FsspecCatalogSettings(Settings):
     compute_data_folder: str = "."
 
 
-class FsspecCatalog(Catalog):
+class FsspecCatalog(OnLocation, Catalog):
     """Files a step puts land at ``location/RUN_ID/<path relative to compute_data_folder>``."""
 
     name: ClassVar[str] = "fsspec"
     Settings: ClassVar[type[Settings]] = FsspecCatalogSettings
 
     @property
-    def where(self) -> Location:
-        return location_of(self)
-
-    @property
-    def locality(self) -> Locality:
-        return locality_of(self.settings.location)
-
-    @property
     def location(self) -> str:
         return mask_url(self.settings.location)
 
     def describe(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"location": self.location,
-                                  "compute_data_folder": self.settings.compute_data_folder}
-        if self.settings.storage_options:
-            config["storage_options"] = mask_options(self.settings.storage_options)
+        config = {**self.location_config(), "compute_data_folder": self.settings.compute_data_folder}
         return {"type": self.name, "config": config}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_location", None)
-        return state
 
     def _upload(self, local: Path, remote: str) -> None:
         self.where.upload_file(local, remote)

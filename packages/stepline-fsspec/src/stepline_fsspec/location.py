@@ -7,6 +7,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +60,21 @@ def mask_options(options: Any) -> Any:
     return options
 
 
+def _write_aside(path: str, fill: Callable[[str], Any], publish: Callable[[str, str], None]) -> None:
+    """Fill a temporary file next to local ``path``, then ``publish(tmp, path)`` (``os.replace``
+    to replace, ``os.link`` to create only); the temporary file never stays behind."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    os.close(fd)
+    try:
+        fill(tmp)
+        publish(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def location_of(component: Any) -> Location:
     """The component's Location, made again after a fork: async filesystems (s3fs) are not fork-safe."""
     found = component.__dict__.get("_location")
@@ -66,6 +82,32 @@ def location_of(component: Any) -> Location:
         found = Location(component.settings.location, component.settings.storage_options)
         component.__dict__["_location"] = found
     return found
+
+
+class OnLocation:
+    """For a component whose settings hold an fsspec ``location`` and ``storage_options``: its
+    :class:`Location` (made again after a fork or unpickling), its locality, its masked config."""
+
+    @property
+    def where(self) -> Location:
+        return location_of(self)
+
+    @property
+    def locality(self) -> Locality:
+        return locality_of(self.settings.location)
+
+    def location_config(self) -> dict[str, Any]:
+        """``location`` and ``storage_options`` as ``describe()`` shows them: secrets masked."""
+        config: dict[str, Any] = {"location": mask_url(self.settings.location)}
+        if self.settings.storage_options:
+            config["storage_options"] = mask_options(self.settings.storage_options)
+        return config
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the filesystem object holds sockets and event loops: rebuild it after pickling
+        state = dict(self.__dict__)
+        state.pop("_location", None)
+        return state
 
 
 class Location:
@@ -100,55 +142,24 @@ class Location:
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Replace one object atomically: readers see the old bytes or the new ones."""
         path = self.path(rel)
-        if self.is_local:
-            # a local file is written in place by fsspec: write aside, then rename over it
-            folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        else:
-            # one PUT per object on object stores; memory:// swaps the object in one assignment
+        if self.is_local:  # fsspec writes a local file in place: write aside, then rename over it
+            _write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.replace)
+        else:  # one PUT per object on object stores; memory:// swaps the object in one assignment
             self.fs.pipe_file(path, data)
 
     def upload_file(self, local: Path, rel: str) -> None:
         """Copy a local file to ``root/rel``, atomically replacing what was there."""
         path = self.path(rel)
         if self.is_local:
-            folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            os.close(fd)
-            try:
-                shutil.copyfile(local, tmp)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        else:
-            # object stores make an upload visible only once complete (multipart included)
+            _write_aside(path, lambda tmp: shutil.copyfile(local, tmp), os.replace)
+        else:  # object stores make an upload visible only once complete (multipart included)
             self.fs.put_file(str(local), path)
 
     def create_bytes(self, rel: str, data: bytes) -> None:
         """Write an object that must not exist yet; FileExistsError if it does."""
         path = self.path(rel)
-        if self.is_local:
-            folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.link(tmp, path)  # atomic, complete, and fails with FileExistsError if taken
-            finally:
-                os.unlink(tmp)
+        if self.is_local:  # a hard link is atomic, complete, and fails with FileExistsError if taken
+            _write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.link)
         elif self.is_memory:
             # memory:// checks, then stores: make that one step for the threads of this process
             with _MEMORY_CREATE_LOCK:

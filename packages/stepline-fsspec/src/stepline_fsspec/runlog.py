@@ -6,12 +6,12 @@ import posixpath
 from typing import Any, ClassVar
 
 from pydantic import Field
-from stepline.component import Locality, Settings
+from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import key_from_filename, record_filename
 from stepline.runlog.models import RunLog
 
-from stepline_fsspec.location import Location, locality_of, location_of, mask_options, mask_url
+from stepline_fsspec.location import OnLocation
 
 
 class ChunkedFsspecSettings(Settings):
@@ -20,7 +20,7 @@ class ChunkedFsspecSettings(Settings):
                                             description="passed to fsspec; secret-looking values never shown")
 
 
-class ChunkedFsspecRunLogStore(RunLogStore):
+class ChunkedFsspecRunLogStore(OnLocation, RunLogStore):
     """``location/RUN_ID/`` holds one object per run, parameter, step and branch record.
 
     Recording a step writes only that step's object, so the cost does not grow with the run and
@@ -31,25 +31,8 @@ class ChunkedFsspecRunLogStore(RunLogStore):
     name: ClassVar[str] = "chunked-fsspec"
     Settings: ClassVar[type[Settings]] = ChunkedFsspecSettings
 
-    @property
-    def where(self) -> Location:
-        return location_of(self)
-
-    @property
-    def locality(self) -> Locality:
-        return locality_of(self.settings.location)
-
     def describe(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"location": mask_url(self.settings.location)}
-        if self.settings.storage_options:
-            config["storage_options"] = mask_options(self.settings.storage_options)
-        return {"type": self.name, "config": config}
-
-    def __getstate__(self) -> dict[str, Any]:
-        # the filesystem object holds sockets and event loops: rebuild it after pickling
-        state = dict(self.__dict__)
-        state.pop("_location", None)
-        return state
+        return {"type": self.name, "config": self.location_config()}
 
     @staticmethod
     def _rel(run_id: str, key: str) -> str:
