@@ -10,7 +10,7 @@ import uuid
 import pytest
 from stepline.component import Locality
 from stepline.errors import SecretNotFoundError, StepLineError
-from stepline.executors.base import Executor
+from stepline.testing.integration import executor_running_steps_in
 from stepline.testing.secrets import KNOWN_SECRETS, SecretsContract
 from stepline_aws import plugin
 from stepline_aws.secrets import ParameterStoreSecrets, SecretsManagerSecrets
@@ -191,24 +191,13 @@ def test_settings_hold_no_credentials():
     assert not {"access_key", "aws_access_key_id", "secret_key", "aws_secret_access_key"} & fields
 
 
-def _executor(where: Locality) -> Executor:
-    class StandIn(Executor):
-        name = "stand-in"
-        runs_steps_in = where
-
-        def execute(self, run):
-            raise NotImplementedError
-
-    return StandIn()
-
-
 def test_a_loopback_endpoint_under_a_network_executor_warns():
     service = SecretsManagerSecrets.from_config({"endpoint_url": "http://127.0.0.1:15000"})
-    problems = plugin.stepline_check_integration(_executor(Locality.NETWORK), service)
+    problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), service)
     assert len(problems) == 1 and problems[0].startswith("warning: ") and "127.0.0.1" in problems[0]
-    assert plugin.stepline_check_integration(_executor(Locality.MACHINE), service) == []
+    assert plugin.stepline_check_integration(executor_running_steps_in(Locality.MACHINE), service) == []
     remote = ParameterStoreSecrets.from_config({"endpoint_url": "https://ssm.eu-west-1.amazonaws.com"})
-    assert plugin.stepline_check_integration(_executor(Locality.NETWORK), remote) == []
+    assert plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), remote) == []
 
 
 def test_no_region_anywhere_is_a_clear_error(aws_env, tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from stepline.component import Locality
 from stepline.errors import IntegrationError, StepLineError
-from stepline.executors.base import Executor
+from stepline.testing.integration import executor_running_steps_in
 from stepline_mlflow import plugin
 from stepline_mlflow.tracker import MlflowTracker, local_path
 
@@ -184,36 +184,25 @@ def test_locality_follows_the_uri(uri, local):
     assert tracker.locality == (Locality.MACHINE if local else Locality.NETWORK)
 
 
-def _executor(where: Locality) -> Executor:
-    class StandIn(Executor):
-        name = "stand-in"
-        runs_steps_in = where
-
-        def execute(self, run):
-            raise NotImplementedError
-
-    return StandIn()
-
-
 def test_a_local_store_under_a_network_executor_is_an_error_that_explains_why():
     tracker = MlflowTracker.from_config({"tracking_uri": "sqlite:///.stepline/mlflow.db"})
-    problems = plugin.stepline_check_integration(_executor(Locality.NETWORK), tracker)
+    problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), tracker)
     assert len(problems) == 1 and not problems[0].startswith("warning")
     assert "own disk" in problems[0] and "tracking server" in problems[0]
     from stepline.plugins.manager import get_plugin_manager
 
     with pytest.raises(IntegrationError, match="own disk"):
-        get_plugin_manager().check_integration(_executor(Locality.NETWORK), [tracker])
+        get_plugin_manager().check_integration(executor_running_steps_in(Locality.NETWORK), [tracker])
 
 
 def test_a_local_store_on_this_machine_or_a_server_anywhere_is_fine():
     local = MlflowTracker.from_config({"tracking_uri": "sqlite:///m.db"})
     server = MlflowTracker.from_config({"tracking_uri": "http://mlflow.internal:5000"})
-    assert plugin.stepline_check_integration(_executor(Locality.MACHINE), local) == []
-    assert plugin.stepline_check_integration(_executor(Locality.NETWORK), server) == []
+    assert plugin.stepline_check_integration(executor_running_steps_in(Locality.MACHINE), local) == []
+    assert plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), server) == []
     from stepline.plugins.manager import get_plugin_manager
 
-    assert get_plugin_manager().check_integration(_executor(Locality.MACHINE), [local]) == []
+    assert get_plugin_manager().check_integration(executor_running_steps_in(Locality.MACHINE), [local]) == []
 
 
 def test_a_forked_child_logs_through_its_own_connections(tracking_uri, reader):

@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 from stepline.component import Locality
 from stepline.errors import StepLineError
-from stepline.executors.base import Executor
+from stepline.testing.integration import executor_running_steps_in
 from stepline_vault import plugin
 from stepline_vault.secrets import DEFAULT_JWT_PATH, VaultSecrets
 
@@ -96,17 +96,6 @@ def test_kubernetes_auth_needs_a_role():
 
 
 # ---- integration checks -----------------------------------------------------------------------------
-def executor_running_steps_in(where: Locality) -> Executor:
-    class StandIn(Executor):  # only the class attributes the checks read
-        name = f"stand-in-{where.name.lower()}"
-        runs_steps_in = where
-
-        def execute(self, run):
-            raise NotImplementedError
-
-    return StandIn()
-
-
 def test_token_auth_under_a_network_executor_warns():
     service = VaultSecrets.from_config({"path": "p"})
     problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), service)

@@ -3,6 +3,7 @@ the enclosing :class:`~stepline.sdk.pipeline.Pipeline` fills in ``next`` and ``o
 
 from __future__ import annotations
 
+import abc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from stepline.sdk.pipeline import Pipeline
 
 
-class Step:
+class Step(abc.ABC):
     """Fields every step has: its ``name``, and how its path ends.
 
     ``on_failure`` is a step or a Pipeline to go to when this step fails (its steps are added to the
@@ -45,12 +46,13 @@ class Step:
     def terminal(self) -> bool:
         return False
 
+    @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
         """The node's own fields (without next/on_failure)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _node_class(self) -> type:
-        raise NotImplementedError
+        """The pipeline node model this step becomes."""
 
     def node(self, path: str) -> Node:
         """A fresh node model; ``path`` is the step's dotted name (for errors)."""
@@ -99,8 +101,9 @@ class _Task(Step):
 
         return TaskNode
 
+    @abc.abstractmethod
     def command(self) -> str:
-        raise NotImplementedError
+        """The node's ``command`` field."""
 
     def _fields(self) -> dict[str, Any]:
         return {"command_type": self.command_type, "command": self.command(), "returns": list(self.returns),
