@@ -11,6 +11,7 @@ from stepline.config.loader import load_services
 from stepline.errors import StepLineError
 from stepline.pipeline.nodes import TaskNode
 from stepline.plugins.manager import get_plugin_manager
+from stepline.runtime import prepare
 from stepline_container.engines import DockerEngine, PodmanEngine
 from stepline_container.executor import ContainerError, LocalContainerExecutor, Outcome, explain
 
@@ -121,6 +122,12 @@ def test_an_unknown_per_step_setting_is_refused(write, workdir, monkeypatch):
     bad = TaskNode(command="x.y", overrides={"local-container": {"image": "x"}})
     with pytest.raises(StepLineError, match="overrides.local-container: unknown setting 'image'"):
         executor.step_settings(bad)
+    # and a pipeline with it is refused before its run, naming the file and the step
+    write("pipeline.yaml", "dag: {start_at: s, steps: {s: {type: task, command: x.y, "
+                           "overrides: {local-container: {image: x}}}}}\n")
+    with pytest.raises(StepLineError) as refused:
+        prepare("pipeline.yaml", "config.yaml", import_code=False)
+    assert str(refused.value).startswith("pipeline.yaml: step 's': overrides.local-container: unknown setting 'image'")
 
 
 def test_every_setting_is_in_the_docs_table():

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from stepline.errors import StepLineError
+
+STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
 
 def check(tmp_path, executor_config: str, store: str):
@@ -38,3 +44,28 @@ def test_step_overrides_are_validated_and_merged():
     node.overrides = {"pbs": {"gres": "gpu:1"}}
     with pytest.raises(StepLineError, match="gres with the pbs executor"):
         PBSExecutor.from_config({}).job_spec(node, "train")
+
+
+def test_a_bad_step_override_stops_the_run_before_its_first_step(tmp_path):
+    # the step with the typo is inside a map, after a step that would otherwise have run first
+    (tmp_path / "pipeline.yaml").write_text("""dag:
+  start_at: first
+  steps:
+    first: {type: task, command_type: shell, command: 'touch ran', next: fan}
+    fan:
+      type: map
+      iterate_on: xs
+      iterate_as: x
+      branch:
+        start_at: train
+        steps:
+          train: {type: task, command_type: shell, command: 'true', overrides: {slurm: {partiton: gpu}}}
+""")
+    (tmp_path / "config.yaml").write_text("executor: {type: slurm}\n")
+    done = subprocess.run([STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: pipeline.yaml: step 'fan.") and "train': overrides.slurm.partiton" in line
+    assert line.endswith("(did you mean 'partition'?)")
+    assert not (tmp_path / "ran").exists() and not (tmp_path / ".stepline" / "runs").exists()

@@ -122,6 +122,9 @@ class LocalContainerExecutor(EmulatorExecutor):
         except ValidationError as exc:
             raise config_error(exc, self.Settings, f"overrides.{self.name}", "pipeline") from None
 
+    def check_step(self, node, path: str) -> None:
+        self.step_settings(node)
+
     def engine(self, settings: ContainerSettings):
         if settings.engine == "docker":
             from stepline_container.engines import DockerEngine

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from pydantic import Field, ValidationError
 from stepline.component import Locality
-from stepline.errors import ConfigError, NotSupportedError, StepLineError
+from stepline.errors import ConfigError, NotSupportedError, StepLineError, did_you_mean
 from stepline.executors.local import LocalExecutor, LocalSettings
 from stepline.runlog.models import Status
 
@@ -103,16 +103,21 @@ class BatchExecutor(LocalExecutor):
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"step '{internal_name}': overrides.{self.name}.{where}: {err['msg']}",
-                              hint=f"settings a step may override: {', '.join(JobSpec.model_fields)}") from None
+            allowed = list(JobSpec.model_fields)
+            hint = did_you_mean(where, allowed) if err["type"] == "extra_forbidden" else None
+            raise ConfigError(f"overrides.{self.name}.{where}: {err['msg']}", step=internal_name,
+                              hint=hint or f"settings a step may override: {', '.join(allowed)}") from None
         problem = check_env_names(spec)
         if problem:
-            raise ConfigError(f"step '{internal_name}': executor {self.name}: {problem}")
+            raise ConfigError(f"executor {self.name}: {problem}", step=internal_name)
         if spec.gres and self.dialect != "slurm":
-            raise NotSupportedError(f"gres with the {self.name} executor (step '{internal_name}')",
+            raise NotSupportedError(f"gres with the {self.name} executor", step=internal_name,
                                     hint="ask for accelerators with extra_directives in the scheduler's own "
                                          "syntax, e.g. '-l select=1:ngpus=1' for PBS")
         return spec
+
+    def check_step(self, node, path: str) -> None:
+        self.job_spec(node, path)
 
     def script_for(self, run, node, internal_name: str, attempt: int) -> tuple[str, Path, Path]:
         from stepline.executors.emulator import single_node_command

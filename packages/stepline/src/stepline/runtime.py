@@ -49,6 +49,7 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
             found += manager.check_integration(executor, services.services())
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
+    check_steps(graph, services, pipeline_file)
     check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
     return Prepared(graph, services, found)
 
@@ -83,6 +84,21 @@ def executors_used(graph: Graph, services: Services, pipeline_file: str = "pipel
         if executor not in used:
             used.append(executor)
     return used
+
+
+def check_steps(graph: Graph, services: Services, pipeline_file: str) -> None:
+    """Each task step's own settings (``overrides:``), checked by the executor that will run it, so a
+    bad one stops the run before its first step rather than in the middle."""
+    from stepline.pipeline.graph import walk
+
+    for path, node in walk(graph):
+        if node.type != "task":
+            continue
+        runs_on = services.executors.get(getattr(node, "executor", None) or "", services.executor)
+        try:
+            runs_on.check_step(node, path)
+        except StepLineError as exc:
+            raise exc.with_context(file=pipeline_file, step=path) from None
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:

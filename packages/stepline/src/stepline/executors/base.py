@@ -43,6 +43,11 @@ class Executor(Component, abc.ABC):
 
         raise NotSupportedError(f"the {self.name} executor runs pipelines; it does not render them")
 
+    def check_step(self, node: Any, path: str) -> None:
+        """Before the run, refuse what this executor cannot use in a step it will run (a bad
+        ``overrides:`` entry) with a one-line :class:`~stepline.errors.StepLineError`. ``path`` is
+        the step's dotted name. The default has nothing to check."""
+
     def step_overrides(self, node: Any) -> dict[str, Any]:
         """The per-step ``overrides:`` that apply to this executor (by its name)."""
         overrides = getattr(node, "overrides", None) or {}
