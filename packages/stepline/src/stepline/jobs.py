@@ -101,6 +101,12 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
             super().__init__(name)
             self._node = node
 
+        def _node_class(self) -> type:
+            return type(self._node)
+
+        def _fields(self) -> dict[str, Any]:
+            return dict(self._node)
+
         def node(self, path: str) -> Any:
             return self._node.model_copy(deep=True)
 
