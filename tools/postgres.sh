@@ -16,7 +16,11 @@ PGROOT="${PGROOT:-$ROOT/.ci-state/pg}"
 LEASES="$PGROOT.leases"
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
-as_postgres() { su postgres -s /bin/sh -c "$1"; }
+as_postgres() { (cd / && su postgres -s /bin/sh -c "$1"); }
+# A checkout the postgres user cannot enter (a 0700 home or mktemp folder) keeps its cluster under /tmp
+# instead, in a folder named after the checkout; the leases stay in the checkout.
+FALLBACK="${TMPDIR:-/tmp}/stepline-pg-$(printf %s "$ROOT" | md5sum | cut -c1-10)"
+reachable() { as_postgres "test -w '$PGROOT'" 2>/dev/null; }
 
 start() {
   if [ -z "$(pgbin)" ] || [ ! -x "$(pgbin)/initdb" ]; then
@@ -25,6 +29,11 @@ start() {
   local bin; bin="$(pgbin)"
   mkdir -p "$PGROOT" "$LEASES"
   chown postgres:postgres "$PGROOT"
+  if ! reachable; then
+    PGROOT="$FALLBACK"
+    mkdir -p "$PGROOT" && chown postgres:postgres "$PGROOT" && chmod 700 "$PGROOT"
+    echo "the postgres user cannot reach this checkout; the cluster lives in $PGROOT" >&2
+  fi
   if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
     as_postgres "$bin/initdb -D '$PGROOT/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >&2
   fi
@@ -48,6 +57,7 @@ start() {
 stop() {
   lease_release "$LEASES" "postgres" || return 0
   local bin; bin="$(pgbin)"
+  reachable || PGROOT="$FALLBACK"
   if [ -n "$bin" ] && [ -f "$PGROOT/data/postmaster.pid" ]; then
     as_postgres "$bin/pg_ctl -D '$PGROOT/data' -m fast -w -t 30 stop" >&2 || true
   fi
