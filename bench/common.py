@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +24,9 @@ def item(x):
 
 
 def workspace() -> Path:
+    """A scratch folder with the benchmark's task module, removed when the benchmark exits."""
     folder = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     (folder / "bench_steps.py").write_text(STEPS_PY)
     return folder
 
