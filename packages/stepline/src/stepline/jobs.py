@@ -108,6 +108,8 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
             return dict(self._node)
 
         def node(self, path: str) -> Any:
+            # a copy of the parsed node, not one rebuilt from _fields: rebuilding would validate it
+            # again without the file's context (file, base_dir) that parse_node gave it
             return self._node.model_copy(deep=True)
 
     body = raw.get("job")
