@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from stepline.errors import StepLineError
-from stepline.runtime import prepare, render
+from stepline.run.lifecycle import render
+from stepline.run.prepare import prepare
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -224,7 +224,7 @@ def test_names_are_dns_safe_unique_and_stable():
 def test_a_node_type_argo_cannot_express_is_a_clear_error(tmp_path, monkeypatch):
     from stepline.orchestration.render import RenderJob
     from stepline.pipeline.graph import Graph
-    from stepline.pipeline.nodes import Node, SuccessNode, FailNode
+    from stepline.pipeline.nodes import FailNode, Node, SuccessNode
     from stepline_argo.executor import ArgoExecutor
 
     class Odd(Node):

@@ -6,8 +6,8 @@ import subprocess
 import threading
 import time
 
+from stepline.run.lifecycle import execute
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 
 PIPELINE = """
     dag:

@@ -24,7 +24,7 @@ def command_of(state: dict, execution: str) -> list[str]:
 def test_a_retry_of_a_run_the_state_machine_started_has_its_initial_parameters(tmp_path):
     """Walk the rendered machine as Step Functions does (Next on success, Catch on failure), running each
     Task state's command for real; the callbacks read ``config.yaml``, here a run log on local files."""
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     folder = write_project(tmp_path / "p", **{"config.yaml": "{}\n"})
     prepared = prepare(str(folder / "pipeline.yaml"), str(write_config(tmp_path)))

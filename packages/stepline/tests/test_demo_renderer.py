@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stepline.runtime import render
+from stepline.run.lifecycle import render
 
 STEPLINE_DIR = str(Path(sys.executable).parent)
 

@@ -11,14 +11,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "get_secret": "stepline.context",
-    "track": "stepline.context",
+    "get_secret": "stepline.active_step",
+    "track": "stepline.active_step",
     "StepLineError": "stepline.errors",
-    "execute": "stepline.runtime",
+    "execute": "stepline.run.lifecycle",
     **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
                                          "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
                                          "pickled", "metric", "task")},
-    **{name: "stepline.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
+    **{name: "stepline.sdk.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
 }
 
 __all__ = sorted(_EXPORTS)

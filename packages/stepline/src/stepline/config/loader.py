@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepline.errors import ConfigError, did_you_mean
+from stepline.run.services import Services
 
-if TYPE_CHECKING:
-    from stepline.catalog.base import Catalog
-    from stepline.executors.base import Executor
-    from stepline.runlog.base import RunLogStore
-    from stepline.secrets.base import Secrets
-    from stepline.tracking.base import ExperimentTracker
-
+#: The type each section takes when the file leaves it out (the sections of :data:`stepline.run.services.SECTIONS`).
 DEFAULTS: dict[str, str] = {
     "executor": "local",
     "run_log_store": "chunked-fs",
@@ -37,29 +31,6 @@ ALIASES = {
 }
 CONFIG_ENV_VARS = ("STEPLINE_CONFIGURATION_FILE", "RUNNABLE_CONFIGURATION_FILE")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-@dataclass
-class Services:
-    """The executor and services of one run."""
-
-    executor: Executor
-    run_log_store: RunLogStore
-    catalog: Catalog
-    secrets: Secrets
-    experiment_tracker: ExperimentTracker
-    #: Named executors of the optional ``executors:`` section, for steps that say ``executor: NAME``.
-    executors: dict[str, Executor] = field(default_factory=dict)
-
-    def services(self) -> list[Any]:
-        return [self.run_log_store, self.catalog, self.secrets, self.experiment_tracker]
-
-    def describe(self) -> dict[str, Any]:
-        """The full effective configuration, as recorded in the run log's ``run_config``."""
-        described = {section: getattr(self, section).describe() for section in DEFAULTS}
-        if self.executors:
-            described["executors"] = {name: ex.describe() for name, ex in self.executors.items()}
-        return described
 
 
 def resolve_placeholders(value: Any, *, source: str) -> Any:

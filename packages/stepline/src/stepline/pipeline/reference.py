@@ -53,9 +53,9 @@ def _load_yaml(path: str) -> Graph:
                                       hint="give a YAML file, module:attribute or path/to/file.py:attribute")
     raw = load_yaml_file(path)
     if isinstance(raw, dict) and "job" in raw and "dag" not in raw:
-        from stepline.jobs import job_from_yaml
+        from stepline.pipeline.job_file import job_graph, parse_job
 
-        return job_from_yaml(raw, file=path).graph()
+        return job_graph(*parse_job(raw, file=path))
     return load_pipeline(path)
 
 

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import PipelineDefinitionError
-from stepline.sdk.steps import Fail, PythonTask, Step, Success
+from stepline.sdk.steps import Branch, Fail, PythonTask, Step, Success
 
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.runlog.models import RunLog
 
-#: What the run log records as ``pipeline_file`` for an SDK run started without a reference.
-NO_REFERENCE = "<python: no reference>"
 SDK_FILE = "<sdk>"
 
 
@@ -29,7 +27,7 @@ def as_step(item: Any) -> Step:
                                   hint="use PythonTask(...), ShellTask(...), ... or a function decorated with @task")
 
 
-class Pipeline:
+class Pipeline(Branch):
     """Steps in a list, chained in order: each goes on to the next; the last ends in success.
 
     A step with ``terminate_with_success``/``terminate_with_failure`` ends its path; ``on_failure``
@@ -136,32 +134,15 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
 
 def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
               run_id: str | None, tag: str, quiet: bool) -> RunLog:
-    """Run a graph built in Python through :mod:`stepline.runtime` (shared by pipelines and jobs)."""
-    from stepline import runtime
+    """Run a graph built in Python (a pipeline's or a job's) through the run layer; print its summary."""
     from stepline.cli.summary import summary
-    from stepline.component import Locality
+    from stepline.run.lifecycle import execute
+    from stepline.run.prepare import prepare_graph
 
-    source = reference or NO_REFERENCE
-    prepared = runtime.prepare(source, configuration_file, graph=graph)
-    executor = prepared.services.executor
-    if reference is None and (executor.renders or executor.runs_steps_in != Locality.PROCESS):
-        raise PipelineDefinitionError(
-            f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
-            "from a reference, and none was given",
-            hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
-    if reference is not None:
-        from stepline.pipeline.reference import load_graph
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = load_graph(reference)
-        if found != graph:
-            raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
-                                          file=reference, hint="point it at the variable that holds this pipeline")
+    source, prepared = prepare_graph(graph, reference, configuration_file)
     for message in prepared.warnings:
         print(f"warning: {message}", file=sys.stderr)
-    run_log = runtime.execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet,
-                              prepared=prepared)
+    run_log = execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet, prepared=prepared)
     if not quiet:
         described = prepared.services.run_log_store.describe()
         config = described.get("config") or {}

@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from stepline.sdk.pipeline import Pipeline
 
 
+class Branch(abc.ABC):
+    """What a step accepts as a branch or an ``on_failure`` path: a :class:`~stepline.sdk.pipeline.Pipeline`.
+    Steps check for this base, not for Pipeline, because Pipeline is built from steps."""
+
+    steps: list[Step]
+
+    @abc.abstractmethod
+    def graph(self, prefix: str = "") -> Any:
+        """The completed, checked graph of the branch; ``prefix`` is its dotted path (for errors)."""
+
+
 class Step(abc.ABC):
     """Fields every step has: its ``name``, and how its path ends.
 
@@ -35,9 +46,7 @@ class Step(abc.ABC):
                                           hint="choose one")
         self.terminate_with_success = terminate_with_success
         self.terminate_with_failure = terminate_with_failure
-        from stepline.sdk.pipeline import Pipeline
-
-        if on_failure is not None and not isinstance(on_failure, (Step, Pipeline)):
+        if on_failure is not None and not isinstance(on_failure, (Step, Branch)):
             raise PipelineDefinitionError(f"on_failure must be a step or a Pipeline, not {type(on_failure).__name__}",
                                           step=name)
         self.on_failure = on_failure
@@ -218,9 +227,8 @@ class Fail(Success):
 
 def _branch(value: Any, owner: str, key: str, path: str):
     from stepline.pipeline.graph import join
-    from stepline.sdk.pipeline import Pipeline
 
-    if not isinstance(value, Pipeline):
+    if not isinstance(value, Branch):
         raise PipelineDefinitionError(f"branch '{key}' must be a Pipeline, not {type(value).__name__}", step=owner,
                                       hint="wrap the steps: Pipeline(steps=[...])")
     return value.graph(prefix=join(path, key))

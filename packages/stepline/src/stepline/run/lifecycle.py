@@ -1,0 +1,182 @@
+"""A run's life: start it, traverse it with its executor (or render it for an engine), execute one node
+of it, finish it. The CLI, the SDK, ``stepline retry`` and an engine's callbacks all call these, so a
+run started by ``start-run`` records exactly what a run started by ``stepline execute`` records."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
+
+from stepline.errors import Interrupted, PipelineDefinitionError, StepLineError
+from stepline.run.prepare import Prepared, executors_used, prepare
+from stepline.runlog.models import RunLog, Status, utc_now
+
+if TYPE_CHECKING:
+    from stepline.run.run_context import RunContext
+
+
+def start_run(prepared: Prepared, *, pipeline_file: str, config_file: str | None, params_file: str | None,
+              run_id: str | None, tag: str = "", quiet: bool = False, parameters: dict | None = None,
+              original: RunLog | None = None, observers: list | None = None,
+              phase: str = "traversal", exists_ok: bool = False) -> RunContext | None:
+    """Create the run log (PROCESSING, initial parameters) and return the context the run executes in.
+
+    ``original``: the run a re-run continues (its succeeded steps are skipped); ``parameters`` then
+    replace the params file. ``phase``: how the services are configured, ``traversal`` where the
+    executor traverses, ``execution`` in an engine's callback process (see
+    ``stepline_configure_integration``). ``exists_ok``: an engine may start the run twice (it retries a
+    failed start); when ``run_id`` already exists for the same pipeline, return None, and when it exists
+    for another pipeline, raise."""
+    from stepline.params import initial_parameters
+    from stepline.plugins.manager import get_plugin_manager
+    from stepline.run.run_context import RunContext, new_run_id
+
+    parameters = initial_parameters(params_file) if parameters is None else parameters
+    services = prepared.services
+    configured = executors_used(prepared.graph, services, pipeline_file, config_file) \
+        if phase == "traversal" else [services.executor]
+    for executor in configured:
+        get_plugin_manager().configure_integration(executor, services.services(), phase)
+    run = RunContext(run_id=run_id or new_run_id(), graph=prepared.graph, services=services,
+                     pipeline_file=pipeline_file, config_file=config_file, tag=tag, quiet=quiet,
+                     step_observers=list(observers or []))
+    if exists_ok and _already_started(run):
+        return None
+    if original is not None:
+        from stepline.runlog.flatten import succeeded_steps
+
+        run.original_run_id, run.original_steps = original.run_id, succeeded_steps(original)
+    run.store.create_run_log(RunLog(run_id=run.run_id, status=Status.PROCESSING, tag=tag,
+                                    dag_hash=prepared.graph.dag_hash(), pipeline_file=pipeline_file,
+                                    original_run_id=run.original_run_id, parameters=parameters,
+                                    initial_parameters=parameters, run_config=services.describe()))
+    if original is not None:
+        run.catalog.copy_run(original.run_id, run.run_id)
+    services.experiment_tracker.start_run(run.run_id, {k: p.value for k, p in parameters.items()},
+                                          {"tag": tag} if tag else {})
+    return run
+
+
+def _already_started(run: RunContext) -> bool:
+    from stepline.errors import RunNotFoundError
+
+    try:
+        existing = run.store.get_run(run.run_id)
+    except RunNotFoundError:
+        return False
+    if existing.dag_hash != run.graph.dag_hash():
+        raise StepLineError(f"run id '{run.run_id}' is already used by another pipeline",
+                            hint="give the workflow a new run id")
+    return True
+
+
+def open_run(prepared: Prepared, run_id: str, *, pipeline_file: str, config_file: str | None,
+             executor: Any = None, must_exist: bool = True) -> RunContext:
+    """The context of an existing run, in a process that executes part of it (an engine's callback);
+    the services are configured for ``executor`` (default: the main one) in the ``execution`` phase.
+    ``must_exist``: a clear error when the run does not exist (a caller that looks for one of its
+    records first, and reports its absence itself, passes False)."""
+    from stepline.plugins.manager import get_plugin_manager
+    from stepline.run.run_context import RunContext
+
+    services = prepared.services
+    get_plugin_manager().configure_integration(executor or services.executor, services.services(), "execution")
+    run = RunContext(run_id=run_id, graph=prepared.graph, services=services, pipeline_file=pipeline_file,
+                     config_file=config_file)
+    if must_exist:
+        run.store.get_run(run_id)
+    return run
+
+
+def finish_run(run: RunContext, status: Status, message: str = "") -> RunLog:
+    """Record how the run ended (status, end time, message) in the run log and the tracker."""
+    run.store.update_run(run.run_id, status=status, end_time=utc_now(), message=message)
+    run.services.experiment_tracker.end_run(run.run_id, status.value)
+    return run.store.get_run_log(run.run_id)
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """Turn SIGTERM into an exception, so running tasks and worker processes are stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
+            run_id: str | None = None, tag: str = "", quiet: bool = False,
+            prepared: Prepared | None = None, observers: list | None = None) -> RunLog:
+    """Run (or, with an orchestration executor, render) a pipeline; return its run log (None when
+    the executor renders: see :func:`render`)."""
+    prepared = prepared or prepare(pipeline_file, config_file)
+    if prepared.services.executor.renders:
+        render(pipeline_file, config_file, params_file, prepared=prepared)
+        return None
+    run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
+                    run_id=run_id, tag=tag, quiet=quiet, observers=observers)
+    return run_to_end(run)
+
+
+def render(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
+           prepared: Prepared | None = None) -> str:
+    """Render the pipeline with an orchestration executor (no run log is created); return the path written."""
+    from stepline.orchestration.render import RenderJob
+
+    prepared = prepared or prepare(pipeline_file, config_file)
+    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file=pipeline_file,
+                    config_file=config_file, params_file=params_file)
+    return prepared.services.executor.render(job)
+
+
+def run_to_end(run: RunContext) -> RunLog:
+    """Traverse a started run with its executor and record how it ended."""
+    try:
+        with sigterm_raises():
+            status = run.executor.execute(run)
+    except (KeyboardInterrupt, Interrupted):
+        finish_run(run, Status.FAIL, "interrupted")
+        raise
+    except StepLineError as exc:
+        finish_run(run, Status.FAIL, str(exc))
+        raise
+    return finish_run(run, status)
+
+
+def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,
+                        map_variable: str | None = None) -> Status:
+    """Run one leaf step of an existing run in the shared step context (orchestrators' callback)."""
+    from stepline.executors.step_context import execute_step, record_terminal
+    from stepline.pipeline.graph import find_node
+
+    prepared = prepare(pipeline_file, config_file)
+    services = prepared.services
+    node = find_node(prepared.graph, step)
+    runs_on = services.executors.get(getattr(node, "executor", None) or "", services.executor)
+    if node is not None and node.terminal:  # engines record the success/fail node a branch ends in
+        run = open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, executor=runs_on)
+        return record_terminal(run, node, step)
+    if node is None or node.composite:
+        raise PipelineDefinitionError(f"no leaf step '{step}' in the pipeline", file=pipeline_file,
+                                      hint="name a task or stub by its dotted path, e.g. fan.3.square")
+    variables: dict[str, Any] = {}
+    if map_variable:
+        try:
+            variables = json.loads(map_variable)
+        except ValueError:
+            raise StepLineError(f"--map-variable is not JSON: {map_variable!r}", hint='e.g. \'{"chunk": 3}\'') from None
+    run = open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, executor=runs_on)
+    branch = step.rpartition(".")[0]
+    with sigterm_raises():  # a scheduler's or engine's SIGTERM fails the step as "interrupted"
+        return execute_step(run, node, step, branch=branch, map_variable=variables).status
