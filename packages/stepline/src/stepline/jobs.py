@@ -124,6 +124,11 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
         raise PipelineDefinitionError("'job:' must be a mapping of the task's keys", file=file)
     body = dict(body)
     name = str(body.pop("name", None) or "job")
+    from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
+
+    if any(c in name for c in ILLEGAL_NAME_CHARS):
+        raise PipelineDefinitionError(f"illegal job name {name!r}: names may not contain '.' or '%'", file=file,
+                                      hint="rename the job")
     body.setdefault("type", "task")
     if body["type"] != "task":
         raise PipelineDefinitionError("a job is one task: its type is 'task'", file=file, step=name)
