@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from stepline.errors import StepLineError
-from stepline.run.lifecycle import render
+from stepline.run.execute import render
 from stepline.run.prepare import prepare
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ import subprocess
 import threading
 import time
 
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
 
 PIPELINE = """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from stepline.errors import PipelineDefinitionError
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
@@ -457,7 +457,7 @@ def test_execute_single_node_runs_a_dotted_step_with_a_map_variable(write):
               branch: {start_at: sq, steps: {sq: {type: task, command: cmods.square, returns: [y]}}}
     """)
     from stepline.config.loader import load_services
-    from stepline.run.lifecycle import execute_single_node
+    from stepline.run.execute import execute_single_node
     from stepline.runlog.models import RunLog
 
     load_services(None).run_log_store.create_run_log(RunLog(run_id="orch-1"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stepline.run.lifecycle import render
+from stepline.run.execute import render
 
 STEPLINE_DIR = str(Path(sys.executable).parent)
 

@@ -73,7 +73,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def step(run_id: str, path: str) -> Status:
-    from stepline.run.lifecycle import execute_single_node
+    from stepline.run.execute import execute_single_node
 
     return execute_single_node(run_id, path, "pipeline.yaml", "config.yaml")
 

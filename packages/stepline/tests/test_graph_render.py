@@ -95,7 +95,7 @@ def test_dot_is_balanced_and_quoted(graph):
 
 
 def test_run_statuses_aggregate_map_iterations(write, workdir, graph):
-    from stepline.run.lifecycle import execute
+    from stepline.run.execute import execute
     from stepline.runlog.flatten import statuses
 
     write("params.yaml", "xs: [1, 2, 3]\n")

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.run.prepare import prepare
 from stepline.runlog.models import Status
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from stepline.errors import ConfigError
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.runlog.flatten import flat_steps
 from stepline.runlog.models import Status
 

@@ -5,7 +5,7 @@ import os
 import sys
 
 import pytest
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
 
 

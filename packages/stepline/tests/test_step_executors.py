@@ -6,7 +6,7 @@ import os
 
 import pytest
 from stepline.errors import StepLineError
-from stepline.run.lifecycle import execute
+from stepline.run.execute import execute
 from stepline.run.prepare import prepare
 from stepline.runlog.models import Status
 

@@ -14,7 +14,7 @@ _EXPORTS = {
     "get_secret": "stepline.active_step",
     "track": "stepline.active_step",
     "StepLineError": "stepline.errors",
-    "execute": "stepline.run.lifecycle",
+    "execute": "stepline.run.execute",
     **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
                                          "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
                                          "pickled", "metric", "task")},

@@ -60,7 +60,7 @@ def execute(
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
-    from stepline.run.lifecycle import execute as run_pipeline
+    from stepline.run.execute import execute as run_pipeline
     from stepline.run.prepare import prepare
 
     path = _pipeline_path(pipeline, file)
@@ -68,7 +68,7 @@ def execute(
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if prepared.services.executor.renders:
-        from stepline.run.lifecycle import render
+        from stepline.run.execute import render
 
         written = render(path, config, parameters, prepared=prepared)
         print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
@@ -116,7 +116,7 @@ def execute_single_node(
     map_variable: Annotated[Optional[str], typer.Option("--map-variable", help="JSON of map variables.")] = None,
 ) -> None:
     """Run one step of an existing run (the callback every orchestrator uses)."""
-    from stepline.run.lifecycle import execute_single_node as run_step
+    from stepline.run.execute import execute_single_node as run_step
 
     status = run_step(run_id, step, file, config, map_variable)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
@@ -135,7 +135,7 @@ def execute_job(
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
     from stepline.cli.summary import summary
     from stepline.pipeline.job_file import check_job
-    from stepline.run.lifecycle import execute as run_pipeline
+    from stepline.run.execute import execute as run_pipeline
     from stepline.run.prepare import prepare
 
     prepared = prepare(job, config)
@@ -317,6 +317,13 @@ def main() -> None:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a bug must still not print a traceback at a user
+        if os.environ.get("STEPLINE_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300]
+        print(f"error: internal error: {type(exc).__name__}: {text} (run with --debug for the traceback, "
+              "and please report it)", file=sys.stderr)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

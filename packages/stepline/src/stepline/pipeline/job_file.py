@@ -4,7 +4,7 @@ graph a job runs as (the SDK's jobs, :mod:`stepline.sdk.jobs`, build the same gr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stepline.errors import PipelineDefinitionError
 
@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 def parse_job(raw: dict, *, file: str) -> tuple[str, Node]:
     """The name and the task node of a parsed ``job:`` file."""
+    from stepline.pipeline.anchor_holders import drop_anchor_holders
+    from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
     from stepline.pipeline.loader import parse_node
 
+    raw = drop_anchor_holders(raw, file=file, known=("job",))
     body = raw.get("job")
     extra = [k for k in raw if k != "job"]
     if extra:
@@ -26,6 +29,9 @@ def parse_job(raw: dict, *, file: str) -> tuple[str, Node]:
         raise PipelineDefinitionError("'job:' must be a mapping of the task's keys", file=file)
     body = dict(body)
     name = str(body.pop("name", None) or "job")
+    if any(c in name for c in ILLEGAL_NAME_CHARS):
+        raise PipelineDefinitionError(f"illegal job name {name!r}: names may not contain '.' or '%'", file=file,
+                                      hint="rename the job")
     body.setdefault("type", "task")
     if body["type"] != "task":
         raise PipelineDefinitionError("a job is one task: its type is 'task'", file=file, step=name)

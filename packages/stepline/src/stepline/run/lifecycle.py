@@ -1,17 +1,17 @@
-"""A run's life: start it, traverse it with its executor (or render it for an engine), execute one node
-of it, finish it. The CLI, the SDK, ``stepline retry`` and an engine's callbacks all call these, so a
-run started by ``start-run`` records exactly what a run started by ``stepline execute`` records."""
+"""A run's life: start it (its run log, with the initial parameters), open it again in another process,
+traverse it to its end with its executor, finish it. Every path that runs a pipeline (``stepline
+execute``, the SDK, ``stepline retry``, an engine's ``start-run``/``finish-run`` callbacks) goes
+through these, so a run started by ``start-run`` records exactly what ``stepline execute`` records."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import Interrupted, PipelineDefinitionError, StepLineError
-from stepline.run.prepare import Prepared, executors_used, prepare
+from stepline.errors import Interrupted, StepLineError
+from stepline.run.prepare import Prepared, executors_used
 from stepline.runlog.models import RunLog, Status, utc_now
 
 if TYPE_CHECKING:
@@ -115,31 +115,6 @@ def sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
-def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
-            run_id: str | None = None, tag: str = "", quiet: bool = False,
-            prepared: Prepared | None = None, observers: list | None = None) -> RunLog:
-    """Run (or, with an orchestration executor, render) a pipeline; return its run log (None when
-    the executor renders: see :func:`render`)."""
-    prepared = prepared or prepare(pipeline_file, config_file)
-    if prepared.services.executor.renders:
-        render(pipeline_file, config_file, params_file, prepared=prepared)
-        return None
-    run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
-                    run_id=run_id, tag=tag, quiet=quiet, observers=observers)
-    return run_to_end(run)
-
-
-def render(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
-           prepared: Prepared | None = None) -> str:
-    """Render the pipeline with an orchestration executor (no run log is created); return the path written."""
-    from stepline.orchestration.render import RenderJob
-
-    prepared = prepared or prepare(pipeline_file, config_file)
-    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file=pipeline_file,
-                    config_file=config_file, params_file=params_file)
-    return prepared.services.executor.render(job)
-
-
 def run_to_end(run: RunContext) -> RunLog:
     """Traverse a started run with its executor and record how it ended."""
     try:
@@ -152,31 +127,3 @@ def run_to_end(run: RunContext) -> RunLog:
         finish_run(run, Status.FAIL, str(exc))
         raise
     return finish_run(run, status)
-
-
-def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,
-                        map_variable: str | None = None) -> Status:
-    """Run one leaf step of an existing run in the shared step context (orchestrators' callback)."""
-    from stepline.executors.step_context import execute_step, record_terminal
-    from stepline.pipeline.graph import find_node
-
-    prepared = prepare(pipeline_file, config_file)
-    services = prepared.services
-    node = find_node(prepared.graph, step)
-    runs_on = services.executors.get(getattr(node, "executor", None) or "", services.executor)
-    if node is not None and node.terminal:  # engines record the success/fail node a branch ends in
-        run = open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, executor=runs_on)
-        return record_terminal(run, node, step)
-    if node is None or node.composite:
-        raise PipelineDefinitionError(f"no leaf step '{step}' in the pipeline", file=pipeline_file,
-                                      hint="name a task or stub by its dotted path, e.g. fan.3.square")
-    variables: dict[str, Any] = {}
-    if map_variable:
-        try:
-            variables = json.loads(map_variable)
-        except ValueError:
-            raise StepLineError(f"--map-variable is not JSON: {map_variable!r}", hint='e.g. \'{"chunk": 3}\'') from None
-    run = open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, executor=runs_on)
-    branch = step.rpartition(".")[0]
-    with sigterm_raises():  # a scheduler's or engine's SIGTERM fails the step as "interrupted"
-        return execute_step(run, node, step, branch=branch, map_variable=variables).status

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import PipelineDefinitionError
+from stepline.pipeline.reference import SDK_FILE
 from stepline.sdk.steps import Branch, Fail, PythonTask, Step, Success
 
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.runlog.models import RunLog
 
-SDK_FILE = "<sdk>"
 
 
 def as_step(item: Any) -> Step:
@@ -136,7 +136,7 @@ def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | 
               run_id: str | None, tag: str, quiet: bool) -> RunLog:
     """Run a graph built in Python (a pipeline's or a job's) through the run layer; print its summary."""
     from stepline.cli.summary import summary
-    from stepline.run.lifecycle import execute
+    from stepline.run.execute import execute
     from stepline.run.prepare import prepare_graph
 
     source, prepared = prepare_graph(graph, reference, configuration_file)
