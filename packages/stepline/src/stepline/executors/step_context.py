@@ -103,8 +103,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         step.data_catalog.extend(catalog.get(run.run_id, node.catalog.get))
     secrets = {name: run.secret(name) for name in node.secrets}
     task_type = component_class("task", node.command_type, source=run.pipeline_file)()
+    task_type = _in_environment(node, step, task_type)
     received = {name: parameters[name] for name in task_type.inputs(node, list(parameters))}
-    values = {name: _python_value(run, p) for name, p in received.items()}
+    values = {name: _python_value(run, p, task_type.takes_pickled) for name, p in received.items()}
 
     give_up = False
     for number in range(1, node.max_attempts + 1):
@@ -162,21 +163,38 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
                                  "never stored in the run log (return something derived, like a hash)")
 
 
-def _python_value(run: RunContext, parameter: Parameter) -> Any:
+def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
+    """The task type that runs ``node``'s attempts: its own, or one running them in the step's
+    environment (``uv:``, inline script metadata), which is built first if this machine lacks it."""
+    from stepline.envs.task import EnvironmentTask, environment_for
+    from stepline.runlog.models import StepEnvironment
+
+    environment = environment_for(node)
+    if environment is None:
+        return task_type
+    step.environment = StepEnvironment.model_validate(environment.record)
+    return EnvironmentTask(task_type, environment)
+
+
+def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
     if parameter.kind == "object":
-        return pickle.loads(run.catalog.get_bytes(parameter.value))
+        from stepline.tasks.base import Pickled
+
+        data = run.catalog.get_bytes(parameter.value)
+        return Pickled(data) if pickled else pickle.loads(data)
     return parameter.value
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
-    from stepline.tasks.base import TaskFailed, as_json_value
+    from stepline.tasks.base import Pickled, TaskFailed, as_json_value
 
     kinds = {r.name: r.kind for r in node.returns}
     out = {}
     for name, value in returned.items():
         kind = kinds.get(name, "json")
         if kind == "object":
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", pickle.dumps(value))
+            data = value if isinstance(value, Pickled) else pickle.dumps(value)
+            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", bytes(data))
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
