@@ -36,7 +36,8 @@ class UvSpec(BaseModel):
             try:
                 Requirement(value)
             except InvalidRequirement as exc:
-                raise ValueError(f"dependency {value!r} is not a PEP 508 requirement: {exc}") from None
+                reason = str(exc).splitlines()[0]  # packaging adds the text and a caret on more lines
+                raise ValueError(f"dependency {value!r} is not a PEP 508 requirement: {reason}") from None
         return values
 
     @model_validator(mode="after")

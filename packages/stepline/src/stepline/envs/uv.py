@@ -203,16 +203,16 @@ def environment_key(spec: UvSpec) -> tuple[str, dict[str, Any]]:
 
 
 # ---- building ----------------------------------------------------------------------------------------
-_READY: dict[str, Environment] = {}
+_READY: dict[Path, Environment] = {}
 
 
 def ensure(spec: UvSpec, source: str = "uv:") -> Environment:
     """The environment for ``spec``, built now unless this machine already has it."""
     key, inputs = environment_key(spec)
-    if key in _READY:
-        return _READY[key]
     root = envs_root()
     folder = root / key
+    if folder in _READY:
+        return _READY[folder]
     env = _load(folder, key)
     if env is None:
         from filelock import FileLock
@@ -220,7 +220,7 @@ def ensure(spec: UvSpec, source: str = "uv:") -> Environment:
         root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(root / f"{key}.lock")):
             env = _load(folder, key) or _build(spec, source, key, inputs, folder)
-    _READY[key] = env
+    _READY[folder] = env
     return env
 
 
