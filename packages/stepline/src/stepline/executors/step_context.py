@@ -176,13 +176,28 @@ def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
     return EnvironmentTask(task_type, environment)
 
 
-def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
-    if parameter.kind == "object":
-        from stepline.tasks.base import Pickled
+IN_MEMORY = "in-memory:"
 
-        data = run.catalog.get_bytes(parameter.value)
-        return Pickled(data) if pickled else pickle.loads(data)
-    return parameter.value
+
+def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
+    """The value a task receives; ``pickled``: objects as :class:`~stepline.tasks.base.Pickled` bytes,
+    for a task type that unpickles them in another interpreter."""
+    from stepline.tasks.base import Pickled
+
+    if parameter.kind != "object":
+        return parameter.value
+    if str(parameter.value).startswith(IN_MEMORY):  # object_serialisation: false
+        kept = getattr(run.executor, "kept_objects", {})
+        if parameter.value not in kept:
+            from stepline.errors import ParameterError
+
+            raise ParameterError(f"object {parameter.value[len(IN_MEMORY):]} was kept in the memory of the "
+                                 "process that returned it (object_serialisation: false) and is gone",
+                                 hint="re-run the whole pipeline, or leave object_serialisation on to pickle "
+                                      "objects into the catalog")
+        return Pickled(pickle.dumps(kept[parameter.value])) if pickled else kept[parameter.value]
+    data = run.catalog.get_bytes(parameter.value)
+    return Pickled(data) if pickled else pickle.loads(data)
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
@@ -192,9 +207,17 @@ def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned
     out = {}
     for name, value in returned.items():
         kind = kinds.get(name, "json")
-        if kind == "object":
-            data = value if isinstance(value, Pickled) else pickle.dumps(value)
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", bytes(data))
+        if kind == "object" and getattr(run.executor, "keeps_objects", False) and not isinstance(value, Pickled):
+            reference = f"{IN_MEMORY}objects/{internal_name}/{name}"
+            run.executor.kept_objects[reference] = value
+            out[name] = Parameter(kind="object", value=reference)
+        elif kind == "object":  # pickled already when a step's environment returned it
+            try:
+                data = bytes(value) if isinstance(value, Pickled) else pickle.dumps(value)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raise TaskFailed(f"return '{name}' (kind: object) cannot be pickled: {exc}; with the local "
+                                 "executor, object_serialisation: false keeps it in memory instead") from None
+            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", data)
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
