@@ -112,6 +112,9 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
             # again without the file's context (file, base_dir) that parse_node gave it
             return self._node.model_copy(deep=True)
 
+    from stepline.pipeline.anchor_holders import drop_anchor_holders
+
+    raw = drop_anchor_holders(raw, file=file, known=("job",))
     body = raw.get("job")
     extra = [k for k in raw if k != "job"]
     if extra:

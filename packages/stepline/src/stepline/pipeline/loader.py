@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from stepline.errors import PipelineDefinitionError, StepLineError, did_you_mean
+from stepline.pipeline.anchor_holders import drop_anchor_holders
 from stepline.pipeline.graph import Graph, check, complete, join
 from stepline.pipeline.yaml_io import load_yaml_file
 
@@ -27,13 +28,19 @@ def load_pipeline(path: str | Path) -> Graph:
     raw = load_yaml_file(file)
     if not isinstance(raw, dict):
         raise PipelineDefinitionError("a pipeline file must be a mapping with a top-level 'dag:'", file=file)
+    written = list(raw)
+    raw = drop_anchor_holders(raw, file=file, known=TOP_KEYS)
     top = [k for k in raw if k in TOP_KEYS]
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
         raise PipelineDefinitionError(f"unknown top-level key '{unknown[0]}'", file=file,
-                                      hint=did_you_mean(unknown[0], TOP_KEYS) or "the pipeline goes under 'dag:'")
+                                      hint=did_you_mean(str(unknown[0]), (*TOP_KEYS, "job"))
+                                      or "the pipeline goes under 'dag:'")
     if len(top) != 1:
-        raise PipelineDefinitionError("expected exactly one top-level 'dag:' (or 'pipeline:')", file=file)
+        # an anchor holder named like 'dga:' is accepted, but the missing dag is probably it
+        near = next((hint for k in written if k not in TOP_KEYS and (hint := did_you_mean(str(k), TOP_KEYS))), None)
+        raise PipelineDefinitionError("expected exactly one top-level 'dag:' (or 'pipeline:')", file=file,
+                                      hint=near)
     return parse_graph(raw[top[0]], file=file, prefix="", base_dir=Path(file).resolve().parent,
                        includes=(str(Path(file).resolve()),))
 
