@@ -46,3 +46,16 @@ def stepline_configure_integration(executor: Component, service: Component, phas
     the graph) or ``"execution"`` (the process that runs one step, e.g. inside a container,
     where paths may be mounted elsewhere). Every implementation is called.
     """
+
+
+# ---- configuration ---------------------------------------------------------------------------------
+@hookspec
+def stepline_stacks() -> dict[str, Any] | None:
+    """Return the configuration stacks this plugin ships: ``{name: source}``, where ``source`` is
+    the path of a YAML configuration file (usually inside the package) or the configuration as a
+    mapping.
+
+    Users name a stack ``stack:NAME`` in ``-c``, in ``STEPLINE_CONFIGURATION_FILE`` and in a
+    file's ``extends:``. A stack file may itself extend files (relative to it) and other stacks.
+    Results from all plugins are collected; two plugins offering the same name is an error.
+    """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,22 @@ class PluginManager:
                 registry.add(cls, impl.plugin_name, package, version)
         return registry
 
+    def stacks(self) -> dict[str, RegisteredStack]:
+        found: dict[str, RegisteredStack] = {}
+        for impl in self.pm.hook.stepline_stacks.get_hookimpls():
+            package, version = self.origins.get(impl.plugin_name, ("?", "?"))
+            for name, source in (impl.function() or {}).items():
+                if name in found:
+                    raise PluginError(f"stack '{name}' is offered by both '{found[name].plugin}' and "
+                                      f"'{impl.plugin_name}'",
+                                      hint="uninstall one, or block it with STEPLINE_DISABLE_PLUGINS")
+                if not isinstance(source, (str, os.PathLike, dict)):
+                    raise PluginError(f"plugin '{impl.plugin_name}' offers stack '{name}' as {source!r}",
+                                      hint="return a path to a YAML file or a mapping")
+                found[str(name)] = RegisteredStack(str(name), source if isinstance(source, dict) else str(source),
+                                                   impl.plugin_name, package, version)
+        return found
+
     def check_integration(self, executor: Component, services: list[Component]) -> list[str]:
         """Raise IntegrationError on the first problem; return warnings."""
         warnings = []
@@ -98,6 +115,17 @@ class PluginManager:
     def configure_integration(self, executor: Component, services: list[Component], phase: str) -> None:
         for service in services:
             self.pm.hook.stepline_configure_integration(executor=executor, service=service, phase=phase)
+
+
+@dataclass(frozen=True)
+class RegisteredStack:
+    """A configuration stack a plugin ships (``stack:NAME``)."""
+
+    name: str
+    source: str | dict[str, Any]  # a YAML file's path, or the configuration itself
+    plugin: str
+    package: str
+    version: str
 
 
 def _version(package: str) -> str:
@@ -117,6 +145,11 @@ def get_plugin_manager() -> PluginManager:
 @lru_cache(maxsize=1)
 def get_registry() -> Registry:
     return get_plugin_manager().registry()
+
+
+@lru_cache(maxsize=1)
+def get_stacks() -> dict[str, RegisteredStack]:
+    return get_plugin_manager().stacks()
 
 
 def component_class(kind: str, name: str, *, source: str = "config") -> type[Any]:
