@@ -222,3 +222,29 @@ def test_config_show_prints_every_section_its_origin_and_masks_secrets(write, mo
 def test_mask_hides_settings_named_like_secrets():
     assert mask({"config": {"token": "s3cr3t", "vault_password": "x", "url": "http://h", "token_file": None}}) == \
         {"config": {"token": "********", "vault_password": "********", "url": "http://h", "token_file": None}}
+
+
+def test_anchors_merge_keys_and_x_keys_work_with_extends(write):
+    write("base.yaml", """
+        x-shared: &shared {catalog_location: /srv/catalog}
+        catalog:
+          type: file-system
+          config:
+            <<: *shared
+            compute_data_folder: .
+    """)
+    write("team.yaml", """
+        extends: base.yaml
+        x-team: &team data
+        catalog:
+          config: {compute_data_folder: *team}
+    """)
+    assert read_config("team.yaml").sections["catalog"]["config"] == {
+        "catalog_location": "/srv/catalog", "compute_data_folder": "data"}
+
+
+def test_runnable_variables_resolve_after_merging(write, monkeypatch):
+    monkeypatch.setenv("RUNNABLE_VAR_root", "/srv")
+    write("base.yaml", "catalog:\n  type: file-system\n  config: {catalog_location: $root/catalog}\n")
+    write("team.yaml", "extends: base.yaml\n")
+    assert read_config("team.yaml").sections["catalog"]["config"] == {"catalog_location": "/srv/catalog"}

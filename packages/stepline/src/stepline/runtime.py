@@ -180,6 +180,11 @@ def execute(pipeline_file: str, config_file: str | None = None, params_file: str
     if prepared.services.executor.renders:
         render(pipeline_file, config_file, params_file, prepared=prepared)
         return None
+    retry_of = getattr(prepared.services.executor, "retry_of", None)
+    if retry_of:  # runnable's `executor: {type: retry, config: {run_id: ...}}`
+        from stepline.retry import retry
+
+        return retry(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet, observers=observers)
     return run_to_end(run)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.config.stacks import ALIASES
+from stepline.errors import ConfigError
 
 __all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "load_services", "read_config"]
 
@@ -30,6 +31,19 @@ DEFAULTS: dict[str, str] = {
     "catalog": "file-system",
     "secrets": "env",
     "experiment_tracker": "do-nothing",
+}
+#: runnable's names for components Stepline has under another name, by section.
+TYPE_ALIASES: dict[str, dict[str, str]] = {
+    "secrets": {"env-secrets": "env", "env-secrets-manager": "env"},
+}
+#: runnable's components that Stepline offers differently: the error names the equivalent.
+EQUIVALENTS: dict[tuple[str, str], str] = {
+    ("catalog", "s3"): "use catalog type 'fsspec' (stepline-fsspec) with url: s3://BUCKET/PREFIX",
+    ("catalog", "minio"): "use catalog type 'fsspec' (stepline-fsspec) with an s3:// url and the endpoint in "
+                          "storage_options",
+    ("run_log_store", "minio"): "use run log store type 'chunked-fsspec' (stepline-fsspec) with an s3:// url",
+    ("run_log_store", "chunked-minio"): "use run log store type 'chunked-fsspec' (stepline-fsspec) with an "
+                                        "s3:// url",
 }
 #: each may hold a reference, like ``-c``: ``stack:platform,team.yaml``
 CONFIG_ENV_VARS = ("STEPLINE_CONFIGURATION_FILE", "RUNNABLE_CONFIGURATION_FILE")
@@ -81,20 +95,29 @@ def load_services(path: str | None = None) -> Services:
 
 def build_services(stack: Stack) -> Services:
     """The executor and services of a merged configuration (defaults for missing sections)."""
-    from stepline.plugins.manager import component_class
-
     built: dict[str, Any] = {}
     for section, default_type in DEFAULTS.items():
         chosen = stack.sections.get(section, {"type": default_type, "config": {}})
         source = stack.source(section)
-        cls = component_class(section, chosen["type"], source=source)
+        cls = _component_class(section, chosen["type"], source)
         built[section] = cls.from_config(chosen["config"], source=source)
     executors = {}
     for name, entry in stack.sections.get("executors", {}).items():
         source = stack.source(f"executors.{name}")
-        cls = component_class("executor", entry["type"], source=source)
+        cls = _component_class("executor", entry["type"], source)
         executors[name] = cls.from_config(entry["config"], source=f"{source} (executors.{name})")
     return Services(**built, executors=executors)
+
+
+def _component_class(section: str, name: str, source: str) -> type:
+    """The class a section's ``type:`` names, accepting runnable's names for the same component."""
+    from stepline.plugins.manager import component_class, get_registry
+
+    name = TYPE_ALIASES.get(section, {}).get(name, name)
+    if (section, name) in EQUIVALENTS and name not in get_registry().names(section):
+        raise ConfigError(f"{section.replace('_', ' ')} type '{name}' is runnable's; Stepline has no component "
+                          "of that name", file=source, hint=EQUIVALENTS[section, name])
+    return component_class(section, name, source=source)
 
 
 def config_dir(path: str | None) -> Path:

@@ -14,6 +14,21 @@ from collections.abc import Mapping
 from stepline.errors import ConfigError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: runnable's ``$name`` variables, set as RUNNABLE_VAR_name (or STEPLINE_VAR_name) in the environment.
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+VARIABLE_PREFIXES = ("STEPLINE_VAR_", "RUNNABLE_VAR_")
+
+
+def runnable_variables(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """runnable's ``$name`` replaced where ``STEPLINE_VAR_name`` or ``RUNNABLE_VAR_name`` is set; any
+    other ``$word`` (a shell variable in a command, say) is left as it is."""
+    env = os.environ if environ is None else environ
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return next((env[p + name] for p in VARIABLE_PREFIXES if p + name in env), match.group(0))
+
+    return _VARIABLE.sub(value, text)
 
 
 def substitute(text: str, *, file: str, key: str, environ: Mapping[str, str] | None = None) -> str:

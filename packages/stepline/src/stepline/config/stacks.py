@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stepline.config.merge import merge_section
-from stepline.config.placeholders import substitute
+from stepline.config.placeholders import runnable_variables, substitute
 from stepline.errors import ConfigError, did_you_mean
 
 SEPARATOR = ","
@@ -135,6 +135,10 @@ def _read_entry(entry: str, *, relative_to: Layer | None, chain: tuple[tuple[str
         document = {}
     if not isinstance(document, dict):
         raise ConfigError("a configuration file must be a mapping of sections", file=origin)
+    if path is not None:  # anchor holders and x- keys (`x-defaults: &defaults`) are not sections
+        from stepline.pipeline.anchor_holders import drop_anchor_holders
+
+        document = drop_anchor_holders(document, file=path, known=[*SECTIONS, *ALIASES, NAMED_EXECUTORS, "extends"])
     layer = Layer(origin=origin, path=path, sections={})
     parents = _extends(document.get("extends"), origin)
     layers = [lay for parent in parents for lay in _read_entry(parent, relative_to=layer, chain=(*chain, (identity, origin)))]
@@ -220,7 +224,7 @@ def _pending(value: Any, origin: str) -> Any:
         return {k: _pending(v, origin) for k, v in value.items()}
     if isinstance(value, list):
         return [_pending(v, origin) for v in value]
-    if isinstance(value, str) and "${" in value:
+    if isinstance(value, str) and "$" in value:
         return Pending(value, origin)
     return value
 
@@ -231,5 +235,5 @@ def _resolve(value: Any, key: str) -> Any:
     if isinstance(value, list):
         return [_resolve(v, f"{key}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, Pending):
-        return substitute(value.text, file=value.file, key=key)
+        return substitute(runnable_variables(value.text), file=value.file, key=key)
     return value

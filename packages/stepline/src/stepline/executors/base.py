@@ -26,6 +26,22 @@ class Executor(Component, abc.ABC):
     #: True for executors that render a workflow for another engine instead of running it.
     renders: ClassVar[bool] = False
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None, *, source: str = "config") -> Component:
+        """As :meth:`Component.from_config`; runnable's ``object_serialisation`` is refused with its
+        reason where steps run in other processes (``true``, its default, means what they do anyway)."""
+        config = dict(config or {})
+        if config.get("object_serialisation") is False and cls.runs_steps_in > Locality.PROCESS:
+            from stepline.errors import ConfigError
+
+            raise ConfigError(f"executor '{cls.name}': 'object_serialisation: false' keeps returned objects in "
+                              "one process's memory, but this executor runs steps in other processes",
+                              file=source, hint="remove it (objects are pickled into the catalog), or use "
+                                                "the local executor")
+        if config.get("object_serialisation") is True and "object_serialisation" not in cls.Settings.model_fields:
+            del config["object_serialisation"]
+        return super().from_config(config, source=source)
+
     def locality_of(self, service: Component) -> Locality:
         """How far ``service``'s data reaches for steps of this executor. An executor that mounts a
         shared volume where a service keeps its files (Argo PVCs) widens it; the default is the

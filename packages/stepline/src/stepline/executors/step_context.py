@@ -162,10 +162,23 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
                                  "never stored in the run log (return something derived, like a hash)")
 
 
+IN_MEMORY = "in-memory:"
+
+
 def _python_value(run: RunContext, parameter: Parameter) -> Any:
-    if parameter.kind == "object":
-        return pickle.loads(run.catalog.get_bytes(parameter.value))
-    return parameter.value
+    if parameter.kind != "object":
+        return parameter.value
+    if str(parameter.value).startswith(IN_MEMORY):  # object_serialisation: false
+        kept = getattr(run.executor, "kept_objects", {})
+        if parameter.value not in kept:
+            from stepline.errors import ParameterError
+
+            raise ParameterError(f"object {parameter.value[len(IN_MEMORY):]} was kept in the memory of the "
+                                 "process that returned it (object_serialisation: false) and is gone",
+                                 hint="re-run the whole pipeline, or leave object_serialisation on to pickle "
+                                      "objects into the catalog")
+        return kept[parameter.value]
+    return pickle.loads(run.catalog.get_bytes(parameter.value))
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
@@ -175,8 +188,17 @@ def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned
     out = {}
     for name, value in returned.items():
         kind = kinds.get(name, "json")
-        if kind == "object":
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", pickle.dumps(value))
+        if kind == "object" and getattr(run.executor, "keeps_objects", False):
+            reference = f"{IN_MEMORY}objects/{internal_name}/{name}"
+            run.executor.kept_objects[reference] = value
+            out[name] = Parameter(kind="object", value=reference)
+        elif kind == "object":
+            try:
+                data = pickle.dumps(value)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raise TaskFailed(f"return '{name}' (kind: object) cannot be pickled: {exc}; with the local "
+                                 "executor, object_serialisation: false keeps it in memory instead") from None
+            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", data)
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):

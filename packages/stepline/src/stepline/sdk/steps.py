@@ -28,6 +28,11 @@ class Step(abc.ABC):
                  terminate_with_success: bool = False, terminate_with_failure: bool = False) -> None:
         if not isinstance(name, str) or not name.strip():
             raise PipelineDefinitionError(f"{type(self).__name__}: name must be a non-empty string, not {name!r}")
+        from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
+
+        if any(c in name for c in ILLEGAL_NAME_CHARS):
+            raise PipelineDefinitionError(f"illegal step name {name!r}: names may not contain '.' or '%'", step=name,
+                                          hint="rename the step (or the job)")
         self.name = name
         self.description = description
         if terminate_with_success and terminate_with_failure:
