@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from stepline.errors import StepLineError
-from stepline.runtime import prepare, render
+from stepline.runtime import render
+from stepline.testing.renderer import RendererContract
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -224,7 +224,7 @@ def test_names_are_dns_safe_unique_and_stable():
 def test_a_node_type_argo_cannot_express_is_a_clear_error(tmp_path, monkeypatch):
     from stepline.orchestration.render import RenderJob
     from stepline.pipeline.graph import Graph
-    from stepline.pipeline.nodes import Node, SuccessNode, FailNode
+    from stepline.pipeline.nodes import FailNode, Node, SuccessNode
     from stepline_argo.executor import ArgoExecutor
 
     class Odd(Node):
@@ -245,3 +245,20 @@ def test_the_yaml_writer_round_trips_tricky_values():
     data = {"spec": {"list": tricky, "nested": [{"a": 1, "b": [True, None, 2.5]}, [1, [2]], {}, []],
                      "empty": {}, "none": [], "keys": {k or "k": k for k in tricky}}}
     assert yaml.safe_load(to_yaml(data)) == data
+
+
+class TestArgoRendererContract(RendererContract):
+    """The renderer kit: manifests parsed by hera's models, round-tripped and semantically checked."""
+
+    @pytest.fixture
+    def executor_config(self):
+        return CONFIG["executor"]
+
+    @pytest.fixture
+    def services_config(self):
+        return {"run_log_store": CONFIG["run_log_store"], "catalog": CONFIG["catalog"], "secrets": {"type": "env"}}
+
+    def check_rendered(self, text, folder):
+        manifest = yaml.safe_load(text)
+        hera_round_trip(manifest)
+        semantic_check(manifest)
