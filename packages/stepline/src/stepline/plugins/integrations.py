@@ -40,7 +40,7 @@ def stepline_check_integration(executor, service):
 @hookimpl(specname="stepline_check_integration")
 def check_concurrent_writes(executor, service):
     """Warn when branches must run one at a time because a store cannot take concurrent writers."""
-    workers = getattr(executor.settings, "max_workers", 1)
+    workers = getattr(executor, "branch_workers", 1)
     if service.kind == "run_log_store" and workers > 1 and not service.supports_concurrent_writes:
         return [Problem.warning(f"the {service.name} run log store cannot take concurrent writers; "
                                 f"parallel and map branches will run one at a time")]
