@@ -53,6 +53,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)
     check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
+    from stepline.envs.checks import check_environments
+
+    found += check_environments(graph, services, pipeline_file)
     return Prepared(graph, services, found)
 
 
@@ -104,7 +107,9 @@ def check_steps(graph: Graph, services: Services, pipeline_file: str) -> None:
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
-    """Every task's command type is installed, and (when asked) every python function imports."""
+    """Every task's command type is installed, and (when asked) every python function imports (a step
+    with an environment of its own is checked there, when it runs)."""
+    from stepline.envs.checks import has_environment
     from stepline.pipeline.graph import walk
     from stepline.plugins.manager import component_class
 
@@ -113,7 +118,7 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
             continue
         try:
             task_type = component_class("task", node.command_type, source=file)
-            if import_code:
+            if import_code and not has_environment(node):
                 task_type().check(node)
         except StepLineError as exc:
             raise exc.with_context(file=file, step=path) from None
@@ -214,7 +219,18 @@ def run_to_end(run: RunContext) -> RunLog:
     except StepLineError as exc:
         finish_run(run, Status.FAIL, str(exc))
         raise
+    except Exception as exc:  # a bug or an I/O failure: the run ends FAIL with the reason, never PROCESSING
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        finish_run(run, Status.FAIL, f"the run stopped on an unexpected error: {reason}")
+        raise RunStopped(f"run {run.run_id} failed: {reason}",
+                         hint="run with --debug for the traceback, and please report it") from exc
     return finish_run(run, status)
+
+
+class RunStopped(StepLineError):
+    """A run ended FAIL on an error that is not the input's fault (a bug, a full disk)."""
+
+    exit_code = 1
 
 
 def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,

@@ -64,6 +64,18 @@ class Executor(Component, abc.ABC):
         ``overrides:`` entry) with a one-line :class:`~stepline.errors.StepLineError`. ``path`` is
         the step's dotted name. The default has nothing to check."""
 
+    def check_uv(self) -> str | None:
+        """Before a run with a step that has an environment (``uv:``): a problem with uv where this
+        executor runs steps (``"warning: ..."`` only warns), or None. The default looks on this machine;
+        renderers leave it to the engine's image."""
+        if self.renders:
+            return None
+        from stepline.envs.uv import INSTALL_UV, find_uv
+
+        if find_uv() is None:
+            return f"uv is not installed on this machine, where the {self.name} executor runs steps ({INSTALL_UV})"
+        return None
+
     def step_overrides(self, node: Any) -> dict[str, Any]:
         """The per-step ``overrides:`` that apply to this executor (by its name)."""
         overrides = getattr(node, "overrides", None) or {}

@@ -11,7 +11,8 @@ import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import StepLineError
+from stepline.errors import Interrupted, StepLineError
+from stepline.paths import safe_file_name
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
         _run_task(run, node, step, branch, map_variable or {})
     except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
         fail_step(step, str(exc))
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the step log must not stay PROCESSING
-        fail_step(step, "interrupted")
+    except BaseException as exc:  # interrupted (Ctrl-C, SIGTERM) or a bug: the step must not stay PROCESSING
+        fail_step(step, "interrupted" if isinstance(exc, (KeyboardInterrupt, Interrupted))
+                  else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
         run.store.put_step_log(run.run_id, step)
         raise
     run.store.put_step_log(run.run_id, step)
@@ -103,8 +105,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         step.data_catalog.extend(catalog.get(run.run_id, node.catalog.get))
     secrets = {name: run.secret(name) for name in node.secrets}
     task_type = component_class("task", node.command_type, source=run.pipeline_file)()
+    task_type = _in_environment(node, step, task_type)
     received = {name: parameters[name] for name in task_type.inputs(node, list(parameters))}
-    values = {name: _python_value(run, p) for name, p in received.items()}
+    values = {name: _python_value(run, p, task_type.takes_pickled) for name, p in received.items()}
 
     give_up = False
     for number in range(1, node.max_attempts + 1):
@@ -132,8 +135,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
             _save_files(run, step, invocation.files)
         if attempt.status == Status.SUCCESS or give_up or number >= node.max_attempts:
             break
-        if node.retry_delay_seconds:
-            time.sleep(node.retry_delay_seconds)
+        delay = node.retry_delay(number)
+        if delay:
+            time.sleep(delay)
 
     last = step.attempts[-1]
     if last.status != Status.SUCCESS:
@@ -162,10 +166,27 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
                                  "never stored in the run log (return something derived, like a hash)")
 
 
+def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
+    """The task type that runs ``node``'s attempts: its own, or one running them in the step's
+    environment (``uv:``, inline script metadata), which is built first if this machine lacks it."""
+    from stepline.envs.task import EnvironmentTask, environment_for
+    from stepline.runlog.models import StepEnvironment
+
+    environment = environment_for(node)
+    if environment is None:
+        return task_type
+    step.environment = StepEnvironment.model_validate(environment.record)
+    return EnvironmentTask(task_type, environment)
+
+
 IN_MEMORY = "in-memory:"
 
 
-def _python_value(run: RunContext, parameter: Parameter) -> Any:
+def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
+    """The value a task receives; ``pickled``: objects as :class:`~stepline.tasks.base.Pickled` bytes,
+    for a task type that unpickles them in another interpreter."""
+    from stepline.tasks.base import Pickled
+
     if parameter.kind != "object":
         return parameter.value
     if str(parameter.value).startswith(IN_MEMORY):  # object_serialisation: false
@@ -177,28 +198,30 @@ def _python_value(run: RunContext, parameter: Parameter) -> Any:
                                  "process that returned it (object_serialisation: false) and is gone",
                                  hint="re-run the whole pipeline, or leave object_serialisation on to pickle "
                                       "objects into the catalog")
-        return kept[parameter.value]
-    return pickle.loads(run.catalog.get_bytes(parameter.value))
+        return Pickled(pickle.dumps(kept[parameter.value])) if pickled else kept[parameter.value]
+    data = run.catalog.get_bytes(parameter.value)
+    return Pickled(data) if pickled else pickle.loads(data)
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
-    from stepline.tasks.base import TaskFailed, as_json_value
+    from stepline.tasks.base import Pickled, TaskFailed, as_json_value
 
     kinds = {r.name: r.kind for r in node.returns}
     out = {}
     for name, value in returned.items():
         kind = kinds.get(name, "json")
-        if kind == "object" and getattr(run.executor, "keeps_objects", False):
+        if kind == "object" and getattr(run.executor, "keeps_objects", False) and not isinstance(value, Pickled):
             reference = f"{IN_MEMORY}objects/{internal_name}/{name}"
             run.executor.kept_objects[reference] = value
             out[name] = Parameter(kind="object", value=reference)
-        elif kind == "object":
+        elif kind == "object":  # pickled already when a step's environment returned it
             try:
-                data = pickle.dumps(value)
+                data = bytes(value) if isinstance(value, Pickled) else pickle.dumps(value)
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
                 raise TaskFailed(f"return '{name}' (kind: object) cannot be pickled: {exc}; with the local "
                                  "executor, object_serialisation: false keeps it in memory instead") from None
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", data)
+            path = run.catalog.put_bytes(run.run_id, f"objects/{safe_file_name(internal_name)}/"
+                                                     f"{safe_file_name(name)}.pickle", data)
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -214,7 +237,7 @@ def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str)
         return
     import hashlib
 
-    name = f"logs/{step.internal_name}.attempt-{attempt}.log"
+    name = f"logs/{safe_file_name(step.internal_name)}.attempt-{attempt}.log"
     data = text.encode("utf-8")
     path = run.catalog.put_bytes(run.run_id, name, data)
     step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
