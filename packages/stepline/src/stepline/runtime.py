@@ -36,6 +36,7 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
 
     from stepline.config.loader import load_services
     from stepline.pipeline.reference import load_graph
+    from stepline.plugins.integrations import unused_services
     from stepline.plugins.manager import get_plugin_manager
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -45,8 +46,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
     try:
+        unused = unused_services(graph, services)
         for executor in executors_used(graph, services, pipeline_file, config_file):
-            found += manager.check_integration(executor, services.services())
+            found += manager.check_integration(executor, services.services(), unused)
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)
@@ -217,7 +219,18 @@ def run_to_end(run: RunContext) -> RunLog:
     except StepLineError as exc:
         finish_run(run, Status.FAIL, str(exc))
         raise
+    except Exception as exc:  # a bug or an I/O failure: the run ends FAIL with the reason, never PROCESSING
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        finish_run(run, Status.FAIL, f"the run stopped on an unexpected error: {reason}")
+        raise RunStopped(f"run {run.run_id} failed: {reason}",
+                         hint="run with --debug for the traceback, and please report it") from exc
     return finish_run(run, status)
+
+
+class RunStopped(StepLineError):
+    """A run ended FAIL on an error that is not the input's fault (a bug, a full disk)."""
+
+    exit_code = 1
 
 
 def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,
