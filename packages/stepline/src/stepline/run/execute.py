@@ -14,13 +14,20 @@ from stepline.runlog.models import RunLog, Status
 
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
             run_id: str | None = None, tag: str = "", quiet: bool = False,
-            prepared: Prepared | None = None, observers: list | None = None) -> RunLog:
+            prepared: Prepared | None = None, observers: list | None = None,
+            retry_of: str | None = None) -> RunLog:
     """Run (or, with an orchestration executor, render) a pipeline; return its run log (None when
-    the executor renders: see :func:`render`)."""
+    the executor renders: see :func:`render`). ``retry_of``: re-run that run with this pipeline
+    instead (as ``stepline retry`` does; the ``retry`` executor asks for the same)."""
     prepared = prepared or prepare(pipeline_file, config_file)
     if prepared.services.executor.renders:
         render(pipeline_file, config_file, params_file, prepared=prepared)
         return None
+    if retry_of:
+        from stepline.run.rerun import rerun
+
+        return rerun(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers,
+                     pipeline_file=pipeline_file)
     retry_of = getattr(prepared.services.executor, "retry_of", None)
     if retry_of:  # runnable's `executor: {type: retry, config: {run_id: ...}}`
         from stepline.run.rerun import rerun

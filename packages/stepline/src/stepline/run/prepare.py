@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
 
     from stepline.config.loader import load_services
     from stepline.pipeline.reference import load_graph
+    from stepline.plugins.integrations import unused_services
     from stepline.plugins.manager import get_plugin_manager
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -41,8 +43,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
     try:
+        unused = unused_services(graph, services)
         for executor in executors_used(graph, services, pipeline_file, config_file):
-            found += manager.check_integration(executor, services.services())
+            found += manager.check_integration(executor, services.services(), unused)
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)
@@ -53,32 +56,38 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     return Prepared(graph, services, found)
 
 
-def prepare_graph(graph: Graph, reference: str | None, config_file: str | None) -> tuple[str, Prepared]:
+def prepare_graph(graph: Graph, reference: str | None, config_file: str | None,
+                  find_reference: Callable[[str], str] | None = None) -> tuple[str, Prepared]:
     """:func:`prepare` for a graph built in Python (a Pipeline or a job); returns the reference the run
     log records, and the prepared run. Executors that run steps in other processes rebuild the graph
-    from ``reference``, so they need one, and it must name this very graph."""
-    import warnings
-
+    from ``reference``, so they need one, and it must name this very graph; when none is given,
+    ``find_reference(executor_name)`` is asked for it (and without that, it is an error)."""
     from stepline.component import Locality
 
-    source = reference or NO_REFERENCE
-    prepared = prepare(source, config_file, graph=graph)
+    prepared = prepare(reference or NO_REFERENCE, config_file, graph=graph)
     executor = prepared.services.executor
     if reference is None and (executor.renders or executor.runs_steps_in != Locality.PROCESS):
-        raise PipelineDefinitionError(
-            f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
-            "from a reference, and none was given",
-            hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
-    if reference is not None:
-        from stepline.pipeline.reference import load_graph
+        if find_reference is None:
+            raise PipelineDefinitionError(
+                f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
+                "from a reference, and none was given",
+                hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
+        reference = find_reference(executor.name)
+    elif reference is not None and not same_graph(reference, graph):
+        raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
+                                      file=reference, hint="point it at the variable that holds this pipeline")
+    return reference or NO_REFERENCE, prepared
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = load_graph(reference)
-        if found != graph:
-            raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
-                                          file=reference, hint="point it at the variable that holds this pipeline")
-    return source, prepared
+
+def same_graph(reference: str, graph: Graph) -> bool:
+    """Whether ``reference`` loads ``graph`` (what another process will rebuild)."""
+    import warnings
+
+    from stepline.pipeline.reference import load_graph
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_graph(reference) == graph
 
 
 def executors_used(graph: Graph, services: Services, pipeline_file: str = "pipeline",

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from stepline.runlog.models import RunLog
 
 
-
 def as_step(item: Any) -> Step:
     """A step, or a function decorated with :func:`stepline.task` (a PythonTask)."""
     if isinstance(item, Step):
@@ -40,6 +39,9 @@ class Pipeline(Branch):
         self.steps = [as_step(s) for s in steps]
         self.description = description
         self.name = name
+        from stepline.sdk.execution import Origin
+
+        self._origin = Origin.of_caller()
 
     # ---- the graph -----------------------------------------------------------------------------
     def graph(self, prefix: str = "") -> Graph:
@@ -94,18 +96,32 @@ class Pipeline(Branch):
         return text
 
     # ---- running -------------------------------------------------------------------------------
-    def execute(self, configuration_file: str | None = None, parameters_file: str | None = None,
-                run_id: str | None = None, tag: str = "", *, reference: str | None = None,
-                quiet: bool = False) -> RunLog:
-        """Run the pipeline with the configured executor and return its run log.
+    def execute(self, configuration_file: str | None = None, run_id: str | None = None, tag: str = "",
+                parameters_file: str | None = None, log_level: str | int | None = None, *,
+                reference: str | None = None, quiet: bool = False) -> RunLog | None:
+        """Run the pipeline with the configured executor and return its run log (None when the
+        executor renders it for an orchestrator). A run that ends in FAIL raises
+        :class:`~stepline.ExecutionFailedError` (its ``run_log`` attribute holds the record).
+
+        The arguments are runnable's, in its order. ``$STEPLINE_CONFIGURATION_FILE`` /
+        ``$RUNNABLE_CONFIGURATION_FILE`` and ``$..._PARAMETERS_FILE`` override the files given here;
+        ``$..._RUN_ID`` is the run id when none is given; ``$..._RETRY_RUN_ID`` makes this a re-run
+        of that run (see docs/sdk.md). ``log_level`` sets the level of the ``stepline`` logger.
 
         ``reference`` (``"module:attribute"`` or ``"path/to/file.py:attribute"``) names where this
-        pipeline can be imported from. Executors that run steps in other processes or containers
-        (``emulator``, containers, Slurm, Argo, ...) rebuild the pipeline from it, so they need it;
-        it is recorded as the run log's ``pipeline_file``.
+        pipeline can be imported from; executors that run steps in other processes or containers
+        rebuild it from there. Left out, it is found: the module-level function that called
+        ``execute()`` and returns the pipeline (``def main(): ...; pipeline.execute(); return
+        pipeline``), or the module-level variable that holds it. It is recorded as the run log's
+        ``pipeline_file``. While a reference is being loaded, ``execute()`` returns None at once.
         """
-        return run_graph(self.graph(), reference=reference, configuration_file=configuration_file,
-                         parameters_file=parameters_file, run_id=run_id, tag=tag, quiet=quiet)
+        from stepline.sdk.execution import execute_sdk
+
+        return execute_sdk(self, sys._getframe(1), configuration_file=configuration_file, run_id=run_id, tag=tag,
+                           parameters_file=parameters_file, log_level=log_level, reference=reference, quiet=quiet)
+
+
+Branch.of_steps = Pipeline
 
 
 def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
@@ -130,22 +146,3 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
 
     visit(pipeline.steps)
     return chains
-
-
-def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
-              run_id: str | None, tag: str, quiet: bool) -> RunLog:
-    """Run a graph built in Python (a pipeline's or a job's) through the run layer; print its summary."""
-    from stepline.cli.summary import summary
-    from stepline.run.execute import execute
-    from stepline.run.prepare import prepare_graph
-
-    source, prepared = prepare_graph(graph, reference, configuration_file)
-    for message in prepared.warnings:
-        print(f"warning: {message}", file=sys.stderr)
-    run_log = execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet, prepared=prepared)
-    if not quiet:
-        described = prepared.services.run_log_store.describe()
-        config = described.get("config") or {}
-        place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
-        print(summary(run_log, f"{place} ({described['type']})"), file=sys.stderr)
-    return run_log

@@ -7,7 +7,7 @@ import abc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stepline.errors import PipelineDefinitionError
 
@@ -21,6 +21,9 @@ class Branch(abc.ABC):
     Steps check for this base, not for Pipeline, because Pipeline is built from steps."""
 
     steps: list[Step]
+    #: Makes the branch of a list of steps: :class:`~stepline.sdk.pipeline.Pipeline`, which sets it
+    #: when it is defined (``stepline.sdk`` imports it before any step), so steps need not import it.
+    of_steps: ClassVar[Callable[[list[Step]], Branch]]
 
     @abc.abstractmethod
     def graph(self, prefix: str = "") -> Any:
@@ -59,6 +62,10 @@ class Step(abc.ABC):
     @property
     def terminal(self) -> bool:
         return False
+
+    def as_pipeline(self) -> Pipeline:
+        """A one-step Pipeline of this step: ``PythonTask(...).as_pipeline().execute()``."""
+        return Branch.of_steps([self])
 
     @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
@@ -174,10 +181,17 @@ class NotebookTask(_Task):
 
     command_type = "notebook"
 
-    def __init__(self, name: str, *, notebook: str | Path, **options: Any) -> None:
+    def __init__(self, name: str, *, notebook: str | Path, optional_ploomber_args: dict | None = None,
+                 **options: Any) -> None:
         notebook = str(notebook)
         if not notebook.endswith(".ipynb"):
             raise PipelineDefinitionError(f"notebook '{notebook}' is not a .ipynb file", step=name)
+        if optional_ploomber_args:
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError("optional_ploomber_args is not supported: Stepline executes notebooks with "
+                                    "papermill, not ploomber-engine", step=name,
+                                    hint="remove optional_ploomber_args (parameters and returns work as before)")
         super().__init__(name, **options)
         self.notebook = notebook
 
@@ -317,12 +331,17 @@ class Conditional(Step):
 
 
 class Loop(Step):
-    """Runs ``branch`` again until it returns ``break_on`` true, at most ``max_iterations`` times."""
+    """Runs ``branch`` again until it returns ``break_on`` true, at most ``max_iterations`` times.
+
+    Each iteration sees its number (0, 1, ...) as the parameter and the environment variable
+    ``index_as``. Reaching ``max_iterations`` ends the loop with the last iteration's status (as in
+    runnable); ``fail_on_max_iterations=True`` fails the step instead."""
 
     def __init__(self, name: str, *, branch: Pipeline, max_iterations: int, break_on: str,
-                 index_as: str = "loop_index", **common: Any) -> None:
+                 index_as: str = "loop_index", fail_on_max_iterations: bool = False, **common: Any) -> None:
         super().__init__(name, **common)
         self.branch, self.max_iterations, self.break_on, self.index_as = branch, max_iterations, break_on, index_as
+        self.fail_on_max_iterations = fail_on_max_iterations
 
     def _node_class(self) -> type:
         from stepline.pipeline.composites import LoopNode
@@ -335,7 +354,8 @@ class Loop(Step):
 
     def _fields(self) -> dict[str, Any]:
         return {"branch": _branch(self.branch, self.name, "*", self._path), "max_iterations": self.max_iterations,
-                "break_on": self.break_on, "index_as": self.index_as}
+                "break_on": self.break_on, "index_as": self.index_as,
+                "fail_on_max_iterations": self.fail_on_max_iterations}
 
 
 def function_reference(function: Callable | str, step: str) -> str:
