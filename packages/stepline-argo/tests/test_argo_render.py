@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from stepline.errors import StepLineError
-from stepline.runtime import prepare, render
+from stepline.runtime import render
+from stepline.testing.renderer import RendererContract
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -228,7 +228,7 @@ def test_names_are_dns_safe_unique_and_stable():
 def test_a_node_type_argo_cannot_express_is_a_clear_error(tmp_path, monkeypatch):
     from stepline.orchestration.render import RenderJob
     from stepline.pipeline.graph import Graph
-    from stepline.pipeline.nodes import Node, SuccessNode, FailNode
+    from stepline.pipeline.nodes import FailNode, Node, SuccessNode
     from stepline_argo.executor import ArgoExecutor
 
     class Odd(Node):
@@ -273,3 +273,20 @@ dag:
     flaky = next(t for t in manifest["spec"]["templates"] if t["name"] == "flaky")
     assert flaky["retryStrategy"] == {"limit": 3, "retryPolicy": "OnError",
                                       "backoff": {"duration": "5s", "factor": "1.5", "cap": "60s"}}
+
+
+class TestArgoRendererContract(RendererContract):
+    """The renderer kit: manifests parsed by hera's models, round-tripped and semantically checked."""
+
+    @pytest.fixture
+    def executor_config(self):
+        return CONFIG["executor"]
+
+    @pytest.fixture
+    def services_config(self):
+        return {"run_log_store": CONFIG["run_log_store"], "catalog": CONFIG["catalog"], "secrets": {"type": "env"}}
+
+    def check_rendered(self, text, folder):
+        manifest = yaml.safe_load(text)
+        hera_round_trip(manifest)
+        semantic_check(manifest)
