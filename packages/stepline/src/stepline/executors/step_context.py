@@ -97,6 +97,7 @@ def record_lost(run: RunContext, node: Node, internal_name: str, message: str) -
 
 
 def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
+    from stepline.pipeline.graph import loop_indices
     from stepline.plugins.manager import component_class
     from stepline.tasks.base import Invocation, TaskFailed
     from stepline.tasks.output import OutputSink
@@ -119,7 +120,8 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         step.attempts.append(attempt)
         run.store.put_step_log(run.run_id, step)  # a killed process leaves the attempt it was in
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
-                                output=sink, timeout=node.timeout_seconds, attempt=number)
+                                output=sink, timeout=node.timeout_seconds, attempt=number,
+                                environment=loop_indices(run.graph, step.internal_name))
         try:
             with _unlisted_secrets_hidden(run, node):
                 returned = task_type.run(invocation)
