@@ -277,7 +277,8 @@ class DagNode(CompositeNode):
             raw = load_yaml_file(path)
             body = raw.get("dag", raw.get("pipeline")) if isinstance(raw, dict) else None
             if body is None:
-                raise PipelineDefinitionError("a dag_definition file needs a top-level 'dag:'", file=str(path))
+                raise PipelineDefinitionError(f"dag_definition '{self.dag_definition}' has no top-level 'dag:'",
+                                              file=context.get("file"), hint="point at a pipeline file")
             self.branch = parse_graph(body, file=str(path), prefix=join(context.get("path", ""), "dag"),
                                       base_dir=path.resolve().parent, includes=(*chain, str(path.resolve())))
         return self
