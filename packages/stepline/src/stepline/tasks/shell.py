@@ -77,8 +77,8 @@ class ShellTask(TaskType):
         with tempfile.TemporaryDirectory(prefix="stepline-") as private:
             capture = Path(private) / "exported"
             returns_file = Path(private) / "returns"
-            env = {**os.environ, **parameter_env(invocation.parameters), **invocation.secrets,
-                   "STEPLINE_RETURNS": str(returns_file)}
+            env = {**os.environ, **invocation.environment, **parameter_env(invocation.parameters),
+                   **invocation.secrets, "STEPLINE_RETURNS": str(returns_file)}
             script = build_script(invocation.node.command, names, str(capture))
             code = self._spawn(script, env, invocation)
             if code != 0:
