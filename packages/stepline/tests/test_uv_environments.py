@@ -458,3 +458,32 @@ def test_a_step_on_another_python_minor_version(offline, write, monkeypatch):
     assert one.python.rpartition(".")[0] != ".".join(map(str, sys.version_info[:2])) and one.interpreter == other
     assert one.packages["tinypkg"] == "1.0" and "pydantic" in one.packages
     assert (log.parameters["v2"].value, log.parameters["boxed"].value) == ("2.0", "1.0")
+
+
+def test_a_loop_index_reaches_a_step_in_an_environment(offline, write):
+    write("pipeline.yaml", """
+        dag:
+          start_at: again
+          steps:
+            again:
+              type: loop
+              max_iterations: 5
+              break_on: done
+              index_as: i
+              branch:
+                start_at: body
+                steps:
+                  body:
+                    type: task
+                    command_type: shell
+                    command: 'python -c "import os, tinypkg; print(os.environ[\\"i\\"], tinypkg.VERSION)"; [ "$i" = 2 ] && done=true || done=false; export done'
+                    returns: [done]
+                    uv: {dependencies: ["tinypkg==1.0"]}
+                    next: success
+                  success: {type: success}
+              next: success
+            success: {type: success}
+        """)
+    done = execute("execute", "pipeline.yaml")
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.endswith(" 1.0")] == ["0 1.0", "1 1.0", "2 1.0"]

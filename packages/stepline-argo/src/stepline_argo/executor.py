@@ -198,8 +198,8 @@ class ArgoSettings(Settings):
             raise ValueError("the argo executor needs an image: set image, or defaults.image as runnable does")
         for where, text in [("image", self.image), *((f"overrides.{k}.image", o.image)
                                                     for k, o in self.overrides.items() if o.image)]:
-            if _UNRESOLVED.search(text):
-                name = _UNRESOLVED.search(text).group(1)
+            if found := _UNRESOLVED.search(text):
+                name = found.group(1)
                 raise ValueError(f"{where} '{text}' names variable ${name}, which is not set: export "
                                  f"RUNNABLE_VAR_{name}=... (or STEPLINE_VAR_{name})")
         return self

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from stepline.errors import ParameterError
 from stepline.tasks.base import Invocation, TaskDefinitionError, TaskFailed, TaskType, zip_returns
-from stepline.tasks.output import SinkWriter
+from stepline.tasks.output import capture_fds
 
 
 def split_reference(command: str) -> tuple[str, str]:
@@ -117,16 +117,15 @@ def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _task_environment(invocation: Invocation):
-    """Secrets and loop indices as env vars and output captured, restored afterwards."""
+    """Secrets and loop indices as env vars and output captured (file descriptors included),
+    restored afterwards."""
     variables = {**invocation.environment, **invocation.secrets}
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)
-    out, err = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = SinkWriter(invocation.output)
     try:
-        yield
+        with capture_fds(invocation.output):
+            yield
     finally:
-        sys.stdout, sys.stderr = out, err
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
