@@ -37,7 +37,7 @@
   function prepare(span, depth) {
     span.depth = depth;
     var branches = span.children.filter(function (c) { return c.kind === "branch"; });
-    if (branches.length > OPEN_LIMIT) {
+    if (branches.length > OPEN_LIMIT && span.kind !== "group") {
       var others = span.children.filter(function (c) { return c.kind !== "branch"; });
       var groups = [];
       for (var i = 0; i < branches.length; i += GROUP) {
@@ -50,7 +50,6 @@
                      message: "", open: false});
       }
       span.children = others.concat(groups);
-      span.open = false;
     }
     if (span.open === undefined) span.open = span.kind !== "branch" || depth < 3;
     span.children.forEach(function (c) { prepare(c, depth + 1); });

@@ -1,9 +1,15 @@
-"""`stepline ui` over HTTP: every route, against a real server (`stepline ui --port 0` on 127.0.0.1)
-over real run logs (a parallel, a map with a failed branch, a re-run, a run still going), on the
-chunked-fs store and on the sql store (SQLite file)."""
+"""`stepline ui` against a real server (`stepline ui --port 0` on 127.0.0.1) over real run logs (a
+parallel, a map with a failed branch, a re-run, a run still going):
+
+* over HTTP, every route, on the chunked-fs store and on the sql store (SQLite file);
+* in a real browser (Debian's chromium from tools/chromium.sh, driven by Playwright): the rendered
+  pages show the steps and their statuses, and the HTML timeline of a 10,000-item map stays usable.
+  Screenshots go to .ci-state/ for people to look at.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -14,8 +20,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from stepline.inspect.html_file import render_html
+from stepline.inspect.timeline import build_timeline
+from stepline.runlog.models import Attempt, BranchLog, Parameter, RunLog, Status, StepLog
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
+ROOT = Path(__file__).resolve().parents[3]
+SHOTS = ROOT / ".ci-state"
 
 PIPELINE = """
 dag:
@@ -74,7 +85,8 @@ STORES = {
 
 
 def cli(folder: Path, *args: str, check: int | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([STEPLINE, *args], cwd=folder, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([STEPLINE, *args], cwd=folder, capture_output=True, text=True, timeout=120,
+                          check=False)
     if check is not None:
         assert done.returncode == check, done.stderr
     return done
@@ -224,7 +236,7 @@ def test_catalog_paths_are_checked_as_sent(site):
 
 def test_timeline_file_and_static_assets(site):
     _, url = site
-    status, page, headers = get(url + "/runs/two/timeline.html")
+    status, page, _ = get(url + "/runs/two/timeline.html")
     assert status == 200 and "SteplineTimeline" in page and "<script src=" not in page
     assert get(url + "/static/timeline.js")[0] == 200 and get(url + "/static/ui.css")[0] == 200
     assert get(url + "/static/app.py")[0] == 404 and get(url + "/static/..%2Fapp.py")[0] == 404
@@ -293,7 +305,6 @@ def test_secrets_and_store_urls_stay_out_of_pages(tmp_path):
 
 def test_non_loopback_host_warns_and_bad_port_is_an_error(tmp_path):
     (tmp_path / "config.yaml").write_text(STORES["chunked-fs"])
-    server, url = None, None
     process = subprocess.Popen([STEPLINE, "ui", "-c", "config.yaml", "--host", "0.0.0.0", "--port", "0"],
                                cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
@@ -303,3 +314,111 @@ def test_non_loopback_host_warns_and_bad_port_is_an_error(tmp_path):
         stop(process)
     done = cli(tmp_path, "ui", "-c", "config.yaml", "--port", "70000")
     assert done.returncode == 2 and "not a port number" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- in a real browser ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser(services):
+    from playwright.sync_api import sync_playwright
+
+    chromium = services.start("chromium")["CHROMIUM"]
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser_site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ui-browser")
+    (folder / "config.yaml").write_text(STORES["chunked-fs"])
+    (folder / "pipeline.yaml").write_text(PIPELINE)
+    (folder / "params.yaml").write_text("base: 21\nxs: [1, 2, 3]\n")
+    cli(folder, "execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml", "--run-id", "one",
+        "--tag", "nightly", check=1)
+    (folder / "fixed").touch()
+    cli(folder, "retry", "one", "-c", "config.yaml", "--run-id", "two", check=0)
+    server, url = start_ui(folder)
+    yield url
+    stop(server)
+
+
+@pytest.mark.server
+def test_browser_shows_runs_list_and_run_page_with_steps_and_statuses(browser, browser_site):
+    site = browser_site
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(site + "/")
+    listed = page.locator("#runs tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.run, r.querySelector('.sl-status').textContent])")
+    assert listed == [["two", "SUCCESS"], ["one", "FAIL"]]
+    page.screenshot(path=str(SHOTS / "ui-runs.png"))
+
+    page.click("text=one")
+    page.wait_for_selector("#timeline .sl-row")
+    assert page.locator("#run-status").inner_text() == "FAIL"
+    # the timeline was drawn by its script: one row per step, branch and attempt, with statuses
+    drawn = dict(page.locator("#timeline .sl-row.sl-step").evaluate_all(
+        "rows => rows.map(r => [r.dataset.path, r.dataset.status])"))
+    assert drawn["prepare"] == "SUCCESS" and drawn["both"] == "SUCCESS" and drawn["fan"] == "FAIL"
+    assert drawn["fan.1.flaky"] == "FAIL" and drawn["fan.0.flaky"] == "SUCCESS" and drawn["both.left.l"] == "SUCCESS"
+    assert page.locator("#timeline .sl-row.sl-attempt").count() == 2
+    assert "2/3 succeeded, 1 failed" in page.locator("#graph").inner_text()
+    # hover shows what the step received and returned; user text stays text
+    page.hover('#timeline .sl-row.sl-step[data-path="prepare"]')
+    tip = page.locator("#timeline .sl-tip")
+    assert tip.is_visible() and "size" in tip.inner_text() and "42" in tip.inner_text()
+    page.screenshot(path=str(SHOTS / "ui-run.png"), full_page=True)
+
+    # a click on a step of the timeline opens its panel: attempts, messages
+    page.click('#timeline .sl-row.sl-step[data-path="fan.1.flaky"]')
+    page.wait_for_selector("#step-panel")
+    panel = page.locator("#step-panel").inner_text()
+    assert "fan.1.flaky" in panel and "command exited with code 1" in panel and "Attempts" in panel
+    page.click('#graph a:has-text("prepare")')
+    page.wait_for_selector('#step-panel[data-step="prepare"]')
+    assert "weird [/usr/bin] [bold]output[/bold] <script>alert(1)</script>" in page.locator("pre.log").inner_text()
+    page.screenshot(path=str(SHOTS / "ui-step.png"), full_page=True)
+    assert not errors, errors
+
+
+def _big_map(items: int) -> RunLog:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    t = lambda s: (start + dt.timedelta(seconds=s)).isoformat()
+    branches, steps = {}, {}
+    for i in range(items):
+        status = Status.FAIL if i in (17, 7001) else Status.SUCCESS
+        name = f"fan.{i}"
+        attempt = Attempt(start_time=t(1 + i / 1000), end_time=t(1.5 + i / 1000), status=status,
+                          input_parameters={"x": Parameter(value=i)}, output_parameters={"y": Parameter(value=i * i)})
+        steps[f"{name}.square"] = StepLog(name="square", internal_name=f"{name}.square", status=status,
+                                          attempts=[attempt])
+        branches[name] = BranchLog(internal_name=name, status=status, parameters={"x": Parameter(value=i)},
+                                   steps={f"{name}.square": steps[f"{name}.square"]})
+    fan = StepLog(name="fan", internal_name="fan", status=Status.FAIL, step_type="map", branches=branches,
+                  attempts=[Attempt(start_time=t(1), end_time=t(12), status=Status.FAIL)])
+    return RunLog(run_id="big", status=Status.FAIL, start_time=t(0), end_time=t(12), steps={"fan": fan})
+
+
+@pytest.mark.server
+def test_browser_html_timeline_of_a_10000_item_map_stays_usable(browser, tmp_path):
+    target = tmp_path / "big.html"
+    target.write_text(render_html(build_timeline(_big_map(10_000))))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    page.goto(target.as_uri())
+    page.wait_for_selector("#timeline .sl-row")
+    # branches are grouped: the page draws a row per group of 100, not 10,000 rows
+    assert page.locator("#timeline .sl-row").count() < 150
+    groups = page.locator("#timeline .sl-row.sl-group")
+    assert groups.count() == 100
+    first = page.locator('#timeline .sl-row.sl-group').first
+    assert first.get_attribute("data-status") == "FAIL"  # branch 17 failed in the first hundred
+    assert "1 failed" in first.inner_text()
+    first.click()
+    assert page.locator("#timeline .sl-row.sl-branch").count() == 100
+    assert page.locator('#timeline .sl-row.sl-branch[data-path="fan.17"]').get_attribute("data-status") == "FAIL"
+    page.screenshot(path=str(SHOTS / "timeline-10000.png"))
