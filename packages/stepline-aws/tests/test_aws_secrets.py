@@ -10,6 +10,7 @@ import uuid
 import pytest
 from stepline.component import Locality
 from stepline.errors import SecretNotFoundError, StepLineError
+from stepline.plugins import Severity
 from stepline.testing.integration import executor_running_steps_in
 from stepline.testing.secrets import KNOWN_SECRETS, SecretsContract
 from stepline_aws import plugin
@@ -194,7 +195,7 @@ def test_settings_hold_no_credentials():
 def test_a_loopback_endpoint_under_a_network_executor_warns():
     service = SecretsManagerSecrets.from_config({"endpoint_url": "http://127.0.0.1:15000"})
     problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), service)
-    assert len(problems) == 1 and problems[0].startswith("warning: ") and "127.0.0.1" in problems[0]
+    assert len(problems) == 1 and problems[0].severity == Severity.WARNING and "127.0.0.1" in problems[0].message
     assert plugin.stepline_check_integration(executor_running_steps_in(Locality.MACHINE), service) == []
     remote = ParameterStoreSecrets.from_config({"endpoint_url": "https://ssm.eu-west-1.amazonaws.com"})
     assert plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), remote) == []

@@ -21,8 +21,9 @@ from stepline_fsspec.runlog import ChunkedFsspecRunLogStore
     (".stepline/runs", Locality.MACHINE), ("memory://runs", Locality.PROCESS),
 ])
 def test_locality_follows_the_protocol(url, locality):
-    assert ChunkedFsspecRunLogStore.from_config({"location": url}).locality == locality
-    assert FsspecCatalog.from_config({"location": url}).locality == locality
+    # built from settings directly: from_config would refuse gs:// here, where gcsfs is not installed
+    for cls in (ChunkedFsspecRunLogStore, FsspecCatalog):
+        assert cls(cls.Settings(location=url)).locality == locality
 
 
 def test_plugin_registers_both_types():
@@ -124,3 +125,21 @@ def test_same_layout_as_the_builtin_chunked_fs_store(tmp_path):
     assert ours.get_step_log("r1", "fan.3.square").name == "square"
     assert builtin.get_step_log("r1", "b").name == "b"
     assert [r.run_id for r in ours.list_runs()] == ["r1"]
+
+
+def test_an_s3_location_without_s3fs_is_one_line_at_validate_time(tmp_path):
+    (tmp_path / "p.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub, next: success}, success: {type: success}}}\n")
+    (tmp_path / "c.yaml").write_text("catalog: {type: fsspec, config: {location: 's3://bucket/catalog'}}\n")
+    # as if s3fs were not installed: importing it fails
+    code = ("import sys; sys.modules['s3fs'] = None; sys.argv = ['stepline', 'validate', 'p.yaml', '-c', 'c.yaml']; "
+            "from stepline.cli.app import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr == ("error: c.yaml: catalog 'fsspec': location 's3://bucket/catalog' needs s3fs, which is not "
+                           'installed: pip install "stepline[s3]"\n')
+
+
+def test_a_protocol_fsspec_does_not_know_is_a_config_error():
+    with pytest.raises(ConfigError, match="c.yaml: run log store 'chunked-fsspec': location 'nope://x/runs': "
+                                          "fsspec knows no protocol 'nope'"):
+        ChunkedFsspecRunLogStore.from_config({"location": "nope://x/runs"}, source="c.yaml")

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 from stepline.component import Locality
 from stepline.errors import IntegrationError, StepLineError
+from stepline.plugins import Severity
 from stepline.testing.integration import executor_running_steps_in
 from stepline_mlflow import plugin
 from stepline_mlflow.tracker import MlflowTracker, local_path
@@ -187,8 +188,8 @@ def test_locality_follows_the_uri(uri, local):
 def test_a_local_store_under_a_network_executor_is_an_error_that_explains_why():
     tracker = MlflowTracker.from_config({"tracking_uri": "sqlite:///.stepline/mlflow.db"})
     problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), tracker)
-    assert len(problems) == 1 and not problems[0].startswith("warning")
-    assert "own disk" in problems[0] and "tracking server" in problems[0]
+    assert len(problems) == 1 and problems[0].severity == Severity.ERROR
+    assert "own disk" in problems[0].message and "tracking server" in problems[0].message
     from stepline.plugins.manager import get_plugin_manager
 
     with pytest.raises(IntegrationError, match="own disk"):

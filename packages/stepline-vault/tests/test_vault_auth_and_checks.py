@@ -15,6 +15,7 @@ from typing import ClassVar
 import pytest
 from stepline.component import Locality
 from stepline.errors import StepLineError
+from stepline.plugins import Severity
 from stepline.testing.integration import executor_running_steps_in
 from stepline_vault import plugin
 from stepline_vault.secrets import DEFAULT_JWT_PATH, VaultSecrets
@@ -99,8 +100,8 @@ def test_kubernetes_auth_needs_a_role():
 def test_token_auth_under_a_network_executor_warns():
     service = VaultSecrets.from_config({"path": "p"})
     problems = plugin.stepline_check_integration(executor_running_steps_in(Locality.NETWORK), service)
-    assert len(problems) == 1 and problems[0].startswith("warning: ")
-    assert "VAULT_TOKEN" in problems[0] and "kubernetes" in problems[0]
+    assert len(problems) == 1 and problems[0].severity == Severity.WARNING
+    assert "VAULT_TOKEN" in problems[0].message and "kubernetes" in problems[0].message
 
 
 @pytest.mark.parametrize("where", [Locality.PROCESS, Locality.MACHINE])

@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from stepline.component import Locality
 from stepline.errors import ConfigError, IntegrationError, PluginError
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 from stepline.plugins.manager import PluginManager, get_plugin_manager, get_registry
 from stepline.plugins.registry import Registry
 
@@ -71,7 +70,7 @@ def test_a_hook_that_matches_no_spec_fails_fast():
 
 
 def test_disabled_plugins_do_not_load():
-    done = subprocess.run([STEPLINE, "plugins"], capture_output=True, text=True,
+    done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "STEPLINE_DISABLE_PLUGINS": "sql"})
     assert done.returncode == 0, done.stderr
     assert "stepline-sql" not in done.stdout
@@ -79,7 +78,7 @@ def test_disabled_plugins_do_not_load():
 
 
 def test_plugins_command_lists_kind_name_package_version():
-    done = subprocess.run([STEPLINE, "plugins"], capture_output=True, text=True)
+    done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True)
     line = next(l for l in done.stdout.splitlines() if " chunked-fs " in l)
     assert line.split()[:3] == ["run_log_store", "chunked-fs", "stepline"]
 
@@ -117,7 +116,7 @@ def test_an_executor_can_widen_a_services_reach():
 def test_integration_errors_stop_the_cli_before_any_step(tmp_path):
     (tmp_path / "p.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'touch ran'}}}\n")
     (tmp_path / "c.yaml").write_text("executor: {type: emulator}\nrun_log_store: {type: buffered}\n")
-    done = subprocess.run([STEPLINE, "execute", "p.yaml", "-c", "c.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run([STEPLINE, "execute", "p.yaml", "-c", "c.yaml"], cwd=tmp_path, check=False, capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("error: c.yaml: the emulator executor runs steps")
     assert not (tmp_path / "ran").exists() and not (tmp_path / ".stepline").exists()
@@ -125,5 +124,80 @@ def test_integration_errors_stop_the_cli_before_any_step(tmp_path):
 
 def test_import_stepline_does_no_work_and_prints_nothing():
     code = "import sys, stepline; print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'yaml', 'typer', 'pluggy'))))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert done.stdout == "[]\n" and done.stderr == ""
+
+
+def test_an_unknown_type_that_an_extra_provides_names_the_extra():
+    with pytest.raises(ConfigError) as caught:
+        Registry().get("run_log_store", "chunked-fsspec", source="c.yaml")
+    assert str(caught.value) == 'c.yaml: unknown run log store type \'chunked-fsspec\': pip install "stepline[fsspec]"'
+
+
+def test_built_in_plugins_can_be_blocked_too():
+    done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "STEPLINE_DISABLE_PLUGINS": "stepline.tracking.plugin, sql"})
+    assert done.returncode == 0, done.stderr
+    assert "stepline.tracking.plugin" not in done.stdout and "stepline-sql" not in done.stdout
+    assert "stepline.runlog.plugin" in done.stdout
+
+
+def test_every_hook_call_is_traced():
+    done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "STEPLINE_TRACE_HOOKS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "finish stepline_components -->" in done.stderr
+
+
+def _manager_with(plugin) -> PluginManager:
+    manager = PluginManager()
+    manager.load()
+    manager.pm.register(plugin)
+    return manager
+
+
+def test_an_executor_is_checked_on_its_own_once_before_its_services():
+    calls = []
+
+    class Checks:
+        @hookimpl
+        def stepline_check_executor(self, executor):
+            calls.append(executor.name)
+            return [Problem.warning(f"{executor.name} is slow")]
+
+    built = _services({"executor": "local"})
+    services = [built[k] for k in ("run_log_store", "catalog", "secrets", "experiment_tracker")]
+    assert _manager_with(Checks()).check_integration(built["executor"], services) == ["local is slow"]
+    assert calls == ["local"]
+
+
+def test_an_error_problem_stops_the_run_and_a_string_is_a_plugin_error():
+    class Refuses:
+        @hookimpl
+        def stepline_check_executor(self, executor):
+            return [Problem.error("no engine here")]
+
+    class Strings:
+        @hookimpl
+        def stepline_check_integration(self, executor, service):
+            return ["warning: old style"]
+
+    built = _services({"executor": "local"})
+    with pytest.raises(IntegrationError, match="^no engine here$"):
+        _manager_with(Refuses()).check_integration(built["executor"], [])
+    with pytest.raises(PluginError, match="returned 'warning: old style', not a Problem"):
+        _manager_with(Strings()).check_integration(built["executor"], [built["catalog"]])
+
+
+def test_every_hook_is_documented_in_its_docstring_and_in_the_docs():
+    import inspect
+
+    from stepline.plugins import hookspec
+
+    page = (Path(__file__).parents[3] / "docs" / "concepts" / "plugins.md").read_text()
+    hooks = [name for name, _ in inspect.getmembers(hookspec, inspect.isfunction) if name.startswith("stepline_")]
+    assert len(hooks) >= 4
+    for name in hooks:
+        doc = inspect.getdoc(getattr(hookspec, name)) or ""
+        assert ":return:" in doc and "firstresult" in doc and "historic" in doc, f"{name}: incomplete docstring"
+        assert f"`{name}(" in page, f"hook {name} is not documented in docs/concepts/plugins.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from stepline.component import Locality
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -26,7 +26,7 @@ def stepline_check_integration(executor, service):
     endpoint = service.settings.endpoint_url
     runs_in = getattr(executor, "runs_steps_in", Locality.PROCESS)
     if endpoint and runs_in >= Locality.NETWORK and (urlparse(endpoint).hostname or "") in _LOOPBACK:
-        return [(f"warning: secrets '{service.name}' uses endpoint_url {endpoint} under executor "
+        return [Problem.warning(f"secrets '{service.name}' uses endpoint_url {endpoint} under executor "
                 f"'{executor.name}', whose steps run on other machines, where that address is the "
                 "machine itself; use an address the steps can reach")]
     return []

@@ -125,6 +125,10 @@ class LocalContainerExecutor(EmulatorExecutor):
     def check_step(self, node, path: str) -> None:
         self.step_settings(node)
 
+    def check_uv(self) -> str | None:
+        return (f"warning: a step with uv: builds its environment in the container: the image "
+                f"{self.settings.docker_image!r} must have uv (not checked before the run)")
+
     def engine(self, settings: ContainerSettings):
         if settings.engine == "docker":
             from stepline_container.engines import DockerEngine

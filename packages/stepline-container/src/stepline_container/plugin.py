@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from stepline.plugins import hookimpl
+import importlib.util
+import shutil
+
+from stepline.plugins import Problem, hookimpl
 
 
 @hookimpl
@@ -10,6 +13,23 @@ def stepline_components():
     from stepline_container.executor import LocalContainerExecutor
 
     return [LocalContainerExecutor]
+
+
+@hookimpl
+def stepline_check_executor(executor):
+    """The container engine must be there before the first step, not found missing at each step."""
+    from stepline_container.executor import LocalContainerExecutor
+
+    if not isinstance(executor, LocalContainerExecutor):
+        return []
+    settings = executor.settings
+    if settings.engine == "podman" and shutil.which(settings.podman) is None:
+        return [Problem.error(f"the {executor.name} executor runs steps with '{settings.podman}', which is not "
+                              "on PATH; install podman, set config.podman to its path, or use engine: docker")]
+    if settings.engine == "docker" and importlib.util.find_spec("docker") is None:
+        return [Problem.error(f"the {executor.name} executor's engine: docker needs the docker SDK, which is not "
+                              'installed; pip install "stepline-container[docker]"')]
+    return []
 
 
 @hookimpl

@@ -29,6 +29,29 @@ def protocol_of(url: str) -> str:
     return head.split("::")[-1].split("+")[0].lower()
 
 
+#: Extras that install a protocol's implementation, where Stepline has one.
+_EXTRA = {"s3": 'pip install "stepline[s3]"', "s3a": 'pip install "stepline[s3]"'}
+
+
+def missing_implementation(url: str) -> str | None:
+    """Why fsspec cannot open ``url`` here (a protocol whose package is not installed, or unknown),
+    in one line with the install command; None when it can."""
+    from fsspec import get_filesystem_class
+    from fsspec.registry import known_implementations
+
+    for part in url.split("::"):
+        protocol = protocol_of(part)
+        try:
+            get_filesystem_class(protocol)
+        except ImportError:
+            package = known_implementations[protocol]["class"].split(".")[0]
+            fix = _EXTRA.get(protocol, f"pip install {package}")
+            return f"location '{mask_url(url)}' needs {package}, which is not installed: {fix}"
+        except ValueError:
+            return f"location '{mask_url(url)}': fsspec knows no protocol '{protocol}'"
+    return None
+
+
 def locality_of(url: str) -> Locality:
     """PROCESS for memory://, MACHINE for local paths, NETWORK for everything else (s3, gs, ...)."""
     protocol = protocol_of(url)
@@ -87,6 +110,18 @@ def location_of(component: Any) -> Location:
 class OnLocation:
     """For a component whose settings hold an fsspec ``location`` and ``storage_options``: its
     :class:`Location` (made again after a fork or unpickling), its locality, its masked config."""
+
+    @classmethod
+    def from_config(cls, config, *, source: str = "config"):
+        """As every component's, and the location's filesystem must be installed (checked before any
+        step runs, instead of an ImportError in the middle of the run)."""
+        component = super().from_config(config, source=source)
+        problem = missing_implementation(component.settings.location)
+        if problem:
+            from stepline.errors import ConfigError
+
+            raise ConfigError(f"{cls.kind.replace('_', ' ')} '{cls.name}': {problem}", file=source)
+        return component
 
     @property
     def where(self) -> Location:

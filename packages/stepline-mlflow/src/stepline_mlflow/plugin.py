@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stepline.component import Locality
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 
 
 @hookimpl
@@ -20,7 +20,7 @@ def stepline_check_integration(executor, service):
     if not isinstance(service, MlflowTracker) or not service.is_local:
         return []
     if getattr(executor, "runs_steps_in", Locality.PROCESS) >= Locality.NETWORK:
-        return [(f"the mlflow experiment tracker's tracking_uri '{service.settings.tracking_uri}' is a file on "
+        return [Problem.error(f"the mlflow experiment tracker's tracking_uri '{service.settings.tracking_uri}' is a file on "
                 f"this machine, but the {executor.name} executor runs each step on another machine (a pod "
                 "or node) with its own disk, so each step would log into its own copy that is lost with it; "
                 "use an mlflow tracking server (tracking_uri: http://...) that the steps can reach")]

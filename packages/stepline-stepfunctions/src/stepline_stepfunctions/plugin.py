@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stepline.component import Locality
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 
 _USE = {
     "run_log_store": "chunked-fsspec on S3 or sql on PostgreSQL",
@@ -33,4 +33,4 @@ def stepline_check_integration(executor, service):
     use = _USE.get(service.kind, "a backend reachable over the network")
     message = (f"the step-functions executor runs every step in its own AWS Batch/ECS container, but the "
                f"{service.name} {kind} is reachable from {where} only; use {use}")
-    return [message]
+    return [Problem.error(message)]

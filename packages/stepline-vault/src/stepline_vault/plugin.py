@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stepline.component import Locality
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 
 
 @hookimpl
@@ -22,12 +22,12 @@ def stepline_check_integration(executor, service):
     problems = []
     runs_in = getattr(executor, "runs_steps_in", Locality.PROCESS)
     if service.settings.auth == "token" and runs_in >= Locality.NETWORK:
-        problems.append(
-            f"warning: secrets 'vault' uses token auth under executor '{executor.name}', whose steps run "
+        problems.append(Problem.warning(
+            f"secrets 'vault' uses token auth under executor '{executor.name}', whose steps run "
             "on other machines: each pod needs VAULT_TOKEN in its own environment; prefer "
-            "auth: kubernetes (the pod's service account) or approle")
+            "auth: kubernetes (the pod's service account) or approle"))
     if service.settings.auth == "kubernetes" and runs_in < Locality.NETWORK:
-        problems.append(
-            f"warning: secrets 'vault' uses kubernetes auth under executor '{executor.name}', whose steps "
-            f"run on this machine: the service account token {service.settings.jwt_path} must exist here")
+        problems.append(Problem.warning(
+            f"secrets 'vault' uses kubernetes auth under executor '{executor.name}', whose steps "
+            f"run on this machine: the service account token {service.settings.jwt_path} must exist here"))
     return problems

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from stepline.errors import ConfigError, did_you_mean
 
-KINDS = ("executor", "run_log_store", "catalog", "secrets", "experiment_tracker", "task")
+#: Every slot a plugin can fill; a component class's ``kind`` is one of these.
+KINDS = ("executor", "run_log_store", "catalog", "secrets", "experiment_tracker", "task", "node")
 
 
 class Locality(IntEnum):

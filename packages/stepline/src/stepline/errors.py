@@ -73,6 +73,11 @@ class RunNotFoundError(StepLineError):
     """A run id that no run log store knows."""
 
 
+class StepEnvironmentError(StepLineError):
+    """A step's environment (``uv:``, inline script metadata) cannot be built: uv is missing, a
+    requirement cannot be resolved, a requirements file or interpreter does not exist."""
+
+
 class NotSupportedError(StepLineError):
     """A feature that is accepted by the format but not built (yet) for this component."""
 

@@ -112,6 +112,9 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
             # again without the file's context (file, base_dir) that parse_node gave it
             return self._node.model_copy(deep=True)
 
+    from stepline.pipeline.anchor_holders import drop_anchor_holders
+
+    raw = drop_anchor_holders(raw, file=file, known=("job",))
     body = raw.get("job")
     extra = [k for k in raw if k != "job"]
     if extra:
@@ -121,6 +124,11 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
         raise PipelineDefinitionError("'job:' must be a mapping of the task's keys", file=file)
     body = dict(body)
     name = str(body.pop("name", None) or "job")
+    from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
+
+    if any(c in name for c in ILLEGAL_NAME_CHARS):
+        raise PipelineDefinitionError(f"illegal job name {name!r}: names may not contain '.' or '%'", file=file,
+                                      hint="rename the job")
     body.setdefault("type", "task")
     if body["type"] != "task":
         raise PipelineDefinitionError("a job is one task: its type is 'task'", file=file, step=name)

@@ -51,6 +51,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)
     check_tasks(graph, pipeline_file, import_code=import_code and not services.executor.renders)
+    from stepline.envs.checks import check_environments
+
+    found += check_environments(graph, services, pipeline_file)
     return Prepared(graph, services, found)
 
 
@@ -102,7 +105,9 @@ def check_steps(graph: Graph, services: Services, pipeline_file: str) -> None:
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
-    """Every task's command type is installed, and (when asked) every python function imports."""
+    """Every task's command type is installed, and (when asked) every python function imports (a step
+    with an environment of its own is checked there, when it runs)."""
+    from stepline.envs.checks import has_environment
     from stepline.pipeline.graph import walk
     from stepline.plugins.manager import component_class
 
@@ -111,7 +116,7 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
             continue
         try:
             task_type = component_class("task", node.command_type, source=file)
-            if import_code:
+            if import_code and not has_environment(node):
                 task_type().check(node)
         except StepLineError as exc:
             raise exc.with_context(file=file, step=path) from None
@@ -180,6 +185,11 @@ def execute(pipeline_file: str, config_file: str | None = None, params_file: str
     if prepared.services.executor.renders:
         render(pipeline_file, config_file, params_file, prepared=prepared)
         return None
+    retry_of = getattr(prepared.services.executor, "retry_of", None)
+    if retry_of:  # runnable's `executor: {type: retry, config: {run_id: ...}}`
+        from stepline.retry import retry
+
+        return retry(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet, observers=observers)
     return run_to_end(run)

@@ -368,6 +368,13 @@ def main() -> None:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a bug must still not print a traceback at a user
+        if os.environ.get("STEPLINE_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300]
+        print(f"error: internal error: {type(exc).__name__}: {text} (run with --debug for the traceback, "
+              "and please report it)", file=sys.stderr)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

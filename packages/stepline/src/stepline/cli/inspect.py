@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from stepline.cli.summary import _seconds, format_duration, step_duration
-from stepline.runlog.models import Parameter, RunLog, StepLog
+from stepline.runlog.models import Parameter, RunLog, StepEnvironment, StepLog
 
 #: Branches shown per composite before the rest are summarised (failed ones are always shown).
 MAX_BRANCHES = 20
@@ -85,6 +85,13 @@ def _step_line(step: StepLog, indent: str) -> str:
     return line
 
 
+def environment_line(env: StepEnvironment) -> str:
+    """One line saying what a step's environment held: interpreter, packages, the lock it came from."""
+    packages = ", ".join(f"{name}=={version}" for name, version in env.packages.items()) or "no packages"
+    lock = f", {env.spec['project']}/uv.lock {env.files['uv.lock'][7:19]}" if "uv.lock" in env.files else ""
+    return f"environment: {env.manager} {env.key[:12]} ({env.source}), python {env.python}{lock}: {packages}"
+
+
 def _steps(steps: dict[str, StepLog], indent: str, lines: list[str]) -> None:
     for step in steps.values():
         if step.step_type == "success":  # every finished branch has one; the status says it all
@@ -95,6 +102,8 @@ def _steps(steps: dict[str, StepLog], indent: str, lines: list[str]) -> None:
                 message = f"  {attempt.message.splitlines()[0][:120]}" if attempt.message else ""
                 lines.append(f"{indent}    attempt {attempt.attempt_number}: {attempt.status.value}"
                              f"  {format_duration(attempt.duration_seconds)}{message}")
+        if step.environment is not None:
+            lines.append(f"{indent}    {environment_line(step.environment)}")
         last = step.attempts[-1] if step.attempts else None
         if last is not None and step.step_type == "task" and last.output_parameters:
             returned = ", ".join(f"{k}={format_parameter(p)}" for k, p in last.output_parameters.items())

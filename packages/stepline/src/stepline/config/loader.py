@@ -35,8 +35,24 @@ ALIASES = {
     "run-log-store": "run_log_store",
     "experiment-tracker": "experiment_tracker",
 }
+#: runnable's names for components Stepline has under another name, by section.
+TYPE_ALIASES: dict[str, dict[str, str]] = {
+    "secrets": {"env-secrets": "env", "env-secrets-manager": "env"},
+}
+#: runnable's components that Stepline offers differently: the error names the equivalent.
+EQUIVALENTS: dict[tuple[str, str], str] = {
+    ("catalog", "s3"): "use catalog type 'fsspec' (stepline-fsspec) with url: s3://BUCKET/PREFIX",
+    ("catalog", "minio"): "use catalog type 'fsspec' (stepline-fsspec) with an s3:// url and the endpoint in "
+                          "storage_options",
+    ("run_log_store", "minio"): "use run log store type 'chunked-fsspec' (stepline-fsspec) with an s3:// url",
+    ("run_log_store", "chunked-minio"): "use run log store type 'chunked-fsspec' (stepline-fsspec) with an "
+                                        "s3:// url",
+}
 CONFIG_ENV_VARS = ("STEPLINE_CONFIGURATION_FILE", "RUNNABLE_CONFIGURATION_FILE")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: runnable's ``$name`` variables, set as RUNNABLE_VAR_name (or STEPLINE_VAR_name) in the environment.
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+VARIABLE_PREFIXES = ("STEPLINE_VAR_", "RUNNABLE_VAR_")
 
 
 @dataclass
@@ -63,11 +79,15 @@ class Services:
 
 
 def resolve_placeholders(value: Any, *, source: str) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a loaded YAML document."""
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a loaded YAML document, and
+    runnable's ``$name`` where ``STEPLINE_VAR_name`` or ``RUNNABLE_VAR_name`` is set (any other
+    ``$word``, such as a shell variable in a command, is left as it is)."""
     if isinstance(value, dict):
         return {k: resolve_placeholders(v, source=source) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve_placeholders(v, source=source) for v in value]
+    if isinstance(value, str) and "$" in value:
+        value = _VARIABLE.sub(_variable, value)
     if isinstance(value, str) and "${" in value:
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -79,6 +99,11 @@ def resolve_placeholders(value: Any, *, source: str) -> Any:
                               hint=f"export {name}=... or write ${{{name}:-default}}")
         return _PLACEHOLDER.sub(substitute, value)
     return value
+
+
+def _variable(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return next((os.environ[p + name] for p in VARIABLE_PREFIXES if p + name in os.environ), match.group(0))
 
 
 def read_config(path: str | None) -> tuple[dict[str, dict[str, Any]], str]:
@@ -94,6 +119,9 @@ def read_config(path: str | None) -> tuple[dict[str, dict[str, Any]], str]:
         return {}, path
     if not isinstance(raw, dict):
         raise ConfigError("a configuration file must be a mapping of sections", file=path)
+    from stepline.pipeline.anchor_holders import drop_anchor_holders
+
+    raw = drop_anchor_holders(raw, file=path, known=[*DEFAULTS, *ALIASES, "executors"])
     sections: dict[str, dict[str, Any]] = {}
     for key, body in raw.items():
         section = ALIASES.get(key, key)
@@ -136,19 +164,28 @@ def _named_executors(body: Any, path: str) -> dict[str, dict[str, Any]]:
 
 def load_services(path: str | None = None) -> Services:
     """Build the executor and services a config file names (defaults for missing sections)."""
-    from stepline.plugins.manager import component_class
-
     sections, source = read_config(path)
     built: dict[str, Any] = {}
     for section, default_type in DEFAULTS.items():
         chosen = sections.get(section, {"type": default_type, "config": {}})
-        cls = component_class(section, chosen["type"], source=source)
+        cls = _component_class(section, chosen["type"], source)
         built[section] = cls.from_config(chosen["config"], source=source)
     executors = {}
     for name, entry in sections.get("executors", {}).items():
-        cls = component_class("executor", entry["type"], source=source)
+        cls = _component_class("executor", entry["type"], source)
         executors[name] = cls.from_config(entry["config"], source=f"{source} (executors.{name})")
     return Services(**built, executors=executors)
+
+
+def _component_class(section: str, name: str, source: str) -> type:
+    """The class a section's ``type:`` names, accepting runnable's names for the same component."""
+    from stepline.plugins.manager import component_class, get_registry
+
+    name = TYPE_ALIASES.get(section, {}).get(name, name)
+    if (section, name) in EQUIVALENTS and name not in get_registry().names(section):
+        raise ConfigError(f"{section.replace('_', ' ')} type '{name}' is runnable's; Stepline has no component "
+                          "of that name", file=source, hint=EQUIVALENTS[section, name])
+    return component_class(section, name, source=source)
 
 
 def config_dir(path: str | None) -> Path:

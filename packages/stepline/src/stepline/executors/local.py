@@ -21,12 +21,31 @@ _IN_WORKER = False
 
 class LocalSettings(Settings):
     max_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: runnable's switch: false runs parallel, map and conditional branches one at a time.
+    enable_parallel: bool = True
+    #: runnable's switch: false keeps ``kind: object`` returns in this process's memory instead
+    #: of pickling them into the catalog (only where every step runs in the traversing process).
+    object_serialisation: bool = True
 
 
 class LocalExecutor(Executor):
     name: ClassVar[str] = "local"
     runs_steps_in: ClassVar[Locality] = Locality.PROCESS
     Settings: ClassVar[type[Settings]] = LocalSettings
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        #: ``kind: object`` returns kept in memory (``object_serialisation: false``), by reference.
+        self.kept_objects: dict[str, object] = {}
+
+    @property
+    def keeps_objects(self) -> bool:
+        return not self.settings.object_serialisation
+
+    @property
+    def branch_workers(self) -> int:
+        """How many branches may run at once (``enable_parallel: false`` means one)."""
+        return self.settings.max_workers if self.settings.enable_parallel else 1
 
     def execute(self, run) -> Status:
         from stepline.executors.traversal import traverse
@@ -64,6 +83,8 @@ class LocalExecutor(Executor):
         store = run.store
         if not store.supports_concurrent_writes:
             return f"the {store.name} run log store cannot take concurrent writers"
+        if self.keeps_objects:
+            return "object_serialisation: false keeps returned objects in this process"
         for service in run.services.services():
             if service.locality < Locality.MACHINE:
                 return f"the {service.name} {service.kind.replace('_', ' ')} keeps its data in this process"
@@ -72,7 +93,7 @@ class LocalExecutor(Executor):
     def run_branches(self, run, branches) -> list[Status]:
         from stepline.executors.composite import run_branch
 
-        workers = min(self.settings.max_workers, len(branches))
+        workers = min(self.branch_workers, len(branches))
         blocker = None if workers <= 1 or _IN_WORKER else self.concurrency_blocker(run)
         if blocker and not getattr(run, "_warned_sequential", False):
             run._warned_sequential = True

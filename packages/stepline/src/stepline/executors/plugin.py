@@ -9,5 +9,6 @@ def stepline_components():
     from stepline.executors.emulator import EmulatorExecutor
     from stepline.executors.local import LocalExecutor
     from stepline.executors.mocked import MockedExecutor
+    from stepline.executors.rerun import RetryExecutor
 
-    return [LocalExecutor, EmulatorExecutor, MockedExecutor, DemoRendererExecutor]
+    return [LocalExecutor, EmulatorExecutor, MockedExecutor, DemoRendererExecutor, RetryExecutor]

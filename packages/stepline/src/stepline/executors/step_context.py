@@ -103,8 +103,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         step.data_catalog.extend(catalog.get(run.run_id, node.catalog.get))
     secrets = {name: run.secret(name) for name in node.secrets}
     task_type = component_class("task", node.command_type, source=run.pipeline_file)()
+    task_type = _in_environment(node, step, task_type)
     received = {name: parameters[name] for name in task_type.inputs(node, list(parameters))}
-    values = {name: _python_value(run, p) for name, p in received.items()}
+    values = {name: _python_value(run, p, task_type.takes_pickled) for name, p in received.items()}
 
     give_up = False
     for number in range(1, node.max_attempts + 1):
@@ -162,21 +163,61 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
                                  "never stored in the run log (return something derived, like a hash)")
 
 
-def _python_value(run: RunContext, parameter: Parameter) -> Any:
-    if parameter.kind == "object":
-        return pickle.loads(run.catalog.get_bytes(parameter.value))
-    return parameter.value
+def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
+    """The task type that runs ``node``'s attempts: its own, or one running them in the step's
+    environment (``uv:``, inline script metadata), which is built first if this machine lacks it."""
+    from stepline.envs.task import EnvironmentTask, environment_for
+    from stepline.runlog.models import StepEnvironment
+
+    environment = environment_for(node)
+    if environment is None:
+        return task_type
+    step.environment = StepEnvironment.model_validate(environment.record)
+    return EnvironmentTask(task_type, environment)
+
+
+IN_MEMORY = "in-memory:"
+
+
+def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
+    """The value a task receives; ``pickled``: objects as :class:`~stepline.tasks.base.Pickled` bytes,
+    for a task type that unpickles them in another interpreter."""
+    from stepline.tasks.base import Pickled
+
+    if parameter.kind != "object":
+        return parameter.value
+    if str(parameter.value).startswith(IN_MEMORY):  # object_serialisation: false
+        kept = getattr(run.executor, "kept_objects", {})
+        if parameter.value not in kept:
+            from stepline.errors import ParameterError
+
+            raise ParameterError(f"object {parameter.value[len(IN_MEMORY):]} was kept in the memory of the "
+                                 "process that returned it (object_serialisation: false) and is gone",
+                                 hint="re-run the whole pipeline, or leave object_serialisation on to pickle "
+                                      "objects into the catalog")
+        return Pickled(pickle.dumps(kept[parameter.value])) if pickled else kept[parameter.value]
+    data = run.catalog.get_bytes(parameter.value)
+    return Pickled(data) if pickled else pickle.loads(data)
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
-    from stepline.tasks.base import TaskFailed, as_json_value
+    from stepline.tasks.base import Pickled, TaskFailed, as_json_value
 
     kinds = {r.name: r.kind for r in node.returns}
     out = {}
     for name, value in returned.items():
         kind = kinds.get(name, "json")
-        if kind == "object":
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", pickle.dumps(value))
+        if kind == "object" and getattr(run.executor, "keeps_objects", False) and not isinstance(value, Pickled):
+            reference = f"{IN_MEMORY}objects/{internal_name}/{name}"
+            run.executor.kept_objects[reference] = value
+            out[name] = Parameter(kind="object", value=reference)
+        elif kind == "object":  # pickled already when a step's environment returned it
+            try:
+                data = bytes(value) if isinstance(value, Pickled) else pickle.dumps(value)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raise TaskFailed(f"return '{name}' (kind: object) cannot be pickled: {exc}; with the local "
+                                 "executor, object_serialisation: false keeps it in memory instead") from None
+            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", data)
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ def _parse_branch(raw: Any, info: ValidationInfo, key: str) -> Graph:
 
     context = info.context or {}
     return parse_graph(raw, file=context.get("file", "<pipeline>"), prefix=join(context.get("path", ""), key),
-                       base_dir=context.get("base_dir"))
+                       base_dir=context.get("base_dir"), includes=context.get("includes", ()))
 
 
 def _check_branch_name(name: str) -> None:
@@ -261,12 +262,20 @@ class DagNode(CompositeNode):
             context = info.context or {}
             base = Path(context.get("base_dir") or Path.cwd())
             path = base / self.dag_definition
+            chain = tuple(context.get("includes", ()))
+            if str(path.resolve()) in chain:
+                names = [Path(p).name for p in (*chain[chain.index(str(path.resolve())):], str(path.resolve()))]
+                raise PipelineDefinitionError("dag_definition includes form a cycle: " + " -> ".join(names),
+                                              file=context.get("file"), hint="a pipeline cannot include itself")
+            if not os.path.isfile(path):  # False, not an OSError, for a name too long
+                raise PipelineDefinitionError(f"dag_definition '{self.dag_definition}' is not a file (looked in {base})",
+                                              file=context.get("file"), hint="paths are relative to the including file")
             raw = load_yaml_file(path)
             body = raw.get("dag", raw.get("pipeline")) if isinstance(raw, dict) else None
             if body is None:
                 raise PipelineDefinitionError("a dag_definition file needs a top-level 'dag:'", file=str(path))
             self.branch = parse_graph(body, file=str(path), prefix=join(context.get("path", ""), "dag"),
-                                      base_dir=path.resolve().parent)
+                                      base_dir=path.resolve().parent, includes=(*chain, str(path.resolve())))
         return self
 
     def branch_graphs(self) -> dict[str, Graph]:

@@ -13,10 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from stepline.errors import PipelineDefinitionError, StepLineError, did_you_mean
+from stepline.pipeline.anchor_holders import drop_anchor_holders
 from stepline.pipeline.graph import Graph, check, complete, join
 from stepline.pipeline.yaml_io import load_yaml_file
 
 GRAPH_KEYS = ("description", "start_at", "steps")
+MAX_NESTING = 16  # composite steps inside composite steps (dag_definition includes count too)
 TOP_KEYS = ("dag", "pipeline")
 
 
@@ -26,22 +28,34 @@ def load_pipeline(path: str | Path) -> Graph:
     raw = load_yaml_file(file)
     if not isinstance(raw, dict):
         raise PipelineDefinitionError("a pipeline file must be a mapping with a top-level 'dag:'", file=file)
+    written = list(raw)
+    raw = drop_anchor_holders(raw, file=file, known=TOP_KEYS)
     top = [k for k in raw if k in TOP_KEYS]
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
         raise PipelineDefinitionError(f"unknown top-level key '{unknown[0]}'", file=file,
-                                      hint=did_you_mean(unknown[0], TOP_KEYS) or "the pipeline goes under 'dag:'")
+                                      hint=did_you_mean(str(unknown[0]), (*TOP_KEYS, "job"))
+                                      or "the pipeline goes under 'dag:'")
     if len(top) != 1:
-        raise PipelineDefinitionError("expected exactly one top-level 'dag:' (or 'pipeline:')", file=file)
-    return parse_graph(raw[top[0]], file=file, prefix="", base_dir=Path(file).resolve().parent)
+        # an anchor holder named like 'dga:' is accepted, but the missing dag is probably it
+        near = next((hint for k in written if k not in TOP_KEYS and (hint := did_you_mean(str(k), TOP_KEYS))), None)
+        raise PipelineDefinitionError("expected exactly one top-level 'dag:' (or 'pipeline:')", file=file,
+                                      hint=near)
+    return parse_graph(raw[top[0]], file=file, prefix="", base_dir=Path(file).resolve().parent,
+                       includes=(str(Path(file).resolve()),))
 
 
-def parse_graph(raw: Any, *, file: str, prefix: str, base_dir: Path | None = None) -> Graph:
-    """A completed, checked graph; ``prefix`` is the dotted path of the branch.
+def parse_graph(raw: Any, *, file: str, prefix: str, base_dir: Path | None = None,
+                includes: tuple[str, ...] = ()) -> Graph:
+    """A completed, checked graph; ``prefix`` is the dotted path of the branch; ``includes`` the
+    resolved files of the ``dag_definition`` chain that led here (to name a cycle of includes).
 
     Problems that do not stop a run (unreachable steps) are issued with :func:`warnings.warn`.
     """
     where = f"branch '{prefix}'" if prefix else "dag"
+    if prefix and (prefix.count(".") + 1) // 2 > MAX_NESTING:  # each level adds 'step.branch'
+        raise PipelineDefinitionError(f"composite steps nested more than {MAX_NESTING} levels deep", file=file,
+                                      step=prefix, hint="flatten the pipeline, or move branches into steps")
     if not isinstance(raw, dict):
         raise PipelineDefinitionError(f"{where} must be a mapping with 'start_at' and 'steps'", file=file)
     for key in raw:
@@ -53,7 +67,7 @@ def parse_graph(raw: Any, *, file: str, prefix: str, base_dir: Path | None = Non
             raise PipelineDefinitionError(f"{where}: missing '{key}'", file=file)
     if not isinstance(raw["steps"], dict) or not raw["steps"]:
         raise PipelineDefinitionError(f"{where}: 'steps' must be a non-empty mapping of step names", file=file)
-    context = {"file": file, "base_dir": base_dir or Path.cwd()}
+    context = {"file": file, "base_dir": base_dir or Path.cwd(), "includes": includes}
     steps = {str(name): parse_node(body, name=str(name), path=join(prefix, str(name)), context=context)
              for name, body in raw["steps"].items()}
     graph = complete(Graph(description=str(raw.get("description") or ""), start_at=str(raw["start_at"]),

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stepline.envs.spec import UvSpec
+
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
 
@@ -77,6 +79,7 @@ class TaskNode(Node):
     timeout_seconds: float | None = Field(None, gt=0)
     overrides: dict[str, Any] = Field(default_factory=dict)
     executor: str | None = None  # a named entry of the config's `executors:`; None: the main executor
+    uv: UvSpec | None = None  # run the attempts in an environment uv builds (see stepline.envs)
 
     @field_validator("returns", mode="before")
     @classmethod

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
 
 YAML_SUFFIXES = (".yaml", ".yml")
+_EXIT_HINT = 'keep sys.exit() under `if __name__ == "__main__":`'
+
 
 
 def is_python_reference(reference: str) -> bool:
@@ -48,7 +50,7 @@ def _load_yaml(path: str) -> Graph:
     from stepline.pipeline.loader import load_pipeline
     from stepline.pipeline.yaml_io import load_yaml_file
 
-    if not path.endswith(YAML_SUFFIXES) and not Path(path).is_file():
+    if not path.endswith(YAML_SUFFIXES) and not os.path.isfile(path):
         raise PipelineDefinitionError("not a pipeline file or reference", file=path,
                                       hint="give a YAML file, module:attribute or path/to/file.py:attribute")
     raw = load_yaml_file(path)
@@ -77,20 +79,23 @@ def _import_module(name: str, reference: str):
         sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(name)
-    except StepLineError:  # the module built a bad pipeline: that error names the step
-        raise
+    except StepLineError as exc:  # the module built a bad pipeline: that error names the step
+        raise _in_reference(exc, reference) from None
     except ImportError as exc:
         raise PipelineDefinitionError(f"cannot import module '{name}': {exc}", file=reference,
                                       hint="run from the folder that holds it, or put it on PYTHONPATH") from None
     except Exception as exc:  # noqa: BLE001 - any error in the user's module becomes one line
         raise PipelineDefinitionError(f"importing '{name}' raised {type(exc).__name__}: {exc}",
                                       file=reference) from None
+    except SystemExit as exc:
+        raise PipelineDefinitionError(f"importing '{name}' called sys.exit({exc.code!r})", file=reference,
+                                      hint=_EXIT_HINT) from None
 
 
 def _import_file(path: str, reference: str):
     """Import a .py file as the module named after it (its folder goes on the path), once."""
     file = Path(path).resolve()
-    if not file.is_file():
+    if not os.path.isfile(file):
         raise PipelineDefinitionError("Python file not found", file=path, hint="check the path")
     name = file.name[: -len(".py")]
     loaded = sys.modules.get(name)
@@ -108,12 +113,25 @@ def _import_file(path: str, reference: str):
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        sys.modules.pop(name, None)
+        raise PipelineDefinitionError(f"importing it called sys.exit({exc.code!r})", file=path,
+                                      hint=_EXIT_HINT) from None
     except Exception as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, StepLineError):
-            raise
+            raise _in_reference(exc, path) from None
         raise PipelineDefinitionError(f"importing it raised {type(exc).__name__}: {exc}", file=path) from None
     return module
+
+
+def _in_reference(exc: StepLineError, reference: str) -> StepLineError:
+    """An SDK error names the reference the graph came from, not a placeholder file."""
+    from stepline.sdk.pipeline import SDK_FILE
+
+    if exc.file == SDK_FILE:
+        exc.file = None
+    return exc.with_context(file=reference)
 
 
 def to_graph(obj: Any, reference: str) -> Graph:
@@ -131,6 +149,9 @@ def to_graph(obj: Any, reference: str) -> Graph:
         return obj
     graph = getattr(obj, "graph", None)
     if callable(graph):
-        return graph()
+        try:
+            return graph()
+        except StepLineError as exc:
+            raise _in_reference(exc, reference) from None
     raise PipelineDefinitionError(f"is a {type(obj).__name__}, not a stepline Pipeline or job", file=reference,
                                   hint="point at a stepline.Pipeline (or a PythonJob, ShellJob, NotebookJob)")

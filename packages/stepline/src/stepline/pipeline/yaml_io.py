@@ -1,27 +1,258 @@
-"""Reading YAML files with errors that name the file and the line."""
+"""Reading YAML files safely, with errors that name the file and the line.
+
+Every file Stepline reads (pipelines, ``dag_definition`` includes, job files, configurations,
+parameter files) goes through :func:`load_yaml_file`. A hostile or broken file is a one-line
+:class:`~stepline.errors.StepLineError`, never a traceback, a hang or a memory blow-up:
+
+- at most :data:`MAX_BYTES` bytes, UTF-8 (a byte-order mark is allowed);
+- nesting at most :data:`MAX_DEPTH` levels deep;
+- aliases (``*name``) expanding to at most :data:`MAX_ALIAS_NODES` nodes beyond the file's own
+  (a "billion laughs" bomb is refused before anything walks it), and no alias to itself;
+- mapping keys are strings (write ``"1":``), never duplicated in one mapping;
+- no NUL character in a value;
+- a scalar that cannot be built (``!!int abc``, ``!!float ""``, ``2020-13-45``, an integer of more
+  than 4300 digits) names its line.
+
+Anchors, aliases and merge keys (``<<: *defaults``) work as in any YAML file within these limits.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from stepline.errors import ConfigError, PipelineDefinitionError
+from stepline.errors import ConfigError, ParameterError, PipelineDefinitionError, StepLineError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_NODES = 100_000
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_ERRORS = {"pipeline": PipelineDefinitionError, "job": PipelineDefinitionError, "parameters": ParameterError}
+
+
+class _BadNode(Exception):
+    """A problem found at a node; turned into the caller's error class with the file and line."""
+
+    def __init__(self, node: Any, problem: str) -> None:
+        super().__init__(problem)
+        self.mark, self.problem = node.start_mark, problem
 
 
 def load_yaml_file(path: str | Path, *, what: str = "pipeline") -> Any:
+    """The document in ``path``, checked against the limits above; ``what`` names the file's role in
+    errors (``pipeline``, ``configuration``, ``parameters``, ``job``)."""
+    error = _ERRORS.get(what, ConfigError)
+    file = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise error(f"{what} file not found", file=file, hint="check the path") from None
+    except IsADirectoryError:
+        raise error(f"{what} file is a directory", file=file) from None
+    except (OSError, ValueError) as exc:  # permission denied, a NUL byte in the path, ...
+        raise error(f"cannot read the {what} file: {getattr(exc, 'strerror', None) or exc}", file=file) from None
+    if len(data) > MAX_BYTES:
+        raise error(f"{what} file is larger than {MAX_BYTES // (1024 * 1024)} MB", file=file,
+                    hint="a Stepline file this large is a mistake; keep data in the catalog") from None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(f"not UTF-8: line {line}: byte 0x{data[exc.start]:02x} cannot be decoded", file=file,
+                    hint="save the file as UTF-8") from None
+    return parse_yaml(text, error=error, file=file)
+
+
+def parse_yaml(text: str, *, error: type[StepLineError] = PipelineDefinitionError, file: str = "<yaml>") -> Any:
+    """The document in ``text``, with :func:`load_yaml_file`'s limits; problems raise ``error``."""
     import yaml
 
-    error = PipelineDefinitionError if what == "pipeline" else ConfigError
+    loader = _loader_class(text)(text)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{what} file not found", file=str(path), hint="check the path") from None
-    except IsADirectoryError:
-        raise error(f"{what} file is a directory", file=str(path)) from None
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_nodes(node)
+        return loader.construct_document(node)
+    except _BadNode as exc:
+        raise error(f"invalid YAML: {_where(exc.mark)}{exc.problem}", file=file,
+                    hint=next((h for start, h in _HINTS.items() if exc.problem.startswith(start)), None)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = _where(mark) if mark else _reader_where(exc, text)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"invalid YAML: {where}{problem}", file=str(path), hint="fix the YAML syntax") from None
+        raise error(f"invalid YAML: {where}{_one_line(problem)}", file=file, hint="fix the YAML syntax") from None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as exc:
+        # a value built after its node's constructor returned (the rest of a mapping or list)
+        raise error(f"invalid YAML: cannot build a value: {_one_line(exc)[:120]}", file=file,
+                    hint="quote values that should stay strings") from None
+    except RecursionError:  # a document nested deeper than the composer itself can follow
+        raise error(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", file=file,
+                    hint="flatten the structure") from None
+    finally:
+        loader.dispose()
+
+
+_HINTS = {
+    "nested deeper than": "flatten the structure",
+    "aliases expand to more than": "a YAML bomb? use fewer or smaller aliases",
+    "an alias refers to itself": "a node cannot contain itself",
+    "duplicate key": "each key appears once in a mapping; remove or rename one",
+    "a key is not a string": "quote the key",
+    "a NUL character in a value": "remove the \\0",
+    "cannot read": "quote it to keep it a string, or fix the value",
+}
+
+
+_KINDS = {f"tag:yaml.org,2002:{name}": f"a {name}" for name in ("float", "bool", "binary", "timestamp")}
+_KINDS["tag:yaml.org,2002:int"] = "an int"
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: "
+
+
+def _reader_where(exc: Any, text: str) -> str:
+    position = getattr(exc, "position", None)
+    return f"line {text.count(chr(10), 0, position) + 1}: " if isinstance(position, int) else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+def check_nodes(root: Any) -> None:
+    """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion)."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    distinct = 0
+    sizes: dict[int, int] = {}  # expanded size of each finished node
+    depths: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+            if depths[key] > MAX_DEPTH:
+                raise _BadNode(node, f"nested deeper than {MAX_DEPTH} levels")
+            if sizes[key] - distinct > MAX_ALIAS_NODES:
+                raise _BadNode(node, f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _BadNode(node, "an alias refers to itself")
+        distinct += 1
+        if isinstance(node, ScalarNode):
+            if "\x00" in node.value:
+                raise _BadNode(node, "a NUL character in a value")
+            sizes[key], depths[key] = 1, 1
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        if len(open_nodes) > MAX_DEPTH:  # open nodes are the current node's ancestors
+            raise _BadNode(node, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, MappingNode):
+            _check_keys(node, ScalarNode)
+        elif not isinstance(node, SequenceNode):  # pragma: no cover - the composer makes only these three
+            raise _BadNode(node, f"unexpected node {type(node).__name__}")
+        stack.extend((child, False) for child in _children(node))
+
+
+def _children(node: Any) -> list[Any]:
+    from yaml.nodes import MappingNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_keys(node: Any, scalar: type) -> None:
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if key.tag == _MERGE:
+            continue
+        if not isinstance(key, scalar) or key.tag != _STR:
+            shown = key.value if isinstance(key, scalar) else "a " + type(key).__name__.removesuffix("Node").lower()
+            raise _BadNode(key, f"a key is not a string: {_one_line(shown)[:60]!r}")
+        if key.value in seen:
+            raise _BadNode(key, f"duplicate key '{_one_line(key.value)[:60]}'")
+        seen.add(key.value)
+
+
+# Each level of nesting needs one of these characters; libyaml's C composer recurses without a
+# limit (tens of thousands of levels crash the process), so a text with many of them is composed in
+# Python, which stops at MAX_DEPTH.
+_NESTING = "[{-:?"
+_C_COMPOSER_MAX = 1000
+
+
+def _loader_class(text: str) -> type:
+    """The C loader when PyYAML has it and the text cannot nest deep enough to crash its composer."""
+    if _LOADERS is None:
+        _build_loaders()
+    if sum(text.count(c) for c in _NESTING) <= _C_COMPOSER_MAX:
+        return _LOADERS[0]
+    return _LOADERS[1]
+
+
+def _build_loaders() -> None:
+    global _LOADERS
+    import yaml
+    from yaml.composer import Composer
+
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    base = c_loader or yaml.SafeLoader
+
+    class SafeLoader(base):  # type: ignore[misc, valid-type]
+        """Scalar construction errors are tied to the node (and so the line) they come from."""
+
+        def construct_object(self, node, deep=False):
+            try:
+                return super().construct_object(node, deep=deep)
+            except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as exc:
+                if isinstance(exc, yaml.YAMLError):
+                    raise
+                value = node.value if isinstance(node.value, str) else ""
+                reason = " (more than 4300 digits)" if len(value) > 4300 else ""
+                raise _BadNode(node, f"cannot read {_one_line(value)[:40]!r} as {_KINDS.get(node.tag, node.tag)}"
+                                     f"{reason}") from None
+
+    class DepthLimitedLoader(SafeLoader):
+        """PyYAML's Python composer (over the C parser's events when there is one), stopping at MAX_DEPTH."""
+
+        depth = 0
+
+        def compose_node(self, parent, index):
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise _BadNode(self.peek_event(), f"nested deeper than {MAX_DEPTH} levels")
+                return Composer.compose_node(self, parent, index)
+            finally:
+                self.depth -= 1
+
+    for name in ("get_single_node", "compose_document", "compose_scalar_node", "compose_sequence_node",
+                 "compose_mapping_node"):
+        setattr(DepthLimitedLoader, name, getattr(Composer, name))
+    original_init = DepthLimitedLoader.__init__
+
+    def __init__(self, stream):
+        original_init(self, stream)
+        Composer.__init__(self)
+
+    DepthLimitedLoader.__init__ = __init__
+    _LOADERS = (SafeLoader, DepthLimitedLoader)
+
+
+_LOADERS: tuple[type, type] | None = None

@@ -13,12 +13,15 @@ and in ``my_backend/plugin.py``::
     def stepline_components():
         return [MyRunLogStore]
 
-Every hook is documented in :mod:`stepline.plugins.hookspec`.
+Every hook is documented in :mod:`stepline.plugins.hookspec`; integration checks return
+:class:`Problem` objects.
 """
 
 import pluggy
 
+from stepline.plugins.problem import Problem, Severity
+
 PROJECT = "stepline"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-__all__ = ["PROJECT", "hookimpl"]
+__all__ = ["PROJECT", "Problem", "Severity", "hookimpl"]

@@ -1,48 +1,106 @@
-"""Every hook of Stepline, grouped by phase. This module is the plugin API's manual.
+"""Every hook of Stepline, grouped by the phase it is called in. This module is the plugin API's manual.
 
-All hooks start with ``stepline_``. Implement them with :data:`stepline.plugins.hookimpl`.
+All hooks start with ``stepline_``; implement them with :data:`stepline.plugins.hookimpl` in a module
+published as an entry point of group ``stepline`` (see :mod:`stepline.plugins`). A hook
+implementation may take any subset of the arguments its spec names, by name.
+
+None of Stepline's hooks is ``firstresult`` (every implementation is called and the results of all
+are collected, most recently registered plugin first) and none is ``historic`` (a plugin registered
+after a hook was called does not see that call). Hooks are called only through the plugin manager
+(``pm.hook``), so ``STEPLINE_TRACE_HOOKS=1`` shows every call.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
 import pluggy
 
 from stepline.plugins import PROJECT
 
 if TYPE_CHECKING:
-    from stepline.component import Component
+    from stepline.catalog.base import Catalog
+    from stepline.executors.base import Executor
+    from stepline.plugins.problem import Problem
+    from stepline.runlog.base import RunLogStore
+    from stepline.secrets.base import Secrets
+    from stepline.tracking.base import ExperimentTracker
+
+    #: A service an executor works with: the four non-executor sections of a configuration file.
+    Service = RunLogStore | Catalog | Secrets | ExperimentTracker
+
+#: Where :func:`stepline_configure_integration` is called: ``"traversal"`` in the process that walks
+#: the graph, ``"execution"`` in the process that runs one step (e.g. inside a container).
+Phase = Literal["traversal", "execution"]
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
-# ---- registration ---------------------------------------------------------------------------------
+# ---- registration: once per process, when the plugin manager loads ------------------------------
 @hookspec
-def stepline_components() -> list[type[Any]]:
+def stepline_components() -> list[type]:
     """Return the component classes this plugin adds.
 
-    Each class has a ``kind`` (``executor``, ``run_log_store``, ``catalog``, ``secrets``,
-    ``experiment_tracker``, ``task`` or ``node``) and a ``name``: the ``type:`` users write.
-    Two plugins offering the same kind and name is an error. Called once per process; results
-    from all plugins are collected.
+    :return: a list of classes. Each has a ``kind`` (one of
+        :data:`stepline.component.KINDS`: ``executor``, ``run_log_store``, ``catalog``,
+        ``secrets``, ``experiment_tracker``, ``task``, ``node``) and a ``name``: the ``type:``
+        users write. Return an empty list (or None) to add nothing.
+
+    Called once per process, the first time a component is looked up. Not firstresult: the lists of
+    every plugin are merged; two plugins offering the same kind and name is a
+    :class:`~stepline.errors.PluginError`. Not historic.
+
+    Import the classes inside the function, not at the top of the plugin module, so that loading
+    the plugin stays cheap (``stepline --help`` loads every plugin).
     """
 
 
-# ---- before a run --------------------------------------------------------------------------------
+# ---- before a run: ``execute``, ``validate``, renders and re-runs, before any step runs --------
 @hookspec
-def stepline_check_integration(executor: Component, service: Component) -> list[str] | None:
-    """Return problems (one line each) with running ``service`` under ``executor``; empty when fine.
+def stepline_check_executor(executor: Executor) -> list[Problem] | None:
+    """Return the problems of ``executor`` on its own (a missing engine binary, settings that
+    contradict each other); an empty list (or None) when fine.
 
-    Called for every executor/service pair before any step runs (``execute``, ``validate`` and
-    renders). Results from all plugins are collected; any message stops the run with an
-    :class:`~stepline.errors.IntegrationError`. Prefix a message with ``warning: `` to only warn.
+    :param executor: the configured executor, and each named executor steps ask for
+        (``executors:`` in the configuration), one call each.
+    :return: a list of :class:`~stepline.plugins.Problem`. A ``Problem.error`` stops the run with an
+        :class:`~stepline.errors.IntegrationError` before any step; a ``Problem.warning`` is printed.
+
+    Called once per executor, before :func:`stepline_check_integration`. Not firstresult: the
+    problems of every plugin are collected; each implementation checks only the executors it knows
+    (``isinstance``) and returns ``[]`` for the others. Not historic.
     """
 
 
 @hookspec
-def stepline_configure_integration(executor: Component, service: Component, phase: str) -> None:
-    """Adjust ``service`` for ``executor`` in ``phase``: ``"traversal"`` (the process that walks
-    the graph) or ``"execution"`` (the process that runs one step, e.g. inside a container,
-    where paths may be mounted elsewhere). Every implementation is called.
+def stepline_check_integration(executor: Executor, service: Service) -> list[Problem] | None:
+    """Return the problems with running ``service`` under ``executor``; an empty list (or None) when
+    fine.
+
+    :param executor: as in :func:`stepline_check_executor`.
+    :param service: the configured run log store, catalog, secrets backend or experiment tracker,
+        one call per service.
+    :return: a list of :class:`~stepline.plugins.Problem`, each message one line that names both
+        parts and the fix. A ``Problem.error`` stops the run with an
+        :class:`~stepline.errors.IntegrationError` before any step; a ``Problem.warning`` is printed.
+
+    Called for every executor/service pair. Not firstresult: the problems of every plugin are
+    collected (the built-in rule on ``locality`` included). Not historic.
+    """
+
+
+@hookspec
+def stepline_configure_integration(executor: Executor, service: Service, phase: Phase) -> None:
+    """Adjust ``service`` (or ``executor``) so that they work together in ``phase``.
+
+    :param executor: as in :func:`stepline_check_executor`.
+    :param service: as in :func:`stepline_check_integration`.
+    :param phase: ``"traversal"`` in the process that walks the graph, after the checks passed and
+        before the first step; ``"execution"`` in the process that runs one step
+        (``stepline execute-single-node``, e.g. inside a container, where paths may be mounted
+        elsewhere).
+    :return: nothing; the return value is ignored.
+
+    Called for every executor/service pair in each phase. Not firstresult: every implementation is
+    called. Not historic.
     """

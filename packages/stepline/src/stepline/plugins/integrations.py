@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stepline.component import Locality
-from stepline.plugins import hookimpl
+from stepline.plugins import Problem, hookimpl
 
 _REACH = {
     Locality.PROCESS: "this process only",
@@ -33,15 +33,15 @@ def stepline_check_integration(executor, service):
     if have >= needed:
         return []
     instead = _INSTEAD.get(service.kind, {}).get(needed, "another backend")
-    return [f"the {executor.name} executor runs steps {_WHERE[needed]}, but the {service.name} "
-            f"{service.kind.replace('_', ' ')} is reachable from {_REACH[have]}; use {instead}"]
+    return [Problem.error(f"the {executor.name} executor runs steps {_WHERE[needed]}, but the {service.name} "
+                          f"{service.kind.replace('_', ' ')} is reachable from {_REACH[have]}; use {instead}")]
 
 
 @hookimpl(specname="stepline_check_integration")
 def check_concurrent_writes(executor, service):
     """Warn when branches must run one at a time because a store cannot take concurrent writers."""
-    workers = getattr(executor.settings, "max_workers", 1)
+    workers = getattr(executor, "branch_workers", 1)
     if service.kind == "run_log_store" and workers > 1 and not service.supports_concurrent_writes:
-        return [f"warning: the {service.name} run log store cannot take concurrent writers; "
-                f"parallel and map branches will run one at a time"]
+        return [Problem.warning(f"the {service.name} run log store cannot take concurrent writers; "
+                                f"parallel and map branches will run one at a time")]
     return []

@@ -1,7 +1,8 @@
 """The plugin manager: pluggy's, wrapped in typed calls, loaded once per process.
 
 Environment:
-- ``STEPLINE_DISABLE_PLUGINS=a,b`` blocks plugins (entry-point names) from loading.
+- ``STEPLINE_DISABLE_PLUGINS=a,b`` blocks plugins by name: entry-point names, or the module name
+  of a built-in (``stepline.catalog.plugin``); ``stepline plugins`` shows each plugin's name.
 - ``STEPLINE_LOAD_PLUGINS=a,b`` loads only these third-party plugins (built-ins always load).
 - ``STEPLINE_TRACE_HOOKS=1`` prints every hook call to stderr.
 """
@@ -19,10 +20,14 @@ import pluggy
 
 from stepline.errors import IntegrationError, PluginError
 from stepline.plugins import PROJECT, hookspec
+from stepline.plugins.problem import Problem
 from stepline.plugins.registry import Registry
 
 if TYPE_CHECKING:
-    from stepline.component import Component
+    from collections.abc import Iterable
+
+    from stepline.executors.base import Executor
+    from stepline.plugins.hookspec import Phase, Service
 
 #: The built-in features, each an ordinary module of hook implementations.
 DEFAULT_PLUGINS = (
@@ -47,57 +52,107 @@ class PluginManager:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspec)
-        self.origins: dict[str, tuple[str, str]] = {}  # plugin name -> (package, version)
         if os.environ.get("STEPLINE_TRACE_HOOKS"):
             self.pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[stepline hooks] {msg}"))
             self.pm.enable_tracing()
 
+    # ---- loading --------------------------------------------------------------------------------
     def load(self) -> None:
-        blocked = _env_list("STEPLINE_DISABLE_PLUGINS")
+        """Register the built-ins, then every entry point of group ``stepline`` not blocked."""
+        for name in _env_list("STEPLINE_DISABLE_PLUGINS"):
+            self.pm.set_blocked(name)
         only = _env_list("STEPLINE_LOAD_PLUGINS")
-        version = _version("stepline")
         for module_name in DEFAULT_PLUGINS:
-            self.pm.register(importlib.import_module(module_name), name=module_name)
-            self.origins[module_name] = ("stepline", version)
-        for ep in metadata.entry_points(group=PROJECT):
-            if ep.name in blocked or (only and ep.name not in only) or self.pm.has_plugin(ep.name):
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken third-party install must not hide behind a traceback
-                raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}",
-                                  hint=f"reinstall it, or set STEPLINE_DISABLE_PLUGINS={ep.name}") from exc
-            self.pm.register(plugin, name=ep.name)
-            dist = ep.dist
-            self.origins[ep.name] = (dist.name, dist.version) if dist else ("?", "?")
+            if not self.pm.is_blocked(module_name):
+                self.pm.register(importlib.import_module(module_name), name=module_name)
+        if only:
+            for ep in metadata.entry_points(group=PROJECT):
+                if ep.name not in only:
+                    self.pm.set_blocked(ep.name)
+        try:
+            self.pm.load_setuptools_entrypoints(PROJECT)
+        except Exception:  # a broken third-party install must not hide behind a traceback
+            self._name_the_broken_plugin()
+            raise
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"a plugin implements a hook Stepline does not have: {exc}") from None
 
+    def _name_the_broken_plugin(self) -> None:
+        for ep in metadata.entry_points(group=PROJECT):
+            if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
+                continue
+            try:
+                self.pm.load_setuptools_entrypoints(PROJECT, name=ep.name)
+            except Exception as exc:
+                raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}",
+                                  hint=f"reinstall it, or set STEPLINE_DISABLE_PLUGINS={ep.name}") from exc
+
+    def origins(self) -> dict[str, tuple[str, str]]:
+        """Plugin name -> (distribution, version): the built-ins come with ``stepline``."""
+        found = {name: ("stepline", _version("stepline")) for name in DEFAULT_PLUGINS}
+        for plugin, dist in self.pm.list_plugin_distinfo():
+            found[self.pm.get_name(plugin) or "?"] = (dist.project_name, dist.version)
+        return found
+
+    # ---- registration ---------------------------------------------------------------------------
     def registry(self) -> Registry:
+        """Every component class the plugins offer, with the plugin and package each came from."""
+        origins = self.origins()
+        owners = sorted(((_package_of(plugin), name) for name, plugin in self.pm.list_name_plugin() if plugin),
+                        key=lambda pair: -len(pair[0]))
         registry = Registry()
-        for impl in self.pm.hook.stepline_components.get_hookimpls():
-            package, version = self.origins.get(impl.plugin_name, ("?", "?"))
-            for cls in impl.function() or []:
-                registry.add(cls, impl.plugin_name, package, version)
+        for classes in self.pm.hook.stepline_components():
+            for cls in classes or []:
+                plugin = _owner(cls, owners)
+                package, version = origins.get(plugin, ("?", "?"))
+                registry.add(cls, plugin, package, version)
         return registry
 
-    def check_integration(self, executor: Component, services: list[Component]) -> list[str]:
-        """Raise IntegrationError on the first problem; return warnings."""
-        warnings = []
+    # ---- before a run ---------------------------------------------------------------------------
+    def check_integration(self, executor: Executor, services: Iterable[Service]) -> list[str]:
+        """Check ``executor`` alone, then with each service: raise IntegrationError on the first
+        error, return the warnings' messages."""
+        found = _problems(self.pm.hook.stepline_check_executor(executor=executor), "stepline_check_executor")
         for service in services:
-            for problems in self.pm.hook.stepline_check_integration(executor=executor, service=service):
-                for problem in problems or []:
-                    if problem.startswith("warning: "):
-                        warnings.append(problem[len("warning: "):])
-                    else:
-                        raise IntegrationError(problem)
-        return warnings
+            found += _problems(self.pm.hook.stepline_check_integration(executor=executor, service=service),
+                               "stepline_check_integration")
+        for problem in found:
+            if problem.is_error:
+                raise IntegrationError(problem.message)
+        return [problem.message for problem in found]
 
-    def configure_integration(self, executor: Component, services: list[Component], phase: str) -> None:
+    def configure_integration(self, executor: Executor, services: Iterable[Service], phase: Phase) -> None:
+        """Let every plugin adjust each service for ``executor`` in ``phase``."""
         for service in services:
             self.pm.hook.stepline_configure_integration(executor=executor, service=service, phase=phase)
+
+
+def _problems(results: list[list[Problem] | None], hook: str) -> list[Problem]:
+    found = []
+    for problems in results:
+        for problem in problems or []:
+            if not isinstance(problem, Problem):
+                raise PluginError(f"a {hook} implementation returned {problem!r}, not a Problem",
+                                  hint="return stepline.plugins.Problem.error(...) or Problem.warning(...)")
+            found.append(problem)
+    return found
+
+
+def _package_of(plugin: Any) -> str:
+    module = getattr(plugin, "__name__", None) or type(plugin).__module__
+    return module.rpartition(".")[0] or module
+
+
+def _owner(cls: type, owners: list[tuple[str, str]]) -> str:
+    """The plugin whose package holds ``cls`` (the deepest one): ``stepline.runlog.plugin`` for
+    ``stepline.runlog.chunked_fs``, ``sql`` for ``stepline_sql.store``."""
+    module = cls.__module__
+    for package, name in owners:
+        if module == package or module.startswith(package + "."):
+            return name
+    return "?"
 
 
 def _version(package: str) -> str:
@@ -109,6 +164,7 @@ def _version(package: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_plugin_manager() -> PluginManager:
+    """The process's plugin manager, loaded on first use."""
     manager = PluginManager()
     manager.load()
     return manager
@@ -116,8 +172,10 @@ def get_plugin_manager() -> PluginManager:
 
 @lru_cache(maxsize=1)
 def get_registry() -> Registry:
+    """The process's registry of component types."""
     return get_plugin_manager().registry()
 
 
 def component_class(kind: str, name: str, *, source: str = "config") -> type[Any]:
+    """The class registered for ``type: name`` in section ``kind`` (see :meth:`Registry.get`)."""
     return get_registry().get(kind, name, source=source)

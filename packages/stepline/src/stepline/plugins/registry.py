@@ -5,13 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepline.component import KINDS
 from stepline.errors import ConfigError, PluginError, did_you_mean
 
-KINDS = ("executor", "run_log_store", "catalog", "secrets", "experiment_tracker", "task", "node")
+#: The component types Stepline's own extras install: an unknown ``type:`` found here is a missing
+#: ``pip install``, not a typo. ``(kind, name) -> extra``.
+EXTRAS: dict[tuple[str, str], str] = {
+    ("run_log_store", "sql"): "sql",
+    ("run_log_store", "chunked-fsspec"): "fsspec",
+    ("catalog", "fsspec"): "fsspec",
+    ("secrets", "vault"): "vault",
+    ("secrets", "aws-secrets-manager"): "aws",
+    ("secrets", "aws-ssm-parameter-store"): "aws",
+    ("experiment_tracker", "mlflow"): "mlflow",
+    ("executor", "argo"): "argo",
+    ("executor", "step-functions"): "stepfunctions",
+    ("executor", "local-container"): "container",
+    ("executor", "slurm"): "slurm",
+    ("executor", "pbs"): "slurm",
+    ("executor", "pjsub"): "slurm",
+}
 
 
 @dataclass(frozen=True)
 class Registered:
+    """One component type: its class and where it came from (``stepline plugins`` lists these)."""
+
     kind: str
     name: str
     cls: type[Any]
@@ -22,6 +41,8 @@ class Registered:
 
 @dataclass
 class Registry:
+    """Every installed component type, by ``(kind, name)``."""
+
     entries: dict[tuple[str, str], Registered] = field(default_factory=dict)
 
     def add(self, cls: type[Any], plugin: str, package: str, version: str) -> None:
@@ -40,10 +61,14 @@ class Registry:
         return sorted(n for k, n in self.entries if k == kind)
 
     def get(self, kind: str, name: str, *, source: str = "config") -> type[Any]:
+        """The class of ``type: name`` in section ``kind``; an unknown name is a one-line ConfigError
+        naming ``source`` and the extra to install or the closest installed name."""
         try:
             return self.entries[(kind, name)].cls
         except KeyError:
+            what = f"unknown {kind.replace('_', ' ')} type '{name}'"
+            if (kind, name) in EXTRAS:
+                raise ConfigError(f'{what}: pip install "stepline[{EXTRAS[kind, name]}]"', file=source) from None
             known = self.names(kind)
             hint = did_you_mean(name, known) or f"installed: {', '.join(known) or 'none'}"
-            raise ConfigError(f"unknown {kind.replace('_', ' ')} type '{name}'", file=source,
-                              hint=hint) from None
+            raise ConfigError(what, file=source, hint=hint) from None

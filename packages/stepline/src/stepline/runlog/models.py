@@ -67,6 +67,23 @@ class Attempt(_Model):
         return (dt.datetime.fromisoformat(self.end_time) - dt.datetime.fromisoformat(self.start_time)).total_seconds()
 
 
+class StepEnvironment(_Model):
+    """The environment a step's attempts ran in (a step with ``uv:`` or inline script metadata):
+    enough to build it again elsewhere."""
+
+    manager: str = "uv"
+    key: str  # the hash naming it on the machine that built it
+    source: str = "uv:"  # where the step asked for it: uv:, inline script metadata, or both
+    spec: dict[str, Any] = Field(default_factory=dict)
+    python: str = ""  # the interpreter's version
+    interpreter: str = ""  # the interpreter the environment was made from
+    packages: dict[str, str] = Field(default_factory=dict)  # the resolved versions, by name
+    files: dict[str, str] = Field(default_factory=dict)  # digests of the requirements file, pyproject, uv.lock
+    path: str = ""
+    uv: str = ""  # uv's version
+    build_seconds: float = 0.0
+
+
 class StepLog(_Model):
     name: str
     internal_name: str
@@ -78,6 +95,7 @@ class StepLog(_Model):
     branches: dict[str, BranchLog] = Field(default_factory=dict)
     data_catalog: list[DataCatalogItem] = Field(default_factory=list)
     code_identities: list[CodeIdentity] = Field(default_factory=list)
+    environment: StepEnvironment | None = None
 
 
 class BranchLog(_Model):

@@ -28,6 +28,11 @@ class Step(abc.ABC):
                  terminate_with_success: bool = False, terminate_with_failure: bool = False) -> None:
         if not isinstance(name, str) or not name.strip():
             raise PipelineDefinitionError(f"{type(self).__name__}: name must be a non-empty string, not {name!r}")
+        from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
+
+        if any(c in name for c in ILLEGAL_NAME_CHARS):
+            raise PipelineDefinitionError(f"illegal step name {name!r}: names may not contain '.' or '%'", step=name,
+                                          hint="rename the step (or the job)")
         self.name = name
         self.description = description
         if terminate_with_success and terminate_with_failure:
@@ -80,7 +85,8 @@ class _Task(Step):
 
     def __init__(self, name: str, *, returns: list | None = None, catalog: Any = None,
                  secrets: list[str] | None = None, max_attempts: int = 1, retry_delay_seconds: float = 0,
-                 timeout_seconds: float | None = None, overrides: dict[str, Any] | None = None, **common: Any) -> None:
+                 timeout_seconds: float | None = None, overrides: dict[str, Any] | None = None,
+                 uv: dict[str, Any] | None = None, **common: Any) -> None:
         from stepline.pipeline.nodes import CatalogSpec
         from stepline.sdk.returns import return_specs
 
@@ -95,6 +101,7 @@ class _Task(Step):
         self.retry_delay_seconds = retry_delay_seconds
         self.timeout_seconds = timeout_seconds
         self.overrides = dict(overrides or {})
+        self.uv = uv
 
     def _node_class(self) -> type:
         from stepline.pipeline.nodes import TaskNode
@@ -109,7 +116,7 @@ class _Task(Step):
         return {"command_type": self.command_type, "command": self.command(), "returns": list(self.returns),
                 "catalog": self.catalog, "secrets": list(self.secrets), "max_attempts": self.max_attempts,
                 "retry_delay_seconds": self.retry_delay_seconds, "timeout_seconds": self.timeout_seconds,
-                "overrides": dict(self.overrides)}
+                "overrides": dict(self.overrides), "uv": self.uv}
 
 
 class PythonTask(_Task):

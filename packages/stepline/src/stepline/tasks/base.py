@@ -36,8 +36,15 @@ class Invocation:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+class Pickled(bytes):
+    """An object parameter or return still in its pickled form: a task type that runs the attempt in
+    another interpreter (a step's environment) unpickles and pickles objects there, not here."""
+
+
 class TaskType(Component, abc.ABC):
     kind: ClassVar[str] = "task"
+    #: True when :meth:`run` takes object parameters as :class:`Pickled` bytes (and may return them so).
+    takes_pickled: ClassVar[bool] = False
 
     def check(self, node: TaskNode) -> None:
         """Static checks before any step runs (e.g. the function imports). Raise StepLineError."""

@@ -42,6 +42,9 @@ def import_callable(command: str) -> Any:
                                   hint="run from the folder that holds it, or put it on PYTHONPATH") from None
     except Exception as exc:
         raise TaskDefinitionError(f"importing '{module_name}' raised {type(exc).__name__}: {exc}") from None
+    except SystemExit as exc:  # sys.exit() at import would end `validate` with no message
+        raise TaskDefinitionError(f"importing '{module_name}' called sys.exit({exc.code!r})",
+                                  hint="keep scripts' sys.exit() under `if __name__ == \"__main__\":`") from None
     func = getattr(module, attr, None)
     if not callable(func):
         raise TaskDefinitionError(f"'{module_name}' has no function '{attr}'", hint="check the command")

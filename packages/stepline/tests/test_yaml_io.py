@@ -1,0 +1,111 @@
+"""The one safe YAML reading path: hostile files are one-line errors naming the file and the line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stepline.errors import ConfigError, ParameterError, PipelineDefinitionError
+from stepline.pipeline.yaml_io import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH, load_yaml_file
+from stepline.testing.fuzz import _LAUGHS, nested_parallels, self_include
+
+
+def load(tmp_path, text, what="pipeline", name="f.yaml"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return load_yaml_file(path, what=what)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("description: 2020-13-45\n", "line 1, column 14: cannot read '2020-13-45' as a timestamp"),
+    ('x: !!float ""\n', "cannot read '' as a float"),
+    ("x: !!int abc\n", "cannot read 'abc' as an int"),
+    ("x: !!bool maybe\n", "cannot read 'maybe' as a bool"),
+    ("x: !!timestamp x\n", "cannot read 'x' as a timestamp"),
+    ("x: " + "9" * 5000 + "\n", "as an int (more than 4300 digits)"),
+    ("a: 1\nb: 2\na: 3\n", "line 3, column 1: duplicate key 'a'"),
+    ("null: x\n", "a key is not a string: 'null'"),
+    ("section:\n  1: x\n", "line 2, column 3: a key is not a string: '1'"),
+    ("? [a, b]\n: x\n", "a key is not a string: 'a sequence'"),
+    ('x: "a\\0b"\n', "a NUL character in a value"),
+    ("x: &r [*r]\n", "an alias refers to itself"),
+    ("x: " + _LAUGHS + "\n", f"aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+    ("x: " + "[" * 300 + "]" * 300 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
+    ("x: " + "[" * 200_000 + "]" * 200_000 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
+    ("\n".join(" " * i + f"k{i}:" for i in range(100)) + " 1\n", f"nested deeper than {MAX_DEPTH} levels"),
+    ('x: !!python/object/apply:os.system ["echo"]\n', "could not determine a constructor"),
+    ("a: [1\n", "invalid YAML: line"),
+])
+def test_a_hostile_document_is_one_line_naming_file_and_line(tmp_path, text, expected):
+    with pytest.raises(PipelineDefinitionError) as caught:
+        load(tmp_path, text)
+    message = str(caught.value)
+    assert expected in message
+    assert message.startswith(f"{tmp_path / 'f.yaml'}: invalid YAML: ")
+    assert "\n" not in message
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"not UTF-8: line 2: byte 0xff .*save the file as UTF-8"):
+        load(tmp_path, b"a: 1\nb: \xff\n", what="configuration")
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
+    with pytest.raises(ParameterError, match="larger than 10 MB"):
+        load(tmp_path, b"#" * (MAX_BYTES + 1), what="parameters")
+
+
+def test_anchors_aliases_and_merge_keys_still_work(tmp_path):
+    text = ("defaults: &defaults {type: task, command_type: shell, max_attempts: 2}\n"
+            "more: &more {next: success}\n"
+            "steps:\n  a:\n    <<: [*defaults, *more]\n    command: echo a\n  b:\n    <<: *defaults\n"
+            "    max_attempts: 3\n"
+            "when: 2020-01-01\n")
+    loaded = load(tmp_path, "\ufeff" + text)
+    assert loaded["steps"]["a"] == {"type": "task", "command_type": "shell", "max_attempts": 2,
+                                    "next": "success", "command": "echo a"}
+    assert loaded["steps"]["b"]["max_attempts"] == 3
+    assert str(loaded["when"]) == "2020-01-01"
+
+
+def test_a_big_document_without_aliases_is_within_the_budget(tmp_path):
+    items = ", ".join(str(i) for i in range(MAX_ALIAS_NODES + 10))
+    assert len(load(tmp_path, f"items: [{items}]\n", what="parameters")["items"]) == MAX_ALIAS_NODES + 10
+
+
+def test_a_pipeline_that_includes_itself_names_the_cycle(tmp_path):
+    (tmp_path / "b.yaml").write_text(self_include("a.yaml"))
+    (tmp_path / "a.yaml").write_text(self_include("b.yaml"))
+    from stepline.pipeline.loader import load_pipeline
+
+    with pytest.raises(PipelineDefinitionError, match=r"b.yaml: step 'again.dag.again': dag_definition includes form a cycle: a.yaml -> b.yaml -> a.yaml"):
+        load_pipeline(tmp_path / "a.yaml")
+
+
+def test_a_missing_include_is_named_by_the_including_file(tmp_path):
+    (tmp_path / "a.yaml").write_text(self_include("nowhere/" + "x" * 300 + ".yaml"))
+    from stepline.pipeline.loader import load_pipeline
+
+    with pytest.raises(PipelineDefinitionError, match=r"a.yaml: step 'again': dag_definition 'nowhere/x+\.yaml' is not a file"):
+        load_pipeline(tmp_path / "a.yaml")
+
+
+def test_composites_nested_too_deep_are_refused(tmp_path):
+    (tmp_path / "deep.yaml").write_text(nested_parallels(30))
+    from stepline.pipeline.loader import MAX_NESTING, load_pipeline
+
+    with pytest.raises(PipelineDefinitionError, match=f"nested more than {MAX_NESTING} levels deep|nested deeper"):
+        load_pipeline(tmp_path / "deep.yaml")
+    (tmp_path / "ok.yaml").write_text(nested_parallels(8))
+    assert load_pipeline(tmp_path / "ok.yaml").start_at == "p"
+
+
+def test_cli_validate_a_yaml_bomb_exits_2_without_traceback(tmp_path):
+    (tmp_path / "bomb.yaml").write_text("dag:\n  description: " + _LAUGHS + "\n  start_at: a\n  steps: {a: {type: stub}}\n")
+    shown = subprocess.run([sys.executable, "-m", "stepline", "validate", "bomb.yaml"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 2
+    assert shown.stderr.strip().startswith("error: bomb.yaml: invalid YAML: line 2")
+    assert "Traceback" not in shown.stderr and len(shown.stderr.strip().splitlines()) == 1

@@ -1,0 +1,171 @@
+"""runnable compatibility, the YAML half: pipelines, job files and config files written the way
+runnable's own examples write them run unchanged with `stepline`, and the mistakes stay one-line
+errors (exit 2, file named, no traceback). The fixtures are in runnable_compat/yaml/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "runnable_compat" / "yaml"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the fixtures to run in (nothing is written into the repository)."""
+    target = tmp_path / "compat"
+    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("__pycache__", ".stepline"))
+    return target
+
+
+def one_line_error(result, expected: str) -> None:
+    """Bad input: exit 2, the exact one-line error, no traceback."""
+    assert result.code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.strip() == f"error: {expected}"
+
+
+# ---- top-level anchor holders --------------------------------------------------------------------
+
+def test_map_branch_defined_as_a_top_level_anchor_runs(folder, cli):
+    done = cli.run("execute", "map_with_anchored_branch.yaml", "-p", "numbers.yaml", "--run-id", "squares",
+                   cwd=folder)
+    assert done.code == 0, done.output
+    log = cli.run_log("squares", folder)
+    assert len(log["steps"]["squares"]["branches"]) == 3
+    assert log["parameters"]["squared"]["value"] == [1, 4, 9]
+    assert "square_branch" not in log["steps"]  # the holder is not a step
+
+
+def test_parallel_and_conditional_branches_from_anchors_and_x_keys(folder, cli):
+    done = cli.run("execute", "parallel_and_conditional_anchors.yaml", "--run-id", "toss", cwd=folder)
+    assert done.code == 0, done.output
+    assert done.stdout.count("hello from a branch") == 2
+    assert (folder / "went-tails").exists() and not (folder / "went-heads").exists()
+
+
+def test_merge_keys_in_steps_and_a_steps_own_key_wins(folder):
+    from stepline.pipeline.loader import load_pipeline
+
+    graph = load_pipeline(folder / "merge_keys.yaml")
+    first, second = graph.steps["first"], graph.steps["second"]
+    assert (first.command_type, first.max_attempts) == ("shell", 2)
+    assert (second.command_type, second.max_attempts) == ("shell", 1)
+
+
+def test_merge_keys_pipeline_runs_with_an_anchored_config(folder, cli):
+    done = cli.run("execute", "merge_keys.yaml", "-c", "config_anchors.yaml", "--run-id", "merged", cwd=folder)
+    assert done.code == 0, done.output
+    assert (folder / "trail.txt").read_text() == "first\nsecond\n"
+    assert (folder / ".anchored-runs").is_dir()  # the run log went where the x- key's anchor says
+    log = cli.run_log("merged", folder, "-c", "config_anchors.yaml")
+    assert log["run_config"]["catalog"]["config"]["catalog_location"] == ".anchored-catalog"
+
+
+def test_job_file_with_an_x_key_and_a_merge_key(folder, cli):
+    done = cli.run("execute-job", "job_with_anchor.yaml", cwd=folder)
+    assert done.code == 0, done.output
+    assert (folder / "job-ran.txt").read_text() == "hello from a job\n"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["execute", "typo_dga.yaml"], "typo_dga.yaml: unknown top-level key 'dga' (did you mean 'dag'?)"),
+    (["execute", "unknown_plain_key.yaml"],
+     "unknown_plain_key.yaml: unknown top-level key 'settings' (the pipeline goes under 'dag:')"),
+    (["execute", "only_anchors.yaml"], "only_anchors.yaml: expected exactly one top-level 'dag:' (or 'pipeline:')"),
+    (["execute", "anchored_typo.yaml"],
+     "anchored_typo.yaml: expected exactly one top-level 'dag:' (or 'pipeline:') (did you mean 'dag'?)"),
+    (["execute-job", "job_with_typo.yaml"], "job_with_typo.yaml: unknown top-level key 'jbo' (did you mean 'job'?)"),
+    (["execute", "merge_keys.yaml", "-c", "config_typo.yaml"],
+     "config_typo.yaml: unknown section 'run_log_stor' (did you mean 'run_log_store'?)"),
+], ids=["typo dga", "unknown key without anchor", "no dag at all", "anchored typo", "job typo", "config typo"])
+def test_keys_that_hold_no_anchor_stay_errors(folder, cli, args, expected):
+    one_line_error(cli.run(*args, cwd=folder), expected)
+
+
+def test_anchor_detection_reads_the_yaml_below_the_data():
+    from stepline.pipeline.anchor_holders import anchored_top_level_keys
+
+    text = ("branch: &b {start_at: a}\ndag: {steps: *b}\nplain: {deep: [1, 2]}\n"
+            "nested:\n  deeper:\n    - &inner [1]\n? [complex, key]\n: &c 1\n")
+    assert anchored_top_level_keys(text) == {"branch", "dag", "nested"}
+    assert anchored_top_level_keys("- a\n- &x b\n") == set()  # not a mapping: the caller reports it
+
+
+# ---- config files in runnable 0.50's vocabulary ---------------------------------------------------
+
+def test_env_secrets_is_runnables_name_for_environment_secrets(folder, cli):
+    from stepline.config.loader import load_services
+
+    services = load_services(str(folder / "config_parallel.yaml"))
+    assert services.secrets.name == "env"
+    assert services.describe()["secrets"]["type"] == "env"
+
+
+def test_enable_parallel_true_runs_branches_at_the_same_time(folder, cli):
+    done = cli.run("execute", "rendezvous.yaml", "-c", "config_parallel.yaml", cwd=folder)
+    assert done.code == 0, done.output  # each branch waited for the other's mark: they overlapped
+
+
+def test_enable_parallel_false_runs_branches_one_at_a_time_in_the_traversing_process(folder, cli):
+    done = cli.run("execute", "who_runs_branches.yaml", "-c", "config_sequential.yaml", cwd=folder)
+    assert done.code == 0, done.output
+    main = (folder / "main-pid.txt").read_text().split()
+    assert (folder / "branch-pids.txt").read_text().split() == main * 3
+
+
+def test_object_serialisation_false_keeps_an_unpicklable_object_in_memory(folder, cli):
+    done = cli.run("execute", "objects_in_memory.yaml", "-c", "config_in_memory.yaml", cwd=folder)
+    assert done.code == 0, done.output
+    assert "bump  SUCCESS" in done.stderr
+    assert not (folder / ".stepline").exists()  # buffered run log, do-nothing catalog: nothing on disk
+
+
+def test_an_unpicklable_object_without_object_serialisation_fails_the_step_in_one_line(folder, cli):
+    done = cli.run("execute", "objects_in_memory.yaml", "--run-id", "pickled", cwd=folder)
+    assert done.code == 1 and "Traceback" not in done.output
+    message = cli.run_log("pickled", folder)["steps"]["make"]["message"]
+    assert message.startswith("return 'counter' (kind: object) cannot be pickled")
+    assert "object_serialisation: false" in message
+
+
+def test_object_serialisation_false_is_refused_where_steps_run_in_other_processes(folder, cli):
+    one_line_error(cli.run("execute", "objects_in_memory.yaml", "-c", "config_emulator_in_memory.yaml", cwd=folder),
+                   "config_emulator_in_memory.yaml: executor 'emulator': 'object_serialisation: false' keeps "
+                   "returned objects in one process's memory, but this executor runs steps in other processes "
+                   "(remove it (objects are pickled into the catalog), or use the local executor)")
+
+
+def test_retry_executor_in_a_config_re_runs_that_run(folder, cli):
+    first = cli.run("execute", "flaky.yaml", "--run-id", "first-attempt", cwd=folder)
+    assert first.code == 1, first.output
+    (folder / "fixed").touch()
+    again = cli.run("execute", "flaky.yaml", "-c", "config_retry.yaml", "--run-id", "second-attempt", cwd=folder)
+    assert again.code == 0, again.output
+    assert (folder / "prepare-runs.txt").read_text() == "ran\n"  # prepare succeeded before: skipped
+    log = cli.run_log("second-attempt", folder)
+    assert log["original_run_id"] == "first-attempt"
+    assert log["steps"]["prepare"]["message"] == "skipped: succeeded in run first-attempt"
+
+
+def test_retry_executor_naming_an_unknown_run_is_a_one_line_error(folder, cli):
+    result = cli.run("execute", "flaky.yaml", "-c", "config_retry.yaml", cwd=folder)
+    assert result.code == 2 and "Traceback" not in result.output
+    assert "first-attempt" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_runnable_component_stepline_names_differently_gets_the_equivalent(folder, cli):
+    one_line_error(cli.run("execute", "flaky.yaml", "-c", "config_minio_catalog.yaml", cwd=folder),
+                   "config_minio_catalog.yaml: catalog type 'minio' is runnable's; Stepline has no component of "
+                   "that name (use catalog type 'fsspec' (stepline-fsspec) with an s3:// url and the endpoint "
+                   "in storage_options)")
+
+
+def test_dollar_variables_resolve_from_runnable_var_and_leave_shell_words_alone(folder, cli):
+    done = cli.run("execute", "flaky.yaml", "-c", "config_variables.yaml", cwd=folder,
+                   env=cli.env(RUNNABLE_VAR_runs_folder="var-runs", HOME=str(folder)))
+    assert done.code == 0, done.output
+    assert (folder / "var-runs").is_dir() and not (folder / "$runs_folder").exists()
+    assert (folder / "home-seen.txt").read_text() == f"{folder}\n"  # $HOME reached the shell untouched
