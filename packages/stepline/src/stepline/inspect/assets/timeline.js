@@ -75,7 +75,9 @@
     if (span.branch_counts && Object.keys(span.branch_counts).length) add("branches", summary(span.branch_counts));
     if (span.message) add("message", span.message);
     [["inputs", span.inputs], ["outputs", span.outputs], ["metrics", span.metrics]].forEach(function (pair) {
-      if (pair[1] && Object.keys(pair[1]).length) add(pair[0], JSON.stringify(pair[1], null, 1));
+      if (pair[1] && Object.keys(pair[1]).length) {
+        add(pair[0], Object.keys(pair[1]).map(function (k) { return k + " = " + JSON.stringify(pair[1][k]); }).join("\n"));
+      }
     });
     tip.appendChild(dl);
   }
