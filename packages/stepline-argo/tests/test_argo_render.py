@@ -245,3 +245,27 @@ def test_the_yaml_writer_round_trips_tricky_values():
     data = {"spec": {"list": tricky, "nested": [{"a": 1, "b": [True, None, 2.5]}, [1, [2]], {}, []],
                      "empty": {}, "none": [], "keys": {k or "k": k for k in tricky}}}
     assert yaml.safe_load(to_yaml(data)) == data
+
+
+def test_retry_backoff_renders_as_argo_backoff(tmp_path, monkeypatch):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pipeline.yaml").write_text("""
+dag:
+  start_at: flaky
+  steps:
+    flaky:
+      type: task
+      command_type: shell
+      command: echo hi
+      max_attempts: 4
+      retry_delay_seconds: 5
+      retry_backoff: {factor: 1.5, max_seconds: 60, jitter: true}
+""")
+    (folder / "argo.yaml").write_text(yaml.safe_dump(CONFIG))
+    monkeypatch.chdir(folder)
+    manifest = yaml.safe_load((folder / render("pipeline.yaml", "argo.yaml")).read_text())
+    hera_round_trip(manifest)
+    flaky = next(t for t in manifest["spec"]["templates"] if t["name"] == "flaky")
+    assert flaky["retryStrategy"] == {"limit": 3, "retryPolicy": "OnError",
+                                      "backoff": {"duration": "5s", "factor": "1.5", "cap": "60s"}}

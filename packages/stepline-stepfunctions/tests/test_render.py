@@ -273,3 +273,22 @@ def test_an_empty_parallel_is_refused_not_rendered():
     executor = StepFunctionsExecutor.from_config({"job_queue": "q", "job_definition": "d"})
     with pytest.raises(StepLineError, match="step 'p': a parallel step needs at least one branch"):
         render_text(graph, executor, pipeline_file="p.yaml", config_file=None)
+
+
+def test_retry_backoff_renders_as_backoff_rate_max_delay_and_jitter(tmp_path):
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text("""
+dag:
+  start_at: flaky
+  steps:
+    flaky:
+      type: task
+      command_type: shell
+      command: exit 1
+      max_attempts: 3
+      retry_delay_seconds: 2.5
+      retry_backoff: {factor: 3, max_seconds: 60, jitter: true}
+""")
+    retry = states_of(render(pipeline, tmp_path))["flaky"]["Retry"][0]
+    assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"]) == (3, 2, 3.0)
+    assert retry["MaxDelaySeconds"] == 60 and retry["JitterStrategy"] == "FULL"

@@ -382,3 +382,35 @@ def test_a_step_that_cannot_start_has_a_well_ordered_attempt(write):
     log = run(write, "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'true', secrets: [NOPE_X]}}}")
     attempt = log.steps["a"].attempts[0]
     assert attempt.start_time <= attempt.end_time and attempt.status == Status.FAIL
+
+
+def test_retry_backoff_grows_the_delay_up_to_its_cap(write):
+    from datetime import datetime
+
+    log = run(write, """
+        dag:
+          start_at: flaky
+          steps:
+            flaky:
+              type: task
+              command_type: shell
+              command: exit 1
+              max_attempts: 4
+              retry_delay_seconds: 0.1
+              retry_backoff: {factor: 3, max_seconds: 0.4}
+    """)
+    attempts = log.steps["flaky"].attempts
+    assert [a.status for a in attempts] == [Status.FAIL] * 4
+    gaps = [(datetime.fromisoformat(b.start_time) - datetime.fromisoformat(a.end_time)).total_seconds()
+            for a, b in zip(attempts, attempts[1:])]
+    assert gaps[0] >= 0.1 and gaps[1] >= 0.3 and gaps[2] >= 0.4  # 0.1, 0.3, then 0.9 capped at 0.4
+
+
+def test_retry_delay_follows_factor_cap_and_full_jitter():
+    from stepline.pipeline.nodes import TaskNode
+
+    node = TaskNode(command="x", retry_delay_seconds=2, retry_backoff={"factor": 2, "max_seconds": 10, "jitter": False})
+    assert [node.retry_delay(n) for n in (1, 2, 3, 4, 999)] == [2, 4, 8, 10, 10]
+    jittered = node.model_copy(update={"retry_backoff": node.retry_backoff.model_copy(update={"jitter": True})})
+    assert jittered.retry_delay(3, random=lambda: 0.25) == 2.0
+    assert TaskNode(command="x", retry_delay_seconds=3).retry_delay(5) == 3

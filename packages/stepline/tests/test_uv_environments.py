@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from stepline.envs.uv import find_uv
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -150,7 +149,7 @@ def pipeline(*steps: str) -> str:
 
 def execute(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([STEPLINE, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, check=False)
 
 
 def run_log(run_id: str | None = None):
@@ -311,7 +310,7 @@ def test_requirements_file_and_uv_project(offline, write):
         [tool.uv]
         package = false
         ''')
-    locked = subprocess.run([UV, "lock", "--project", "proj", "-q"], capture_output=True, text=True)
+    locked = subprocess.run([UV, "lock", "--project", "proj", "-q"], capture_output=True, text=True, check=False)
     assert locked.returncode == 0, locked.stderr
     write("pipeline.yaml", pipeline(
         task("req", "steps.in_process", "proj", returns="[a]", uv="{requirements: req.txt}"),
@@ -338,8 +337,8 @@ def test_sdk_python_task_with_uv(offline, write):
             print(log.status.value, log.parameters["old"].value, log.parameters["here"].value)
         ''')
     assert "uv:" in subprocess.run([sys.executable, "-c", "import sdk_pipeline; print(sdk_pipeline.pipeline.to_yaml())"],
-                                   capture_output=True, text=True).stdout
-    done = subprocess.run([sys.executable, "sdk_pipeline.py"], capture_output=True, text=True, timeout=300)
+                                   capture_output=True, text=True, check=False).stdout
+    done = subprocess.run([sys.executable, "sdk_pipeline.py"], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["SUCCESS", "1.0", "none"]
 
@@ -364,7 +363,7 @@ def test_a_rendered_workflow_runs_the_step_in_its_environment(offline, write):
     write("render.yaml", "executor:\n  type: demo-renderer\n  config:\n    output_file: run.sh\n")
     assert execute("execute", "pipeline.yaml", "-c", "render.yaml").returncode == 0
     env = {**os.environ, "PATH": str(Path(STEPLINE).parent) + os.pathsep + os.environ["PATH"]}
-    done = subprocess.run(["bash", "run.sh", "rendered-1"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(["bash", "run.sh", "rendered-1"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     log = run_log("rendered-1")
     assert log.parameters["seen"].value == "2.0" and log.steps["one"].environment.packages == {"tinypkg": "2.0"}
@@ -409,3 +408,43 @@ def test_uv_not_installed_is_a_clear_error(offline, write):
     assert done.returncode == 2
     assert "uv is not installed on this machine, where the local executor runs steps" in done.stderr
     assert execute("validate", "pipeline.yaml").returncode == 0
+
+
+def test_a_notebook_runs_in_a_kernel_of_the_environment(offline, write):
+    pytest.importorskip("papermill")
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("import sys, tinypkg\nversion = tinypkg.VERSION\nkernel = sys.executable")]
+    nbformat.write(notebook, str(offline / "nb.ipynb"))
+    write("pipeline.yaml", pipeline(task("nb", "nb.ipynb", "success", command_type="notebook",
+                                         returns="[version, kernel]", uv='{dependencies: ["tinypkg==1.0"]}')))
+    done = execute("execute", "pipeline.yaml")
+    assert done.returncode == 0, done.stderr
+    log = run_log()
+    assert log.parameters["version"].value == "1.0"
+    assert log.parameters["kernel"].value.startswith(str(offline / "envs"))
+
+
+def other_minor_python() -> str | None:
+    """An interpreter of another minor version than this one, if the machine has one."""
+    for minor in (12, 13, 10):
+        if minor == sys.version_info[1]:
+            continue
+        candidates = [shutil.which(f"python3.{minor}"),
+                      *(str(p) for p in (Path.home() / ".pyenv" / "versions").glob(f"3.{minor}.*/bin/python3.{minor}"))]
+        for found in filter(None, candidates):
+            if subprocess.run([found, "-c", "pass"], capture_output=True, check=False).returncode == 0:
+                return found
+    return None
+
+
+def test_another_python_minor_version_is_refused_as_not_supported(offline, write):
+    other = other_minor_python()
+    if other is None:
+        pytest.skip("no interpreter of another minor version on this machine")
+    write("pipeline.yaml", pipeline(task("one", "steps.in_process", "success", uv=f"{{python: '{other}'}}")))
+    done = execute("validate", "pipeline.yaml")
+    assert done.returncode == 2
+    assert "step 'one'" in done.stderr and "uses the same minor version" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -257,9 +257,7 @@ class _Manifest:
         attempts = getattr(node, "max_attempts", 1) if node is not None else 1
         if attempts > 1:  # Stepline retries failures itself; Argo retries pods that errored (evicted, OOM)
             retry: dict[str, Any] = {"limit": attempts - 1, "retryPolicy": "OnError"}
-            delay = getattr(node, "retry_delay_seconds", 0)
-            if delay:
-                retry["backoff"] = {"duration": f"{int(delay) if float(delay).is_integer() else delay}s"}
+            retry.update(_backoff(node))
             template["retryStrategy"] = retry
         return template
 
@@ -461,3 +459,24 @@ def _ordered(graph: Any, steps: list[str]) -> list[str]:
     for step in steps:
         visit(step)
     return list(reversed(order))
+
+
+def _seconds(value: float) -> str:
+    return f"{int(value) if float(value).is_integer() else value}s"
+
+
+def _backoff(node: Any) -> dict[str, Any]:
+    """Argo's ``backoff`` for a step's ``retry_delay_seconds`` and ``retry_backoff``: ``duration``,
+    ``factor`` and ``cap`` mean what Stepline's delay, factor and max_seconds mean. Argo has no
+    jitter; the step's own retries (inside the pod) apply it."""
+    delay = getattr(node, "retry_delay_seconds", 0)
+    if not delay:
+        return {}
+    backoff: dict[str, Any] = {"duration": _seconds(delay)}
+    policy = getattr(node, "retry_backoff", None)
+    if policy is not None:
+        factor = policy.factor
+        backoff["factor"] = int(factor) if float(factor).is_integer() else str(factor)
+        if policy.max_seconds:
+            backoff["cap"] = _seconds(policy.max_seconds)
+    return {"backoff": backoff}

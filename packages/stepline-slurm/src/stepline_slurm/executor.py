@@ -160,8 +160,9 @@ class BatchExecutor(LocalExecutor):
             attempt += 1
             print(f"warning: step {internal_name}: {reason}; resubmitting (attempt {attempt} of "
                   f"{node.max_attempts})", file=sys.stderr)
-            if node.retry_delay_seconds:
-                time.sleep(node.retry_delay_seconds)
+            delay = node.retry_delay(attempt - 1)
+            if delay:
+                time.sleep(delay)
         if lost:
             for number, item in enumerate([*lost, *step.attempts], start=1):
                 item.attempt_number = number

@@ -279,8 +279,14 @@ class Renderer:
         if attempts <= 1 or not self.s.retry_errors or self.s.stand_in_tasks:
             return []
         delay = max(1, math.ceil(getattr(node, "retry_delay_seconds", 0) or 0))
-        return [{"ErrorEquals": list(self.s.retry_errors), "IntervalSeconds": delay,
-                 "MaxAttempts": attempts - 1, "BackoffRate": self.s.backoff_rate}]
+        policy = getattr(node, "retry_backoff", None)
+        retry = {"ErrorEquals": list(self.s.retry_errors), "IntervalSeconds": delay,
+                 "MaxAttempts": attempts - 1, "BackoffRate": policy.factor if policy else self.s.backoff_rate}
+        if policy is not None and policy.max_seconds:
+            retry["MaxDelaySeconds"] = max(1, math.ceil(policy.max_seconds))
+        if policy is not None and policy.jitter:
+            retry["JitterStrategy"] = "FULL"
+        return [retry]
 
     def attach(self, state: dict[str, Any], catch: str | None, nxt: str | None) -> dict[str, Any]:
         """``state`` with its Catch (not on Pass stand-ins, which cannot fail) and Next."""

@@ -217,7 +217,18 @@ def run_to_end(run: RunContext) -> RunLog:
     except StepLineError as exc:
         finish_run(run, Status.FAIL, str(exc))
         raise
+    except Exception as exc:  # a bug or an I/O failure: the run ends FAIL with the reason, never PROCESSING
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        finish_run(run, Status.FAIL, f"the run stopped on an unexpected error: {reason}")
+        raise RunStopped(f"run {run.run_id} failed: {reason}",
+                         hint="run with --debug for the traceback, and please report it") from exc
     return finish_run(run, status)
+
+
+class RunStopped(StepLineError):
+    """A run ended FAIL on an error that is not the input's fault (a bug, a full disk)."""
+
+    exit_code = 1
 
 
 def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from stepline.component import Component, Locality
 from stepline.errors import StepLineError
+from stepline.paths import PathEscapeError, check_run_id, inside
 from stepline.runlog.models import DataCatalogItem
 
 
@@ -33,9 +34,18 @@ def sha256_file(path: Path) -> str:
 
 def check_pattern(pattern: str) -> None:
     path = PurePosixPath(pattern)
-    if path.is_absolute() or ".." in path.parts:
+    if path.is_absolute() or ".." in path.parts or "\x00" in pattern:
         raise CatalogError(f"catalog pattern '{pattern}' escapes the data folder",
                            hint="use a path relative to compute_data_folder without '..'")
+
+
+def check_catalog_path(path: str) -> str:
+    """A path inside the catalog (``RUN_ID/...``): relative, no ``..``, starting with a valid run id."""
+    parts = PurePosixPath(path).parts
+    if PurePosixPath(path).is_absolute() or ".." in parts or not parts or "\x00" in path:
+        raise CatalogError(f"catalog path '{path}' escapes the catalog", hint="catalog paths are RUN_ID/relative/path")
+    check_run_id(parts[0], source="the run id of catalog path")
+    return path
 
 
 class Catalog(Component, abc.ABC):
@@ -78,6 +88,7 @@ class Catalog(Component, abc.ABC):
     def get(self, run_id: str, patterns: list[str]) -> list[DataCatalogItem]:
         """Copy matching files of the run's catalog into the data folder."""
         items = []
+        check_run_id(run_id)
         for pattern in patterns:
             check_pattern(pattern)
             matches = self._glob(run_id, pattern)
@@ -85,10 +96,10 @@ class Catalog(Component, abc.ABC):
                 raise CatalogError(f"catalog get '{pattern}' matched nothing in the catalog of run {run_id}",
                                    hint="an earlier step must put it, or fix the pattern")
             for rel in matches:
-                local = self.compute_data_folder / rel
+                local = self._in_data_folder(rel)
                 local.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    self._download(f"{run_id}/{rel}", local)
+                    self._download(check_catalog_path(f"{run_id}/{rel}"), local)
                 except OSError as exc:
                     raise self._io_error("get", f"{run_id}/{rel}", exc) from None
                 items.append(DataCatalogItem(name=rel, data_hash=sha256_file(local), stage="get",
@@ -99,6 +110,7 @@ class Catalog(Component, abc.ABC):
     def put(self, run_id: str, patterns: list[str], store_copy: bool = True) -> list[DataCatalogItem]:
         """Copy files of the data folder matching ``patterns`` into the run's catalog."""
         items = []
+        check_run_id(run_id)
         folder = self.compute_data_folder
         for pattern in patterns:
             check_pattern(pattern)
@@ -109,6 +121,7 @@ class Catalog(Component, abc.ABC):
                                    hint="the task must write it, or fix the pattern")
             for local in matches:
                 rel = local.relative_to(folder).as_posix()
+                self._in_data_folder(rel)  # a symlink to a file elsewhere is not put
                 if store_copy:
                     try:
                         self._upload(local, f"{run_id}/{rel}")
@@ -121,7 +134,7 @@ class Catalog(Component, abc.ABC):
 
     def put_bytes(self, run_id: str, name: str, data: bytes) -> str:
         """Store bytes (a pickled object, an execution log); return the catalog-relative path."""
-        path = f"{run_id}/{name}"
+        path = check_catalog_path(f"{check_run_id(run_id)}/{name}")
         try:
             self._write_bytes(path, data)
         except OSError as exc:
@@ -134,13 +147,20 @@ class Catalog(Component, abc.ABC):
         return CatalogError(f"cannot {action} '{path}' in the {self.name} catalog{where}: {exc}",
                             hint="check the catalog's settings and permissions")
 
+    def _in_data_folder(self, rel: str) -> Path:
+        """``rel`` in the data folder, refused when it (or a symlink on its way) leads out of it."""
+        try:
+            return inside(self.compute_data_folder, rel, what="catalog file")
+        except PathEscapeError as exc:
+            raise CatalogError(exc.message, hint=exc.hint) from None
+
     def get_bytes(self, path: str) -> bytes:
         try:
-            return self._read_bytes(path)
+            return self._read_bytes(check_catalog_path(path))
         except FileNotFoundError:
             raise CatalogError(f"'{path}' is not in the {self.name} catalog",
                                hint="was it written by a run that used another catalog?") from None
 
     def copy_run(self, from_run_id: str, to_run_id: str) -> None:
         """Copy everything a run stored into another run's catalog (used by re-runs)."""
-        self._copy_run(from_run_id, to_run_id)
+        self._copy_run(check_run_id(from_run_id), check_run_id(to_run_id))

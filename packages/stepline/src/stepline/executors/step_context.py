@@ -11,7 +11,8 @@ import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import StepLineError
+from stepline.errors import Interrupted, StepLineError
+from stepline.paths import safe_file_name
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
         _run_task(run, node, step, branch, map_variable or {})
     except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
         fail_step(step, str(exc))
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the step log must not stay PROCESSING
-        fail_step(step, "interrupted")
+    except BaseException as exc:  # interrupted (Ctrl-C, SIGTERM) or a bug: the step must not stay PROCESSING
+        fail_step(step, "interrupted" if isinstance(exc, (KeyboardInterrupt, Interrupted))
+                  else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
         run.store.put_step_log(run.run_id, step)
         raise
     run.store.put_step_log(run.run_id, step)
@@ -133,8 +135,9 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
             _save_files(run, step, invocation.files)
         if attempt.status == Status.SUCCESS or give_up or number >= node.max_attempts:
             break
-        if node.retry_delay_seconds:
-            time.sleep(node.retry_delay_seconds)
+        delay = node.retry_delay(number)
+        if delay:
+            time.sleep(delay)
 
     last = step.attempts[-1]
     if last.status != Status.SUCCESS:
@@ -217,7 +220,8 @@ def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
                 raise TaskFailed(f"return '{name}' (kind: object) cannot be pickled: {exc}; with the local "
                                  "executor, object_serialisation: false keeps it in memory instead") from None
-            path = run.catalog.put_bytes(run.run_id, f"objects/{internal_name}/{name}.pickle", data)
+            path = run.catalog.put_bytes(run.run_id, f"objects/{safe_file_name(internal_name)}/"
+                                                     f"{safe_file_name(name)}.pickle", data)
             out[name] = Parameter(kind="object", value=path)
         elif kind == "metric":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -233,7 +237,7 @@ def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str)
         return
     import hashlib
 
-    name = f"logs/{step.internal_name}.attempt-{attempt}.log"
+    name = f"logs/{safe_file_name(step.internal_name)}.attempt-{attempt}.log"
     data = text.encode("utf-8")
     path = run.catalog.put_bytes(run.run_id, name, data)
     step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",

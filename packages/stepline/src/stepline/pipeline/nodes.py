@@ -64,6 +64,22 @@ class CatalogSpec(BaseModel):
         return patterns
 
 
+MAX_ATTEMPTS = 1000
+MAX_DELAY_SECONDS = 86_400  # a day between two attempts
+MAX_TIMEOUT_SECONDS = 30 * 86_400
+
+
+class RetryBackoff(BaseModel):
+    """How the delay between attempts grows: attempt ``n + 1`` starts
+    ``min(retry_delay_seconds * factor ** (n - 1), max_seconds)`` after attempt ``n`` failed; with
+    ``jitter``, a uniformly random part of that (AWS's "full jitter")."""
+
+    model_config = ConfigDict(extra="forbid")
+    factor: float = Field(2.0, ge=1.0, le=10.0, allow_inf_nan=False)
+    max_seconds: float | None = Field(None, gt=0, le=MAX_DELAY_SECONDS, allow_inf_nan=False)
+    jitter: bool = False
+
+
 class TaskNode(Node):
     """A step that runs the user's work: a python function or a shell command."""
 
@@ -74,9 +90,10 @@ class TaskNode(Node):
     returns: list[ReturnSpec] = Field(default_factory=list)
     catalog: CatalogSpec | None = None
     secrets: list[str] = Field(default_factory=list)
-    max_attempts: int = Field(1, ge=1)
-    retry_delay_seconds: float = Field(0, ge=0)
-    timeout_seconds: float | None = Field(None, gt=0)
+    max_attempts: int = Field(1, ge=1, le=MAX_ATTEMPTS)
+    retry_delay_seconds: float = Field(0, ge=0, le=MAX_DELAY_SECONDS, allow_inf_nan=False)
+    retry_backoff: RetryBackoff | None = None
+    timeout_seconds: float | None = Field(None, gt=0, le=MAX_TIMEOUT_SECONDS, allow_inf_nan=False)
     overrides: dict[str, Any] = Field(default_factory=dict)
     executor: str | None = None  # a named entry of the config's `executors:`; None: the main executor
     uv: UvSpec | None = None  # run the attempts in an environment uv builds (see stepline.envs)
@@ -94,6 +111,21 @@ class TaskNode(Node):
         if not value.strip():
             raise ValueError("command is empty")
         return value
+
+    def retry_delay(self, failed_attempt: int, random: Any = None) -> float:
+        """Seconds to wait after attempt ``failed_attempt`` (1, 2, ...) failed, before the next one.
+        ``random`` is a function returning a float in [0, 1) (``random.random``), used for jitter."""
+        delay = float(self.retry_delay_seconds)
+        backoff = self.retry_backoff
+        if backoff is None or not delay:
+            return delay
+        delay *= backoff.factor ** min(failed_attempt - 1, 64)  # the exponent bound keeps it finite
+        delay = min(delay, backoff.max_seconds or MAX_DELAY_SECONDS)
+        if backoff.jitter:
+            import random as _random
+
+            delay *= (random or _random.random)()
+        return delay
 
     @model_validator(mode="after")
     def _unique_returns(self) -> TaskNode:

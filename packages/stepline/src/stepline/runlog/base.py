@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from stepline.component import Component, Locality
 from stepline.errors import RunNotFoundError
+from stepline.paths import check_run_id
 from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
 from stepline.runlog.models import BranchLog, Parameter, RunLog, StepLog
 
@@ -70,6 +71,7 @@ class RunLogStore(Component, abc.ABC):
         """Record a new run. Raises :class:`StepLineError` when the run id is taken."""
         from stepline.errors import StepLineError
 
+        check_run_id(run_log.run_id)
         records = {RUN_KEY: _run_record(run_log), PARAMS_KEY: _params_text(run_log.parameters)}
         try:
             self._create(run_log.run_id, records)
@@ -79,7 +81,7 @@ class RunLogStore(Component, abc.ABC):
 
     def get_run(self, run_id: str) -> RunLog:
         """The run's own fields and parameters, without step logs (cheap)."""
-        text = self._read(run_id, RUN_KEY)
+        text = self._read(check_run_id(run_id), RUN_KEY)
         if text is None:
             raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
                                    hint="see `stepline runs list`")
@@ -96,7 +98,7 @@ class RunLogStore(Component, abc.ABC):
 
     def get_run_log(self, run_id: str) -> RunLog:
         """The whole run, with step and branch logs nested as users see them."""
-        records = self._read_all(run_id)
+        records = self._read_all(check_run_id(run_id))
         if records is None or RUN_KEY not in records:
             raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
                                    hint="see `stepline runs list`")
@@ -181,7 +183,7 @@ class RunLogStore(Component, abc.ABC):
         return page_of(self.run_summaries(), query or RunQuery())
 
     def run_exists(self, run_id: str) -> bool:
-        return self._read(run_id, RUN_KEY) is not None
+        return self._read(check_run_id(run_id), RUN_KEY) is not None
 
 
 def _run_record(run_log: RunLog) -> str:
@@ -219,8 +221,8 @@ def assemble(records: dict[str, str]) -> RunLog:
     if PARAMS_KEY in records:
         run.parameters = _params_from_text(records[PARAMS_KEY])
     steps = [StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)]
-    branches = {k[len(BRANCH_PREFIX):]: BranchLog.model_validate_json(t)
-                for k, t in records.items() if k.startswith(BRANCH_PREFIX)}
+    found = (BranchLog.model_validate_json(t) for k, t in records.items() if k.startswith(BRANCH_PREFIX))
+    branches = {branch.internal_name: branch for branch in found}  # a long name's key is only a hash
     step_by_name = {s.internal_name: s for s in steps}
     for name in sorted(branches, key=_natural):
         owner = step_by_name.get(parent_of(name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -27,13 +28,24 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+_RECORD_NAME_MAX = 200  # file systems allow 255 bytes in a name
+
+
 def record_filename(key: str) -> str:
-    """A record key ('step/fan.3.square') as a safe, reversible file name."""
-    return quote(key, safe="") + ".json"
+    """A record key ('step/fan.3.square') as a safe file name: escaped and reversible, or for a key
+    too long for a file name, an escaped prefix, ``~`` and a hash of the whole key."""
+    escaped = quote(key, safe="").replace("~", "%7E")
+    if len(escaped) <= _RECORD_NAME_MAX:
+        return escaped + ".json"
+    return f"{escaped[:100]}~{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}.json"
 
 
 def key_from_filename(filename: str) -> str | None:
-    """Inverse of :func:`record_filename`; None for files that are not records."""
+    """Inverse of :func:`record_filename`; None for files that are not records. For a hashed name, the
+    key's start and the hash (enough to tell a step record from a branch record: the full name is
+    in the record)."""
     if filename.startswith(".") or not filename.endswith(".json"):
         return None
-    return unquote(filename[: -len(".json")])
+    stem = filename[: -len(".json")]
+    readable, hashed, digest = stem.rpartition("~")
+    return unquote(readable) + "~" + digest if hashed else unquote(stem)

@@ -18,7 +18,7 @@ def task(function: Callable | None = None, *, name: str | None = None, returns: 
     from stepline.errors import PipelineDefinitionError
     from stepline.sdk.returns import return_specs
 
-    allowed = {"catalog", "secrets", "max_attempts", "retry_delay_seconds", "timeout_seconds", "overrides",
+    allowed = {"catalog", "secrets", "max_attempts", "retry_delay_seconds", "retry_backoff", "timeout_seconds", "overrides",
                "description", "on_failure", "terminate_with_success", "terminate_with_failure"}
     unknown = sorted(set(options) - allowed)
     if unknown:

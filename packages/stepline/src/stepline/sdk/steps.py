@@ -85,8 +85,9 @@ class _Task(Step):
 
     def __init__(self, name: str, *, returns: list | None = None, catalog: Any = None,
                  secrets: list[str] | None = None, max_attempts: int = 1, retry_delay_seconds: float = 0,
-                 timeout_seconds: float | None = None, overrides: dict[str, Any] | None = None,
-                 uv: dict[str, Any] | None = None, **common: Any) -> None:
+                 retry_backoff: Any = None, timeout_seconds: float | None = None,
+                 overrides: dict[str, Any] | None = None, uv: dict[str, Any] | None = None,
+                 **common: Any) -> None:
         from stepline.pipeline.nodes import CatalogSpec
         from stepline.sdk.returns import return_specs
 
@@ -99,6 +100,7 @@ class _Task(Step):
         self.secrets = list(secrets or [])
         self.max_attempts = max_attempts
         self.retry_delay_seconds = retry_delay_seconds
+        self.retry_backoff = retry_backoff  # a RetryBackoff or a dict {factor, max_seconds, jitter}
         self.timeout_seconds = timeout_seconds
         self.overrides = dict(overrides or {})
         self.uv = uv
@@ -115,8 +117,8 @@ class _Task(Step):
     def _fields(self) -> dict[str, Any]:
         return {"command_type": self.command_type, "command": self.command(), "returns": list(self.returns),
                 "catalog": self.catalog, "secrets": list(self.secrets), "max_attempts": self.max_attempts,
-                "retry_delay_seconds": self.retry_delay_seconds, "timeout_seconds": self.timeout_seconds,
-                "overrides": dict(self.overrides), "uv": self.uv}
+                "retry_delay_seconds": self.retry_delay_seconds, "retry_backoff": self.retry_backoff,
+                "timeout_seconds": self.timeout_seconds, "overrides": dict(self.overrides), "uv": self.uv}
 
 
 class PythonTask(_Task):

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+from stepline.paths import safe_file_name
 from stepline.tasks.base import Invocation, TaskDefinitionError, TaskFailed, TaskType
 
 INSTALL_HINT = 'install the notebook extra: pip install "stepline[notebook]"'
@@ -138,7 +139,7 @@ class NotebookTask(TaskType):
             with _task_environment(invocation):
                 values, data, error = execute_notebook(node.command, invocation.parameters, names)
         stem = Path(node.command).name.removesuffix(".ipynb")
-        invocation.files[f"notebooks/{invocation.step}.attempt-{invocation.attempt}.ipynb"] = data
+        invocation.files[f"notebooks/{safe_file_name(invocation.step)}.attempt-{invocation.attempt}.ipynb"] = data
         if error:
             raise TaskFailed(f"notebook {stem}.ipynb failed at {error}")
         missing = [n for n in names if n not in values]

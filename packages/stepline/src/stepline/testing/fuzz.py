@@ -307,7 +307,7 @@ def judge(mutant: Mutant, folder: Path, time_limit: float) -> Outcome:
         message = str(exc)
         lines = message.splitlines()
         outcome = "error" if len(lines) <= 2 and str(path) in message else "bad-message"
-    except BaseException as exc:  # noqa: BLE001 - classifying every failure is the point
+    except BaseException as exc:  # classifying every failure is the point
         if isinstance(exc, KeyboardInterrupt):
             raise
         outcome, message = f"crash:{type(exc).__name__}", str(exc)[:300]
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import tempfile
 
-    import stepline.runtime  # noqa: F401 - imported before the memory cap, like the CLI would have it
+    import stepline.runtime  # imported before the memory cap, as the CLI has it
 
     stepline.runtime.prepare(str(_plain(Path(tempfile.mkdtemp()))), None, import_code=False)
     limit_memory(args.memory_mb)
