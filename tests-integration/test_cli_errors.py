@@ -85,7 +85,7 @@ BAD_INPUT = [
     ("missing placeholder",
      {"config.yaml": "run_log_store:\n  type: chunked-fs\n  config:\n    log_folder: ${STEPLINE_TEST_NOPE}/runs\n"},
      ["-c", "config.yaml"],
-     "config.yaml: placeholder '${STEPLINE_TEST_NOPE}' is not set in the environment "
+     "config.yaml: run_log_store.config.log_folder: placeholder '${STEPLINE_TEST_NOPE}' is not set in the environment "
      "(export STEPLINE_TEST_NOPE=... or write ${STEPLINE_TEST_NOPE:-default})"),
     ("python module does not import",
      {"pipeline.yaml": "dag:\n  start_at: a\n  steps:\n    a:\n      type: task\n      command: nosuchmod.func\n"}, [],

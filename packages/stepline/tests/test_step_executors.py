@@ -83,5 +83,5 @@ def test_a_malformed_executors_section_is_a_one_line_error(write, workdir):
     write("config.yaml", "executors: {gpu: {type: emulator, settings: {}}}\n")
     write("where.py", MODULE)
     write("pipeline.yaml", PIPELINE % "gpu")
-    with pytest.raises(StepLineError, match="executors.gpu needs 'type:'"):
+    with pytest.raises(StepLineError, match="section 'executors.gpu': unknown key 'settings'"):
         prepare("pipeline.yaml", "config.yaml")

@@ -259,6 +259,9 @@ def test_unknown_run_is_a_404_page(site):
     for path in ["/runs/nope", "/runs/nope/timeline.html", "/runs/nope/catalog/nope/x", "/compare?a=one&b=nope"]:
         status, page, _ = get(url + path)
         assert status == 404 and "no run &#39;nope&#39;" in page and "Traceback" not in page, path
+    for path in ["/runs/%2E%2E", "/runs/.hidden", "/runs/a%20b?step=x"]:  # ids that cannot be runs
+        status, page, _ = get(url + path)
+        assert status == 404 and "no run" in page and "Traceback" not in page, path
     assert get(url + "/no/such/page")[0] == 404
 
 

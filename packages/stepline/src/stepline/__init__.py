@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
 _EXPORTS = {
     "get_secret": "stepline.context",
     "track": "stepline.context",
@@ -25,6 +23,10 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one source: the installed metadata (VERSION at the repository root)
+        from importlib.metadata import version
+
+        return version("stepline")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'stepline' has no attribute {name!r}")

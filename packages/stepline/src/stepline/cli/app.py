@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,11 +15,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   rich_markup_mode=None, help="Stepline: define a pipeline once, run it anywhere.")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect past runs.")
 app.add_typer(runs_app, name="runs")
+config_app = typer.Typer(no_args_is_help=True, help="Inspect configurations.")
+app.add_typer(config_app, name="config")
 
-ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="Configuration file (executor, services).")]
+
+
+def _ref(configs: list[str] | None) -> str | None:
+    """Several ``-c`` as one reference, comma-separated: the form ``STEPLINE_CONFIGURATION_FILE``
+    takes and rendered callbacks pass on; later entries merge over earlier ones."""
+    return ",".join(configs) if configs else None
+
+
+ConfigOpt = Annotated[list[str] | None, typer.Option(
+    "--config", "-c",
+    help="Configuration file or stack:NAME; repeat (or separate with commas) to merge later over earlier.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress",
                                            help="One line per finished step on stderr (coloured in a terminal).")]
-PipelineOpt = Annotated[Optional[str], typer.Option("--file", "-f", help="Pipeline file (same as the argument).")]
+PipelineOpt = Annotated[str | None, typer.Option("--file", "-f", help="Pipeline file (same as the argument).")]
 
 
 @app.callback()
@@ -48,31 +60,32 @@ def _where(store) -> str:
 
 @app.command()
 def execute(
-    pipeline: Annotated[Optional[str], typer.Argument(
+    pipeline: Annotated[str | None, typer.Argument(
         help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")] = None,
     file: PipelineOpt = None,
     config: ConfigOpt = None,
-    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
-    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
+    parameters: Annotated[str | None, typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
     progress: ProgressOpt = True,
 ) -> None:
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
-    from stepline.runtime import execute as run_pipeline, prepare
+    from stepline.runtime import execute as run_pipeline
+    from stepline.runtime import prepare
 
     path = _pipeline_path(pipeline, file)
-    prepared = prepare(path, config)
+    prepared = prepare(path, _ref(config))
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if prepared.services.executor.renders:
         from stepline.runtime import render
 
-        written = render(path, config, parameters, prepared=prepared)
+        written = render(path, _ref(config), parameters, prepared=prepared)
         print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
         raise typer.Exit(0)
-    run_log = run_pipeline(path, config, parameters, run_id, tag, prepared=prepared,
+    run_log = run_pipeline(path, _ref(config), parameters, run_id, tag, prepared=prepared,
                            observers=[StepProgress()] if progress else None)
     print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
@@ -82,7 +95,7 @@ def execute(
 def retry(
     run_id: Annotated[str, typer.Argument(help="The run to re-run (failed or interrupted).")],
     config: ConfigOpt = None,
-    new_run_id: Annotated[Optional[str], typer.Option("--run-id", help="Id of the new run.")] = None,
+    new_run_id: Annotated[str | None, typer.Option("--run-id", help="Id of the new run.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run even if the pipeline changed.")] = False,
     progress: ProgressOpt = True,
 ) -> None:
@@ -92,11 +105,11 @@ def retry(
     from stepline.config.loader import load_services
     from stepline.retry import retry as retry_run
 
-    run_log = retry_run(run_id, config, run_id=new_run_id, force=force,
+    run_log = retry_run(run_id, _ref(config), run_id=new_run_id, force=force,
                         observers=[StepProgress()] if progress else None)
     skipped = sum(1 for s in _all_steps(run_log) if s.message.startswith("skipped: succeeded in run "))
     print(f"re-run of {run_id}: {skipped} steps skipped (succeeded before)", file=sys.stderr)
-    print(summary(run_log, _where(load_services(config).run_log_store)), file=sys.stderr)
+    print(summary(run_log, _where(load_services(_ref(config)).run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
 
@@ -112,12 +125,12 @@ def execute_single_node(
     step: Annotated[str, typer.Argument(help="Dotted path of the step, e.g. fan.3.square.")],
     file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
     config: ConfigOpt = None,
-    map_variable: Annotated[Optional[str], typer.Option("--map-variable", help="JSON of map variables.")] = None,
+    map_variable: Annotated[str | None, typer.Option("--map-variable", help="JSON of map variables.")] = None,
 ) -> None:
     """Run one step of an existing run (the callback every orchestrator uses)."""
     from stepline.runtime import execute_single_node as run_step
 
-    status = run_step(run_id, step, file, config, map_variable)
+    status = run_step(run_id, step, file, _ref(config), map_variable)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
 
 
@@ -127,20 +140,21 @@ def execute_job(
         help="Job YAML file (a 'job:' mapping), or a PythonJob/ShellJob/NotebookJob as module:attribute "
              "or path/to/file.py:attribute.")],
     config: ConfigOpt = None,
-    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
-    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
+    parameters: Annotated[str | None, typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
 ) -> None:
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
     from stepline.cli.summary import summary
     from stepline.jobs import check_job
-    from stepline.runtime import execute as run_pipeline, prepare
+    from stepline.runtime import execute as run_pipeline
+    from stepline.runtime import prepare
 
-    prepared = prepare(job, config)
+    prepared = prepare(job, _ref(config))
     check_job(prepared.graph, job)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    run_log = run_pipeline(job, config, parameters, run_id, tag, prepared=prepared)
+    run_log = run_pipeline(job, _ref(config), parameters, run_id, tag, prepared=prepared)
     print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
     raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
 
@@ -150,13 +164,13 @@ def start_run(
     run_id: Annotated[str, typer.Argument(help="The run id the engine gives the run.")],
     file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
     config: ConfigOpt = None,
-    parameters: Annotated[Optional[str], typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    parameters: Annotated[str | None, typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
 ) -> None:
     """Create the run log of a rendered run (orchestrators' first callback; a retry is a no-op)."""
     from stepline.orchestration.callbacks import start_run as create
 
-    created = create(run_id, file, config, parameters, tag)
+    created = create(run_id, file, _ref(config), parameters, tag)
     print(f"run {run_id}: {'started' if created else 'already started'}", file=sys.stderr)
 
 
@@ -169,7 +183,7 @@ def finish_run(
     """Set a rendered run's final status from its steps (orchestrators' last callback); exit 0/1."""
     from stepline.orchestration.callbacks import finish_run as finish
 
-    status = finish(run_id, file, config)
+    status = finish(run_id, file, _ref(config))
     print(f"run {run_id}: {status.value}", file=sys.stderr)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
 
@@ -181,8 +195,8 @@ def fan(
     direction: Annotated[str, typer.Argument(help="out (start the branches) or in (end the composite).")],
     file: Annotated[str, typer.Option("--file", "-f", help="Pipeline file.")],
     config: ConfigOpt = None,
-    iteration: Annotated[Optional[int], typer.Option("--iteration", help="Loop steps: the iteration (0, 1, ...).")] = None,
-    output_file: Annotated[Optional[str], typer.Option("--output-file", help="Also write the output to this file.")] = None,
+    iteration: Annotated[int | None, typer.Option("--iteration", help="Loop steps: the iteration (0, 1, ...).")] = None,
+    output_file: Annotated[str | None, typer.Option("--output-file", help="Also write the output to this file.")] = None,
 ) -> None:
     """Fan a composite step out (print the JSON list of branch keys to run) or in (print SUCCESS, FAIL,
     or `continue` for a loop that runs again); exit 0, or 1 when the composite failed."""
@@ -192,10 +206,10 @@ def fan(
     from stepline.orchestration import callbacks
 
     if direction == "out":
-        status, keys = callbacks.fan_out(run_id, step, file, config, iteration)
+        status, keys = callbacks.fan_out(run_id, step, file, _ref(config), iteration)
         text, ok = callbacks.dump_keys(keys), status.value != "FAIL"
     elif direction == "in":
-        text = callbacks.fan_in(run_id, step, file, config, iteration)
+        text = callbacks.fan_in(run_id, step, file, _ref(config), iteration)
         ok = text != "FAIL"
     else:
         raise StepLineError(f"fan direction must be 'out' or 'in', not {direction!r}",
@@ -208,7 +222,7 @@ def fan(
 
 @app.command()
 def validate(
-    pipeline: Annotated[Optional[str], typer.Argument(help="Pipeline YAML file.")] = None,
+    pipeline: Annotated[str | None, typer.Argument(help="Pipeline YAML file.")] = None,
     file: PipelineOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -216,7 +230,7 @@ def validate(
     from stepline.pipeline.graph import walk
     from stepline.runtime import prepare
 
-    prepared = prepare(_pipeline_path(pipeline, file), config)
+    prepared = prepare(_pipeline_path(pipeline, file), _ref(config))
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     count = sum(1 for _, node in walk(prepared.graph) if not node.terminal)
@@ -226,25 +240,38 @@ def validate(
 @app.command()
 def plugins() -> None:
     """List installed component types: kind, name, package and version."""
-    from stepline.plugins.manager import get_registry
+    from stepline.plugins.manager import get_registry, get_stacks
 
     entries = sorted(get_registry().entries.values(), key=lambda e: (e.kind, e.name))
-    width = max(len(e.name) for e in entries)
+    stacks = sorted(get_stacks().values(), key=lambda s: s.name)
+    width = max(len(e.name) for e in [*entries, *stacks])
     for e in entries:
         print(f"{e.kind:<19} {e.name:<{width}}  {e.package} {e.version}  ({e.plugin})")
+    for s in stacks:
+        where = s.source if isinstance(s.source, str) else "mapping"
+        print(f"{'stack':<19} {s.name:<{width}}  {s.package} {s.version}  ({s.plugin}: {where})")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None) -> None:
+    """The effective configuration (after extends, merges and placeholders) as YAML, secrets masked,
+    with the file each section came from."""
+    from stepline.config.show import effective_yaml
+
+    print(effective_yaml(_ref(config)), end="")
 
 
 @runs_app.command("list")
 def runs_list(
     config: ConfigOpt = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only runs with this status.")] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", help="Only runs with this tag.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only runs with this status.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
 ) -> None:
     """Runs in the configured run log store, oldest first."""
     from stepline.cli.summary import _seconds, format_duration
     from stepline.config.loader import load_services
 
-    for run in load_services(config).run_log_store.list_runs():
+    for run in load_services(_ref(config)).run_log_store.list_runs():
         if (status and run.status.value != status.upper()) or (tag and run.tag != tag):
             continue
         duration = format_duration(_seconds(run.start_time, run.end_time))
@@ -261,7 +288,7 @@ def runs_show(
     """One run: a tree of its steps, branches, attempts, parameters and catalog items; --json: raw."""
     from stepline.config.loader import load_services
 
-    store = load_services(config).run_log_store
+    store = load_services(_ref(config)).run_log_store
     run_log = store.get_run_log(run_id)
     if as_json:
         print(run_log.model_dump_json(indent=2))
@@ -281,7 +308,7 @@ def runs_diff(
     from stepline.cli.inspect import run_diff
     from stepline.config.loader import load_services
 
-    store = load_services(config).run_log_store
+    store = load_services(_ref(config)).run_log_store
     text, _ = run_diff(store.get_run_log(first), store.get_run_log(second))
     print(text)
 
@@ -301,7 +328,7 @@ def runs_timeline(
 
     if open_file and not html:
         raise StepLineError("--open needs --html FILE", hint=f"stepline runs timeline {run_id} --html timeline.html --open")
-    timeline = build_timeline(load_services(config).run_log_store.get_run_log(run_id))
+    timeline = build_timeline(load_services(_ref(config)).run_log_store.get_run_log(run_id))
     print_console(timeline)
     if html:
         from pathlib import Path
@@ -337,7 +364,7 @@ def ui(
     if not is_loopback(host):
         print(f"warning: listening on {host}: anyone who can reach this address can read every run log "
               "and catalog item of this store (there is no login)", file=sys.stderr)
-    serve(config, host, port)
+    serve(_ref(config), host, port)
 
 
 def _register_graph() -> None:

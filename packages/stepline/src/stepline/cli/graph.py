@@ -12,7 +12,8 @@ def graph(
         help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")],
     fmt: Annotated[str, typer.Option("--format", help="text, mermaid or dot.")] = "text",
     run: Annotated[str | None, typer.Option("--run", help="Annotate and colour steps by their status in this run.")] = None,
-    config: Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (to find --run).")] = None,
+    config: Annotated[list[str] | None, typer.Option(
+        "--config", "-c", help="Configuration file or stack:NAME (to find --run); repeat to merge.")] = None,
 ) -> None:
     """Draw a pipeline's steps and branches; with --run, show each step's status in that run."""
     from stepline.pipeline.reference import load_graph
@@ -23,5 +24,5 @@ def graph(
     if run:
         from stepline.config.loader import load_services
 
-        statuses = run_statuses(shape, load_services(config).run_log_store.get_run_log(run))
+        statuses = run_statuses(shape, load_services(",".join(config) if config else None).run_log_store.get_run_log(run))
     print(render(shape, fmt, statuses, title=pipeline if fmt != "mermaid" else ""))

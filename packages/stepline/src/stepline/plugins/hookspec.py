@@ -12,7 +12,7 @@ after a hook was called does not see that call). Hooks are called only through t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
@@ -103,4 +103,20 @@ def stepline_configure_integration(executor: Executor, service: Service, phase: 
 
     Called for every executor/service pair in each phase. Not firstresult: every implementation is
     called. Not historic.
+    """
+
+
+# ---- configuration: when a configuration names ``stack:NAME``, and for ``stepline plugins`` -------
+@hookspec
+def stepline_stacks() -> dict[str, Any] | None:
+    """Return the configuration stacks this plugin ships.
+
+    :return: ``{name: source}``, where ``source`` is the path of a YAML configuration file
+        (usually package data; its relative ``extends:`` are relative to it) or the configuration
+        as a mapping. Users write ``-c stack:NAME``, ``STEPLINE_CONFIGURATION_FILE=stack:NAME`` or
+        ``extends: stack:NAME``. Return an empty mapping (or None) to ship nothing.
+
+    Called once per process, the first time a stack is looked up. Not firstresult: the mappings of
+    every plugin are merged; two plugins offering the same name is a
+    :class:`~stepline.errors.PluginError`. Not historic.
     """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,24 @@ class PluginManager:
                 registry.add(cls, plugin, package, version)
         return registry
 
+    def stacks(self) -> dict[str, RegisteredStack]:
+        """Every configuration stack the plugins ship, by name (``stack:NAME``)."""
+        origins = self.origins()
+        found: dict[str, RegisteredStack] = {}
+        for impl in self.pm.hook.stepline_stacks.get_hookimpls():
+            package, version = origins.get(impl.plugin_name, ("?", "?"))
+            for name, source in (impl.function() or {}).items():
+                if name in found:
+                    raise PluginError(f"stack '{name}' is offered by both '{found[name].plugin}' and "
+                                      f"'{impl.plugin_name}'",
+                                      hint="uninstall one, or block it with STEPLINE_DISABLE_PLUGINS")
+                if not isinstance(source, (str, os.PathLike, dict)):
+                    raise PluginError(f"plugin '{impl.plugin_name}' offers stack '{name}' as {source!r}",
+                                      hint="return a path to a YAML file or a mapping")
+                found[str(name)] = RegisteredStack(str(name), source if isinstance(source, dict) else str(source),
+                                                   impl.plugin_name, package, version)
+        return found
+
     # ---- before a run ---------------------------------------------------------------------------
     def check_integration(self, executor: Executor, services: Iterable[Service]) -> list[str]:
         """Check ``executor`` alone, then with each service: raise IntegrationError on the first
@@ -127,6 +146,17 @@ class PluginManager:
         """Let every plugin adjust each service for ``executor`` in ``phase``."""
         for service in services:
             self.pm.hook.stepline_configure_integration(executor=executor, service=service, phase=phase)
+
+
+@dataclass(frozen=True)
+class RegisteredStack:
+    """A configuration stack a plugin ships (``stack:NAME``)."""
+
+    name: str
+    source: str | dict[str, Any]  # a YAML file's path, or the configuration itself
+    plugin: str
+    package: str
+    version: str
 
 
 def _problems(results: list[list[Problem] | None], hook: str) -> list[Problem]:
@@ -174,6 +204,11 @@ def get_plugin_manager() -> PluginManager:
 def get_registry() -> Registry:
     """The process's registry of component types."""
     return get_plugin_manager().registry()
+
+
+@lru_cache(maxsize=1)
+def get_stacks() -> dict[str, RegisteredStack]:
+    return get_plugin_manager().stacks()
 
 
 def component_class(kind: str, name: str, *, source: str = "config") -> type[Any]:

@@ -27,6 +27,7 @@ from stepline.errors import RunNotFoundError, StepLineError
 from stepline.inspect.html_file import asset, render_html, timeline_json
 from stepline.inspect.run_graph import run_graph
 from stepline.inspect.timeline import Span, Timeline, branch_summary, build_timeline, find_span
+from stepline.paths import UnsafeIdentifierError
 from stepline.runlog.listing import RunQuery, normalise_time
 from stepline.runlog.models import DataCatalogItem, RunLog, Status
 
@@ -117,7 +118,7 @@ def runs_list(state: UiState, request: Request) -> HTMLResponse:
 def _run_log(state: UiState, run_id: str) -> RunLog:
     try:
         return state.store.get_run_log(run_id)
-    except RunNotFoundError:
+    except (RunNotFoundError, UnsafeIdentifierError):  # an id that cannot be a run is not found either
         raise HTTPException(404, f"no run '{run_id}' in the {state.store.name} run log store") from None
 
 
