@@ -144,7 +144,9 @@ def test_map_reducer(write, reducer, expected):
 
 
 @pytest.mark.parametrize("reducer", ["__import__('os').system('true')", "lambda *v: v.__class__", "max(1, 2)",
-                                     "lambda *v: (", "open"])
+                                     "lambda *v: (", "open",
+                                     "lambda *v: (g for g in v).gi_frame.f_back.f_globals",
+                                     "lambda *v: '{0.gi_frame}'.format(x for x in v)"])
 def test_reducers_that_are_not_one_lambda_are_rejected_before_running(write, reducer):
     write("pipeline.yaml", f"""
         dag:
@@ -299,8 +301,18 @@ def test_loop_carries_parameters_and_stops_on_break(write):
     assert "stopped after 3 iterations" in loop.message
 
 
-def test_loop_hitting_max_iterations_fails(write):
+def test_loop_hitting_max_iterations_ends_with_the_last_iteration_status(write):
+    """As in runnable: the limit ends the loop, and what the last iteration returned flows on."""
     log = run(write, (LOOP % (3, "cmods.never")).replace("returns: [stop, total]", "returns: [stop]"))
+    assert log.status == Status.SUCCESS and log.steps["again"].status == Status.SUCCESS
+    assert log.steps["again"].message == "reached max_iterations (3) before 'stop' became true"
+    assert len(log.steps["again"].branches) == 3
+    assert values(log) == {"stop": False}
+
+
+def test_loop_hitting_max_iterations_fails_when_asked(write):
+    pipeline = (LOOP % (3, "cmods.never")).replace("returns: [stop, total]", "returns: [stop]")
+    log = run(write, pipeline.replace("index_as: i", "index_as: i\n          fail_on_max_iterations: true"))
     assert log.steps["again"].status == Status.FAIL
     assert "reached max_iterations (3) before 'stop' became true" in log.steps["again"].message
     assert len(log.steps["again"].branches) == 3

@@ -16,10 +16,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
+from stepline.api import RunPage, RunQuery, RunSummary, page_of
 from stepline.component import Locality, Settings
 from stepline.errors import ConfigError, StepLineError
 from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
 from stepline.runlog.models import RunLog
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
 
     from stepline.config.loader import load_services
     from stepline.pipeline.reference import load_graph
+    from stepline.plugins.integrations import unused_services
     from stepline.plugins.manager import get_plugin_manager
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -45,8 +46,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
     try:
+        unused = unused_services(graph, services)
         for executor in executors_used(graph, services, pipeline_file, config_file):
-            found += manager.check_integration(executor, services.services())
+            found += manager.check_integration(executor, services.services(), unused)
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)
@@ -105,8 +107,8 @@ def check_steps(graph: Graph, services: Services, pipeline_file: str) -> None:
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
-    """Every task's command type is installed, and (when asked) every python function imports (a step
-    with an environment of its own is checked there, when it runs)."""
+    """Every task's command type is installed, and (when asked) every python function imports (that of
+    a step with an environment of its own imports only there, when it runs)."""
     from stepline.envs.checks import has_environment
     from stepline.pipeline.graph import walk
     from stepline.plugins.manager import component_class
@@ -116,7 +118,7 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
             continue
         try:
             task_type = component_class("task", node.command_type, source=file)
-            if import_code and not has_environment(node):
+            if import_code and not (node.command_type == "python" and has_environment(node)):
                 task_type().check(node)
         except StepLineError as exc:
             raise exc.with_context(file=file, step=path) from None

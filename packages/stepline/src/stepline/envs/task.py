@@ -49,10 +49,6 @@ class EnvironmentTask(TaskType):
         self.inner = inner
         self.environment = environment
 
-    def check(self, node) -> None:
-        if node.command_type != "python":  # a python task's function imports only in its environment
-            self.inner.check(node)
-
     def inputs(self, node, available: list[str]) -> list[str]:
         if node.command_type != "python":
             return self.inner.inputs(node, available)
@@ -67,7 +63,7 @@ class EnvironmentTask(TaskType):
         kind = type(self.inner)
         request = {"task": f"{kind.__module__}:{kind.__qualname__}", "node": invocation.node.model_dump(mode="json"),
                    "step": invocation.step, "secrets": dict(invocation.secrets), "timeout": invocation.timeout,
-                   "attempt": invocation.attempt,
+                   "attempt": invocation.attempt, "environment": dict(invocation.environment),
                    "parameters": {k: v for k, v in invocation.parameters.items() if not isinstance(v, Pickled)},
                    "objects": {k: bytes(v) for k, v in invocation.parameters.items() if isinstance(v, Pickled)}}
         outcome = self._spawn(pickle.dumps(request), invocation)

@@ -217,7 +217,10 @@ class ConditionalNode(CompositeNode):
 
 
 class LoopNode(CompositeNode):
-    """Runs ``branch`` again and again until it returns ``break_on`` true, at most ``max_iterations``."""
+    """Runs ``branch`` again and again until it returns ``break_on`` true, at most ``max_iterations``.
+
+    Reaching ``max_iterations`` ends the loop with the last iteration's status, as runnable does
+    (what it returned flows on); ``fail_on_max_iterations: true`` makes that a failure instead."""
 
     name: ClassVar[str] = "loop"
     type: Literal["loop"] = "loop"
@@ -225,6 +228,7 @@ class LoopNode(CompositeNode):
     max_iterations: int = Field(ge=1)
     break_on: str
     index_as: str = "loop_index"
+    fail_on_max_iterations: bool = False
 
     @field_validator("branch", mode="before")
     @classmethod
@@ -273,7 +277,8 @@ class DagNode(CompositeNode):
             raw = load_yaml_file(path)
             body = raw.get("dag", raw.get("pipeline")) if isinstance(raw, dict) else None
             if body is None:
-                raise PipelineDefinitionError("a dag_definition file needs a top-level 'dag:'", file=str(path))
+                raise PipelineDefinitionError(f"dag_definition '{self.dag_definition}' has no top-level 'dag:'",
+                                              file=context.get("file"), hint="point at a pipeline file")
             self.branch = parse_graph(body, file=str(path), prefix=join(context.get("path", ""), "dag"),
                                       base_dir=path.resolve().parent, includes=(*chain, str(path.resolve())))
         return self
@@ -291,6 +296,14 @@ SAFE_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else
                               "sum", "tuple", "zip")}
 
 
+# Attributes that lead from a value to frames, code or globals (a generator's gi_frame.f_back reaches
+# the caller's globals), or read attributes by name through a format string. The lambda is the
+# pipeline author's own code, not untrusted input: this keeps a reducer to arithmetic on its values,
+# it is not a sandbox against someone who can already write the pipeline's tasks.
+_INTROSPECTION = frozenset({
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "format", "format_map",
+    "mro"})
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*[.:][A-Za-z_]\w*$")
 
 
@@ -305,8 +318,8 @@ def compile_reducer(text: str, *, check_only: bool = False):
         if not isinstance(tree.body, ast.Lambda):
             raise ValueError("reducer must be exactly one lambda expression, e.g. 'lambda *x: max(x)'")
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-                raise ValueError("reducer may not use attributes starting with '_'")
+            if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _INTROSPECTION):
+                raise ValueError(f"reducer may not use the attribute '{node.attr}' (nor any starting with '_')")
         if check_only:
             return None
         code = compile(tree, "<reducer>", "eval")
