@@ -330,6 +330,60 @@ def runs_diff(
     print(text)
 
 
+@runs_app.command("timeline")
+def runs_timeline(
+    run_id: Annotated[str, typer.Argument(help="The run to draw.")],
+    config: ConfigOpt = None,
+    html: Annotated[str | None, typer.Option("--html", help="Also write a self-contained HTML timeline here.")] = None,
+    open_file: Annotated[bool, typer.Option("--open", help="Open the HTML file in a browser (with --html).")] = False,
+) -> None:
+    """A run's steps, branches and attempts with status, duration and bars to scale; --html: a page."""
+    from stepline.config.loader import load_services
+    from stepline.errors import StepLineError
+    from stepline.inspect.console import print_console
+    from stepline.inspect.timeline import build_timeline
+
+    if open_file and not html:
+        raise StepLineError("--open needs --html FILE", hint=f"stepline runs timeline {run_id} --html timeline.html --open")
+    timeline = build_timeline(load_services(_ref(config)).run_log_store.get_run_log(run_id))
+    print_console(timeline)
+    if html:
+        from pathlib import Path
+
+        from stepline.inspect.html_file import render_html
+
+        target = Path(html)
+        try:
+            target.write_text(render_html(timeline), encoding="utf-8")
+        except OSError as exc:
+            raise StepLineError(f"cannot write the timeline to '{html}': {exc.strerror}",
+                                hint="pick a writable path for --html") from None
+        print(f"timeline written to {target}", file=sys.stderr)
+        if open_file:
+            import webbrowser
+
+            webbrowser.open(target.resolve().as_uri())
+
+
+@app.command()
+def ui(
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless you mean to share it).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8080,
+) -> None:
+    """A local, read-only web app over the configured run log store: runs, timelines, steps, compare."""
+    from stepline.errors import StepLineError
+    from stepline.ui.serve import is_loopback, serve
+
+    if not 0 <= port <= 65535:
+        raise StepLineError(f"--port {port} is not a port number", hint="give 0-65535, e.g. --port 8080")
+    if not is_loopback(host):
+        print(f"warning: listening on {host}: anyone who can reach this address can read every run log "
+              "and catalog item of this store (there is no login)", file=sys.stderr)
+    serve(_ref(config), host, port)
+
+
 def _register_graph() -> None:
     from stepline.cli.graph import graph  # typer only; the command imports the rest when it runs
 
