@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from stepline.testing import cli as testing_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-STEPLINE = str(Path(sys.executable).parent / "stepline")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without Stepline settings that would change a run."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("STEPLINE_PRM_", "RUNNABLE_PRM_", "STEPLINE_", "RUNNABLE_"))}
-    env.update(extra)
-    return env
+    """The caller's environment without Stepline settings that would change a run, plus ``extra``."""
+    return {**testing_cli.clean_env(), **extra}
 
 
 @dataclass
@@ -37,8 +31,7 @@ class Result:
 
 
 def stepline(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
-    done = subprocess.run([STEPLINE, *args], cwd=cwd, env=env or clean_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    done = testing_cli.stepline(*args, cwd=cwd, env=env or clean_env(), timeout=timeout)
     return Result(done.returncode, done.stdout, done.stderr)
 
 

@@ -32,3 +32,21 @@ def _no_param_env(monkeypatch):
                            "STEPLINE_PARAMETERS_FILE", "RUNNABLE_PARAMETERS_FILE", "STEPLINE_RUN_ID", "RUNNABLE_RUN_ID",
                            "STEPLINE_RETRY_RUN_ID", "RUNNABLE_RETRY_RUN_ID")):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_user_modules(request):
+    """A test module that writes and imports its own user code names the modules' prefix in
+    ``USER_MODULES``; they are forgotten after each test, with the cache of imported functions,
+    so the next test imports what it wrote."""
+    yield
+    prefix = getattr(request.module, "USER_MODULES", None)
+    if not prefix:
+        return
+    import sys
+
+    from stepline.pipeline.functions import import_callable
+
+    for name in [m for m in sys.modules if m.startswith(prefix)]:
+        del sys.modules[name]
+    import_callable.cache_clear()

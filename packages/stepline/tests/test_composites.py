@@ -17,14 +17,8 @@ from stepline.runlog.models import Status
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_modules():
-    yield
-    for name in [m for m in sys.modules if m.startswith("cmods")]:
-        del sys.modules[name]
-    from stepline.tasks.python import import_callable
-
-    import_callable.cache_clear()
+#: The user modules this file writes and imports: forgotten after each test (see conftest.py).
+USER_MODULES = "cmods"
 
 
 MODULE = """

@@ -2,7 +2,6 @@
 
 import json
 import os
-import sys
 
 import pytest
 from stepline.run.execute import execute
@@ -19,14 +18,8 @@ def run(write, pipeline, *, config=None, params=None, **kwargs):
                    quiet=True, **kwargs)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_modules():
-    yield
-    for name in [m for m in sys.modules if m.startswith("steps_")]:
-        del sys.modules[name]
-    from stepline.tasks.python import import_callable
-
-    import_callable.cache_clear()
+#: The user modules this file writes and imports: forgotten after each test (see conftest.py).
+USER_MODULES = "steps_"
 
 
 def test_python_arguments_are_cast_and_returns_recorded_by_kind(write):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from stepline.api import reachable_from, run_targets
 from stepline.component import Component, Locality, Settings
 from stepline.errors import ConfigError, NotSupportedError, StepLineError
 from stepline.orchestration.render import (
@@ -480,7 +481,7 @@ class _Manifest:
         template: dict[str, Any] = {"name": name}
         self.templates.append(template)  # reserve its place: nested templates follow it
         tasks_book = NameBook()
-        reachable = _reachable(graph)
+        reachable = reachable_from(graph, graph.start_at, at_run_time=True)
         steps = [s for s in graph.steps if s in reachable]
         done_expr: dict[str, tuple[str, str]] = {}  # step -> (succeeded expression, failed expression)
         tasks: list[dict] = []
@@ -605,22 +606,6 @@ class _Manifest:
         return name
 
 
-def _targets(graph: Any, step: str) -> list[str]:
-    node = graph.steps[step]
-    return [] if node.terminal else [node.next, graph.failure_target(step)]
-
-
-def _reachable(graph: Any) -> set[str]:
-    """Steps reachable from start_at through next, on_failure and the implicit fail node."""
-    seen, stack = set(), [graph.start_at]
-    while stack:
-        step = stack.pop()
-        if step not in seen:
-            seen.add(step)
-            stack.extend(_targets(graph, step))
-    return seen
-
-
 def _ordered(graph: Any, steps: list[str]) -> list[str]:
     """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic)."""
     order: list[str] = []
@@ -630,7 +615,7 @@ def _ordered(graph: Any, steps: list[str]) -> list[str]:
         if step in seen:
             return
         seen.add(step)
-        for target in reversed(_targets(graph, step)):
+        for target in reversed(run_targets(graph, step)):
             if target in steps:
                 visit(target)
         order.append(step)

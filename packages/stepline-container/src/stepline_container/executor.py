@@ -19,7 +19,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError
 from stepline.component import Locality, config_error
-from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings, single_node_command
+from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings
+from stepline.executors.step_process import step_command
 from stepline.runlog.models import CodeIdentity, Status
 
 from stepline_container.engines import (
@@ -129,7 +130,7 @@ class LocalContainerExecutor(EmulatorExecutor):
         env.update(settings.environment)
         name = re.sub(r"[^a-zA-Z0-9_.-]", "-", f"stepline-{run.run_id}-{internal_name}")[:200]
         return ContainerSpec(name=f"{name}-{_random.token_hex(3)}", image=settings.docker_image,
-                             command=single_node_command(run, internal_name), workdir=cwd,
+                             command=step_command(run, internal_name), workdir=cwd,
                              network=settings.network, mounts=mounts, env=env)
 
     # ---- running ------------------------------------------------------------------------------------

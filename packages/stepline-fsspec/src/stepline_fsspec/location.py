@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from stepline.api import mask_url, write_aside
 from stepline.component import Locality
 
 #: Storage option keys whose values are never shown (run log, describe(), messages).
@@ -62,17 +60,6 @@ def locality_of(url: str) -> Locality:
     return Locality.NETWORK
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password (``ftp://user:pw@host``) replaced by ``***``."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def mask_options(options: Any) -> Any:
     """Storage options as they may be shown: values under secret-looking keys become ``***``."""
     if isinstance(options, dict):
@@ -81,21 +68,6 @@ def mask_options(options: Any) -> Any:
     if isinstance(options, list):
         return [mask_options(v) for v in options]
     return options
-
-
-def _write_aside(path: str, fill: Callable[[str], Any], publish: Callable[[str, str], None]) -> None:
-    """Fill a temporary file next to local ``path``, then ``publish(tmp, path)`` (``os.replace``
-    to replace, ``os.link`` to create only); the temporary file never stays behind."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    os.close(fd)
-    try:
-        fill(tmp)
-        publish(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def location_of(component: Any) -> Location:
@@ -178,7 +150,7 @@ class Location:
         """Replace one object atomically: readers see the old bytes or the new ones."""
         path = self.path(rel)
         if self.is_local:  # fsspec writes a local file in place: write aside, then rename over it
-            _write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.replace)
+            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.replace)
         else:  # one PUT per object on object stores; memory:// swaps the object in one assignment
             self.fs.pipe_file(path, data)
 
@@ -186,7 +158,7 @@ class Location:
         """Copy a local file to ``root/rel``, atomically replacing what was there."""
         path = self.path(rel)
         if self.is_local:
-            _write_aside(path, lambda tmp: shutil.copyfile(local, tmp), os.replace)
+            write_aside(path, lambda tmp: shutil.copyfile(local, tmp), os.replace)
         else:  # object stores make an upload visible only once complete (multipart included)
             self.fs.put_file(str(local), path)
 
@@ -194,7 +166,7 @@ class Location:
         """Write an object that must not exist yet; FileExistsError if it does."""
         path = self.path(rel)
         if self.is_local:  # a hard link is atomic, complete, and fails with FileExistsError if taken
-            _write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.link)
+            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.link)
         elif self.is_memory:
             # memory:// checks, then stores: make that one step for the threads of this process
             with _MEMORY_CREATE_LOCK:

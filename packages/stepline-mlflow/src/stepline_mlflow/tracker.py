@@ -231,16 +231,12 @@ class MlflowTracker(ExperimentTracker):
         if path is None or str(path) == ":memory:":
             yield
             return
-        import fcntl
+        from filelock import FileLock
 
         lock = (path.parent if self.settings.tracking_uri.startswith("sqlite:") else path) / ".stepline-mlflow.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with FileLock(lock):
+            yield
 
     @contextlib.contextmanager
     def _errors(self, doing: str):

@@ -120,7 +120,7 @@ class BatchExecutor(LocalExecutor):
         self.job_spec(node, path)
 
     def script_for(self, run, node, internal_name: str, attempt: int) -> tuple[str, Path, Path]:
-        from stepline.executors.emulator import single_node_command
+        from stepline.executors.step_process import step_command
 
         spec = self.job_spec(node, internal_name)
         folder = Path(self.settings.job_folder).absolute() / run.run_id
@@ -128,7 +128,7 @@ class BatchExecutor(LocalExecutor):
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", internal_name)
         script_path = folder / f"{stem}.attempt-{attempt}.sh"
         output = folder / f"{stem}.attempt-{attempt}.out"
-        command = [self.settings.stepline_executable, *single_node_command(run, internal_name)[1:]]
+        command = [self.settings.stepline_executable, *step_command(run, internal_name)[1:]]
         text = render_script(spec, self.dialect, name=job_name(f"sl-{internal_name}", self.dialect),
                              output=str(output), workdir=os.getcwd(), command=command,
                              env={"STEPLINE_RUN_ID": run.run_id})

@@ -9,14 +9,13 @@ in many processes never lose each other's updates.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
-from stepline.api import RunPage, RunQuery, RunSummary, page_of
+from stepline.api import RunPage, RunQuery, RunSummary, mask_url, page_of
 from stepline.component import Locality, Settings
 from stepline.errors import ConfigError, StepLineError
 from stepline.runlog.base import RUN_KEY, RunLogStore
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 #: Any constant; serialises schema creation between processes on PostgreSQL.
 _PG_SCHEMA_LOCK = 0x5E71_0001
-_SECRET_QUERY_KEY = re.compile(r"passw|secret|token|key", re.IGNORECASE)
 
 
 class SqlStoreError(StepLineError):
@@ -58,21 +56,6 @@ def _tables():
     version = Table("stepline_schema_version", metadata,
                     Column("version", Integer, primary_key=True))
     return metadata, runs, records, version
-
-
-def mask_url(url: str) -> str:
-    """The URL as it may be shown: password (and secret-looking query values) replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "<unparseable url>"
-    if parsed.query:
-        parsed = parsed.set(query={k: ("***" if _SECRET_QUERY_KEY.search(k) else v)
-                                   for k, v in parsed.query.items()})
-    return parsed.render_as_string(hide_password=True)
 
 
 def _is_memory_sqlite(url: URL) -> bool:

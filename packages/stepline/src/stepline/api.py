@@ -44,12 +44,18 @@ _WHERE = {
     "RunNotFoundError": "stepline.errors",
     "NotSupportedError": "stepline.errors",
     "did_you_mean": "stepline.errors",
+    # graphs: where steps lead (renderers lay out only what can run)
+    "reachable_from": "stepline.pipeline.graph",
+    "run_targets": "stepline.pipeline.graph",
+    # showing a URL without its secrets
+    "mask_url": "stepline.urls",
     # run log stores
     "RunLogStore": "stepline.runlog.base",
     "RUN_KEY": "stepline.runlog.base",
     "record_filename": "stepline.runlog.files",
     "key_from_filename": "stepline.runlog.files",
     "atomic_write_text": "stepline.runlog.files",
+    "write_aside": "stepline.runlog.files",
     # listing runs (RunLogStore.query_runs / run_summaries)
     "RunQuery": "stepline.runlog.listing",
     "RunPage": "stepline.runlog.listing",
@@ -146,6 +152,10 @@ __all__ = [
     "record_lost",
     "single_node_command",
     "start_run_command",
+    "mask_url",
+    "write_aside",
+    "reachable_from",
+    "run_targets",
 ]
 
 
@@ -193,11 +203,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         single_node_command,
         start_run_command,
     )
+    from stepline.pipeline.graph import reachable_from, run_targets
     from stepline.plugins import hookimpl
     from stepline.plugins.manager import get_plugin_manager
     from stepline.plugins.problem import Problem, Severity
     from stepline.runlog.base import RUN_KEY, RunLogStore
-    from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename
+    from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename, write_aside
     from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
     from stepline.runlog.models import (
         Attempt,
@@ -211,3 +222,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from stepline.secrets.base import Secrets
     from stepline.tracking.base import ExperimentTracker
+    from stepline.urls import mask_url

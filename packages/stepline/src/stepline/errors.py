@@ -106,3 +106,7 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         self.signum = signum
         super().__init__(f"interrupted by signal {signum}")
+
+
+class TaskDefinitionError(StepLineError):
+    """A task's definition cannot work (a function that does not import)."""

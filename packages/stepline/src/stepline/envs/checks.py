@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from stepline.errors import StepLineError
 
 if TYPE_CHECKING:
-    from stepline.run.services import Services
     from stepline.pipeline.graph import Graph
+    from stepline.run.services import Services
 
 
 def has_environment(node) -> bool:
     """True for a task step whose attempts run in an environment of their own."""
-    from stepline.envs.spec import effective_spec
+    from stepline.pipeline.uv_spec import effective_spec
 
     return node.type == "task" and effective_spec(node)[0] is not None
 
@@ -23,9 +23,9 @@ def has_environment(node) -> bool:
 def check_environments(graph: Graph, services: Services, pipeline_file: str) -> list[str]:
     """Raise a one-line :class:`~stepline.errors.StepLineError` naming the step for a spec that cannot
     work here; return warnings (an executor that cannot check for uv where its steps run)."""
-    from stepline.envs.spec import effective_spec
     from stepline.envs.uv import interpreter, source_files
     from stepline.pipeline.graph import walk
+    from stepline.pipeline.uv_spec import effective_spec
 
     warnings: list[str] = []
     for path, node in walk(graph):

@@ -28,7 +28,7 @@ GRACE_SECONDS = 30.0
 
 def environment_for(node: TaskNode) -> Environment | None:
     """The built environment of a task step, or None for a step that runs in Stepline's process."""
-    from stepline.envs.spec import effective_spec
+    from stepline.pipeline.uv_spec import effective_spec
 
     spec, source = effective_spec(node)
     if spec is None:
@@ -52,7 +52,7 @@ class EnvironmentTask(TaskType):
     def inputs(self, node, available: list[str]) -> list[str]:
         if node.command_type != "python":
             return self.inner.inputs(node, available)
-        from stepline.envs.spec import function_signature
+        from stepline.pipeline.uv_spec import function_signature
 
         found = function_signature(node.command)
         if found is None or found[1]:  # not a plain def (or **kwargs): it may take anything

@@ -31,8 +31,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stepline.envs.spec import UvSpec
 from stepline.errors import StepEnvironmentError
+from stepline.pipeline.uv_spec import UvSpec
 
 MANIFEST = "environment.json"
 #: uv settings from the environment that change what an environment resolves to.

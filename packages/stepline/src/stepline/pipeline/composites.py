@@ -20,7 +20,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from stepline.errors import PipelineDefinitionError, StepLineError
 from stepline.pipeline.graph import ILLEGAL_NAME_CHARS, Graph, join
 from stepline.pipeline.nodes import Node
-from stepline.runlog.models import Parameter
+from stepline.pipeline.parameters import Parameter
 
 Params = dict[str, Parameter]
 
@@ -329,6 +329,6 @@ def compile_reducer(text: str, *, check_only: bool = False):
                          "(e.g. 'lambda *x: max(x)' or 'my_pkg.reducers.total')")
     if check_only:
         return None
-    from stepline.tasks.python import import_callable
+    from stepline.pipeline.functions import import_callable
 
     return import_callable(source)

@@ -145,13 +145,23 @@ def edges(graph: Graph, name: str) -> list[str]:
     return [t for t in (node.next, node.on_failure) if t]
 
 
-def reachable_from(graph: Graph, start: str) -> set[str]:
+def run_targets(graph: Graph, name: str) -> list[str]:
+    """Where step ``name`` can go when it runs: ``next``, and on failure its ``on_failure`` or the
+    graph's fail node; nowhere from a terminal step."""
+    node = graph.steps[name]
+    return [] if node.terminal else [node.next, graph.failure_target(name)]
+
+
+def reachable_from(graph: Graph, start: str, *, at_run_time: bool = False) -> set[str]:
+    """The steps reachable from ``start`` through ``next`` and ``on_failure``; ``at_run_time``: also
+    through the fail node a failing step without ``on_failure`` goes to (see :func:`run_targets`)."""
+    targets = run_targets if at_run_time else edges
     seen, stack = set(), [start]
     while stack:
         name = stack.pop()
         if name not in seen:
             seen.add(name)
-            stack.extend(edges(graph, name))
+            stack.extend(targets(graph, name))
     return seen
 
 

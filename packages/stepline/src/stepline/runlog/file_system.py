@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -51,12 +50,10 @@ class FileSystemRunLogStore(RunLogStore):
     @contextmanager
     def _locked(self, run_id: str):
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f".{run_id}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        from filelock import FileLock
+
+        with FileLock(self.folder / f".{run_id}.lock"):
+            yield
 
     def _load(self, run_id: str) -> dict[str, str] | None:
         """The run's records as JSON texts; the file is parsed again only when it was replaced

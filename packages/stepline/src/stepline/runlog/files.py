@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename over the target.
-
-    A reader sees the old content or the new one, never a half-written file.
-    """
-    # unique per writer (process and thread), so concurrent writers never share a temporary file
-    tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+def write_aside(path: str | Path, fill: Callable[[str], Any], publish: Callable[[str, str], None] = os.replace) -> None:
+    """Fill a temporary file next to local ``path`` (``fill(tmp)``), then ``publish(tmp, path)``:
+    ``os.replace`` (the default) replaces atomically, ``os.link`` creates only when ``path`` does not
+    exist. A reader sees the old content or the new one, never a half-written file, and the
+    temporary file (unique per writer) never stays behind."""
+    folder = os.path.dirname(os.fspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    os.close(fd)
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
+        fill(tmp)
+        publish(tmp, os.fspath(path))
+    finally:
+        if os.path.exists(tmp):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (see :func:`write_aside`)."""
+    write_aside(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 _RECORD_NAME_MAX = 200  # file systems allow 255 bytes in a name

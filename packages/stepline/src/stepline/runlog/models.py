@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepline.pipeline.parameters import Parameter
+
 
 class Status(str, Enum):
     CREATED = "CREATED"
@@ -24,13 +26,6 @@ def utc_now() -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Parameter(_Model):
-    """A parameter's value. ``object`` values are references into the catalog."""
-
-    kind: Literal["json", "metric", "object"] = "json"
-    value: Any = None
 
 
 class DataCatalogItem(_Model):

@@ -361,8 +361,8 @@ class Loop(Step):
 def function_reference(function: Callable | str, step: str) -> str:
     """The dotted path other processes import ``function`` by, checked now (at build time)."""
     if isinstance(function, str):
+        from stepline.pipeline.functions import split_reference
         from stepline.tasks.base import TaskDefinitionError
-        from stepline.tasks.python import split_reference
 
         try:
             split_reference(function)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stepline.component import Component
-from stepline.errors import StepLineError
+from stepline.errors import StepLineError, TaskDefinitionError  # noqa: F401 - TaskDefinitionError: imported from here
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import TaskNode
@@ -88,5 +88,3 @@ def as_json_value(name: str, value: Any) -> Any:
     return value
 
 
-class TaskDefinitionError(StepLineError):
-    """A task's definition cannot work (a function that does not import)."""

@@ -114,7 +114,7 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
     return values, nbformat.writes(executed).encode("utf-8"), error
 
 
-class NotebookTask(TaskType):
+class NotebookTaskType(TaskType):
     name: ClassVar[str] = "notebook"
 
     def check(self, node) -> None:

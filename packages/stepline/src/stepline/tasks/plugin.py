@@ -5,8 +5,8 @@ from stepline.plugins import hookimpl
 
 @hookimpl
 def stepline_components():
-    from stepline.tasks.python import PythonTask
-    from stepline.tasks.notebook import NotebookTask
-    from stepline.tasks.shell import ShellTask
+    from stepline.tasks.notebook import NotebookTaskType
+    from stepline.tasks.python import PythonTaskType
+    from stepline.tasks.shell import ShellTaskType
 
-    return [PythonTask, ShellTask, NotebookTask]
+    return [PythonTaskType, ShellTaskType, NotebookTaskType]

@@ -69,7 +69,7 @@ def read_returns_file(path: Path) -> dict[str, str]:
     return values
 
 
-class ShellTask(TaskType):
+class ShellTaskType(TaskType):
     name: ClassVar[str] = "shell"
 
     def run(self, invocation: Invocation) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def module_file(command: str) -> Path | None:
     import os
     import sys
 
-    from stepline.tasks.python import split_reference
+    from stepline.pipeline.functions import split_reference
 
     module, _ = split_reference(command)
     if module in sys.modules:
@@ -140,7 +140,7 @@ def function_signature(command: str) -> tuple[list[str], bool] | None:
     without importing it; None when the function is not a plain ``def`` at the module's top level."""
     import ast
 
-    from stepline.tasks.python import split_reference
+    from stepline.pipeline.functions import split_reference
 
     path = module_file(command)
     if path is None or not path.is_file():
