@@ -86,7 +86,7 @@ _WHERE = {
     "fan_command": "stepline.orchestration.render",
     "start_run_command": "stepline.orchestration.render",
     "finish_run_command": "stepline.orchestration.render",
-    "dump_keys": "stepline.orchestration.callbacks",
+    "dump_keys": "stepline.orchestration.render",
 }
 
 __all__ = [
@@ -182,12 +182,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings
     from stepline.executors.local import LocalExecutor, LocalSettings
     from stepline.executors.step_context import execute_step, record_lost
-    from stepline.orchestration.callbacks import dump_keys
     from stepline.orchestration.render import (
         STEPLINE,
         NameBook,
         RenderingExecutor,
         RenderJob,
+        dump_keys,
         fan_command,
         finish_run_command,
         single_node_command,

@@ -73,15 +73,15 @@ def execute(
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
-    from stepline.runtime import execute as run_pipeline
-    from stepline.runtime import prepare
+    from stepline.run.execute import execute as run_pipeline
+    from stepline.run.prepare import prepare
 
     path = _pipeline_path(pipeline, file)
     prepared = prepare(path, _ref(config))
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if prepared.services.executor.renders:
-        from stepline.runtime import render
+        from stepline.run.execute import render
 
         written = render(path, _ref(config), parameters, prepared=prepared)
         print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
@@ -104,7 +104,7 @@ def retry(
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
     from stepline.config.loader import load_services
-    from stepline.retry import retry as retry_run
+    from stepline.run.rerun import rerun as retry_run
 
     run_log = retry_run(run_id, _ref(config), run_id=new_run_id, force=force,
                         observers=[StepProgress()] if progress else None)
@@ -115,7 +115,7 @@ def retry(
 
 
 def _all_steps(run_log):
-    from stepline.retry import flat_steps
+    from stepline.runlog.flatten import flat_steps
 
     return flat_steps(run_log).values()
 
@@ -129,7 +129,7 @@ def execute_single_node(
     map_variable: Annotated[str | None, typer.Option("--map-variable", help="JSON of map variables.")] = None,
 ) -> None:
     """Run one step of an existing run (the callback every orchestrator uses)."""
-    from stepline.runtime import execute_single_node as run_step
+    from stepline.run.execute import execute_single_node as run_step
 
     status = run_step(run_id, step, file, _ref(config), map_variable)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
@@ -147,9 +147,9 @@ def execute_job(
 ) -> None:
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
     from stepline.cli.summary import summary
-    from stepline.jobs import check_job
-    from stepline.runtime import execute as run_pipeline
-    from stepline.runtime import prepare
+    from stepline.pipeline.job_file import check_job
+    from stepline.run.execute import execute as run_pipeline
+    from stepline.run.prepare import prepare
 
     prepared = prepare(job, _ref(config))
     check_job(prepared.graph, job)
@@ -205,10 +205,11 @@ def fan(
 
     from stepline.errors import StepLineError
     from stepline.orchestration import callbacks
+    from stepline.orchestration.render import dump_keys
 
     if direction == "out":
         status, keys = callbacks.fan_out(run_id, step, file, _ref(config), iteration)
-        text, ok = callbacks.dump_keys(keys), status.value != "FAIL"
+        text, ok = dump_keys(keys), status.value != "FAIL"
     elif direction == "in":
         text = callbacks.fan_in(run_id, step, file, _ref(config), iteration)
         ok = text != "FAIL"
@@ -229,7 +230,7 @@ def validate(
 ) -> None:
     """Check a pipeline and configuration without running anything."""
     from stepline.pipeline.graph import walk
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     prepared = prepare(_pipeline_path(pipeline, file), _ref(config))
     for warning in prepared.warnings:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from stepline.cli.summary import _seconds, format_duration, step_duration
+from stepline.runlog.flatten import flat_steps
 from stepline.runlog.models import Parameter, RunLog, StepEnvironment, StepLog
 
 #: Branches shown per composite before the rest are summarised (failed ones are always shown).
@@ -56,7 +57,7 @@ def run_tree(run: RunLog, where: str) -> str:
         lines += format_parameters(run.parameters, "  ")
     lines.append("steps:")
     _steps(run.steps, "  ", lines)
-    items = [(s, d) for s in _all_steps(run.steps) for d in s.data_catalog]
+    items = [(s, d) for s in flat_steps(run).values() for d in s.data_catalog]
     if items:
         lines.append("catalog:")
         for step, item in items:
@@ -64,13 +65,6 @@ def run_tree(run: RunLog, where: str) -> str:
             lines.append(f"  {item.stage:<3}  {item.name}  ({step.internal_name}){digest}")
     lines.append(f"run log: {where}")
     return "\n".join(lines)
-
-
-def _all_steps(steps: dict[str, StepLog]):
-    for step in steps.values():
-        yield step
-        for branch in step.branches.values():
-            yield from _all_steps(branch.steps)
 
 
 def _step_line(step: StepLog, indent: str) -> str:
@@ -126,7 +120,7 @@ def _branches(step: StepLog, indent: str, lines: list[str]) -> None:
 
 # ---- diff -----------------------------------------------------------------------------------------
 def _flat(run: RunLog) -> dict[str, StepLog]:
-    return {s.internal_name: s for s in _all_steps(run.steps) if s.step_type != "success"}
+    return {name: s for name, s in flat_steps(run).items() if s.step_type != "success"}
 
 
 def _metrics(run: RunLog) -> dict[str, Any]:
