@@ -11,10 +11,10 @@ from stepline.config.loader import load_services
 from stepline.errors import StepLineError
 from stepline.pipeline.nodes import TaskNode
 from stepline.plugins.manager import get_plugin_manager
-from stepline.runtime import prepare
+from stepline.run.prepare import prepare
+from stepline_container.engines import ContainerError, DockerEngine, Outcome, PodmanEngine
+from stepline_container.executor import LocalContainerExecutor, explain
 from stepline.testing.integration import IntegrationCheckContract
-from stepline_container.engines import DockerEngine, PodmanEngine
-from stepline_container.executor import ContainerError, LocalContainerExecutor, Outcome, explain
 
 ROOT = Path(__file__).resolve().parents[3]
 
