@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from stepline.retry import ran_in
+from stepline.executors.skip_from_original import ran_in
 from stepline.runlog.models import Attempt, BranchLog, Parameter, RunLog, StepLog
 
 SpanKind = Literal["run", "step", "branch", "attempt"]

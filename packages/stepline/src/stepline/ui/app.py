@@ -194,7 +194,7 @@ def catalog_item(state: UiState, request: Request) -> Response:
 
 
 def _all_steps(run: RunLog):
-    from stepline.retry import flat_steps
+    from stepline.runlog.flatten import flat_steps
 
     return flat_steps(run).values()
 
