@@ -114,7 +114,7 @@ def test_cli_validate_a_yaml_bomb_exits_2_without_traceback(tmp_path):
 def test_parameter_values_nested_too_deep_are_refused(write, monkeypatch):
     from stepline.params import MAX_VALUE_DEPTH, initial_parameters
     from stepline.runlog.models import Status
-    from stepline.runtime import execute
+    from stepline.run.execute import execute
 
     deep = "[" * 100_000 + "]" * 100_000
     monkeypatch.setenv("STEPLINE_PRM_deep", deep)
