@@ -69,9 +69,18 @@ def test_13_loop(example, cli):
     log = cli.run_log("l1", folder)
     assert values(log) == {"score": 0.9, "good_enough": True}
     assert list(log["steps"]["improve"]["branches"]) == ["improve.0", "improve.1", "improve.2"]
-    (folder / "pipeline.yaml").write_text((folder / "pipeline.yaml").read_text().replace(
-        "max_iterations: 5", "max_iterations: 2"))
+    # reaching max_iterations ends the loop with the last iteration's status, as in runnable ...
+    text = (folder / "pipeline.yaml").read_text().replace("max_iterations: 5", "max_iterations: 2")
+    (folder / "pipeline.yaml").write_text(text)
     done = cli.run("execute", "pipeline.yaml", "--run-id", "l2", cwd=folder)
+    assert done.code == 0, done.output
+    log = cli.run_log("l2", folder)
+    assert log["steps"]["improve"]["message"] == "reached max_iterations (2) before 'good_enough' became true"
+    assert values(log)["good_enough"] is False
+    # ... unless the loop says that is a failure
+    (folder / "pipeline.yaml").write_text(text.replace("max_iterations: 2", "max_iterations: 2\n      "
+                                                                            "fail_on_max_iterations: true"))
+    done = cli.run("execute", "pipeline.yaml", "--run-id", "l3", cwd=folder)
     assert done.code == 1
     assert "reached max_iterations (2)" in done.stderr
 

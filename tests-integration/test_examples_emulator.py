@@ -6,29 +6,11 @@ Functions use — gives the same run log as under the local executor: run and st
 from __future__ import annotations
 
 import pytest
+from stepline.testing.executor import outcome
 
 #: 02, 04 and 05 are compared, catalog hashes included, by test_examples_core.py
 EXAMPLES = ["01-hello-shell", "03-on-failure", "06-retries", "10-parallel", "11-map", "12-conditional",
             "13-loop", "14-nested-dag"]
-
-
-def outcome(log: dict) -> dict:
-    """What must not depend on the executor (timings, pids and catalog paths may)."""
-    def value(p):
-        return (p["kind"], p["value"].replace(log["run_id"], "RUN") if p["kind"] == "object" else p["value"])
-
-    def params(found: dict) -> dict:
-        return {name: value(p) for name, p in found.items()}
-
-    def steps(found: dict) -> dict:
-        return {name: {"status": s["status"], "type": s["step_type"], "message": s["message"],
-                       "attempts": [(a["status"], params(a["output_parameters"])) for a in s["attempts"]],
-                       "branches": {k: (b["status"], params(b["parameters"]), steps(b["steps"]))
-                                    for k, b in s["branches"].items()}}
-                for name, s in found.items()}
-
-    return {"status": log["status"], "message": log["message"], "parameters": params(log["parameters"]),
-            "steps": steps(log["steps"])}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

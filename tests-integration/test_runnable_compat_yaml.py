@@ -169,3 +169,88 @@ def test_dollar_variables_resolve_from_runnable_var_and_leave_shell_words_alone(
     assert done.code == 0, done.output
     assert (folder / "var-runs").is_dir() and not (folder / "$runs_folder").exists()
     assert (folder / "home-seen.txt").read_text() == f"{folder}\n"  # $HOME reached the shell untouched
+
+
+# ---- the argo executor in runnable's shape ----------------------------------------------------------
+
+def argo_manifest(path: Path) -> dict:
+    """The rendered manifest, required to round-trip through hera's models of Argo's OpenAPI spec."""
+    import yaml
+    from hera.workflows.models import CronWorkflow, Workflow
+
+    manifest = yaml.safe_load(path.read_text())
+    model = (CronWorkflow if manifest["kind"] == "CronWorkflow" else Workflow).model_validate(manifest)
+    assert model.model_dump(by_alias=True, exclude_none=True, mode="json") == manifest
+    return manifest
+
+
+def containers(spec: dict) -> list[dict]:
+    return [t["container"] for t in spec["templates"] if "container" in t]
+
+
+def test_argo_config_in_runnables_shape_renders_a_valid_workflow(folder, cli):
+    done = cli.run("execute", "map_with_anchored_branch.yaml", "-p", "numbers.yaml", "-c", "config_argo.yaml",
+                   cwd=folder, env=cli.env(RUNNABLE_VAR_docker_image="registry.example/squares:2"))
+    assert done.code == 0, done.output
+    # the default catalog is not used by this pipeline: a warning, not an error
+    assert "catalog is reachable from this machine only" in done.stderr and "only a warning" in done.stderr
+    manifest = argo_manifest(folder / "squares-workflow.yaml")
+    assert manifest["kind"] == "Workflow"
+    assert manifest["metadata"] == {"generateName": "squares-", "namespace": "analytics", "labels": {"team": "data"}}
+    spec = manifest["spec"]
+    assert spec["serviceAccountName"] == "pipeline-runner" and spec["podGC"] == {"strategy": "OnPodCompletion"}
+    assert spec["templateDefaults"] == {"activeDeadlineSeconds": 7200}
+    assert spec["volumes"] == [{"name": "stepline-volume-0", "persistentVolumeClaim": {"claimName": "shared-claim"}}]
+    for container in containers(spec):
+        assert container["image"] == "registry.example/squares:2"
+        assert container["imagePullPolicy"] == "IfNotPresent"
+        assert container["volumeMounts"] == [{"name": "stepline-volume-0", "mountPath": "/mnt"}]
+        assert container["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
+                                          "limits": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}}
+        assert {"name": "STAGE", "value": "nightly"} in container["env"]
+    assert not (folder / ".stepline" / "runs").exists()  # rendering creates no run log
+
+
+def test_argo_cron_schedule_in_runnables_shape_renders_a_cron_workflow(folder, cli):
+    done = cli.run("execute", "map_with_anchored_branch.yaml", "-p", "numbers.yaml", "-c", "config_argo_cron.yaml",
+                   cwd=folder)
+    assert done.code == 0, done.output
+    manifest = argo_manifest(folder / "squares-cron.yaml")
+    assert manifest["kind"] == "CronWorkflow" and manifest["metadata"] == {"name": "every-night"}
+    assert manifest["spec"]["schedules"] == ["30 2 * * *"] and manifest["spec"]["timezone"] == "Europe/London"
+    assert manifest["spec"]["workflowSpec"]["serviceAccountName"] == "pipeline-runner"
+
+
+def test_argo_named_override_and_secret_from_k8s(folder, cli):
+    done = cli.run("execute", "heavy_step.yaml", "-c", "config_argo.yaml", cwd=folder,
+                   env=cli.env(RUNNABLE_VAR_docker_image="registry.example/squares:2"))
+    assert done.code == 0, done.output
+    spec = argo_manifest(folder / "squares-workflow.yaml")["spec"]
+    crunch = next(t["container"] for t in spec["templates"] if t["name"] == "crunch")
+    assert crunch["image"] == "registry.example/heavy:3"
+    assert {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api-secrets", "key": "API_TOKEN"}}} \
+        in crunch["env"]
+    assert "nightly" not in str([e.get("value") for e in crunch["env"] if e["name"] == "API_TOKEN"])
+
+
+@pytest.mark.parametrize(("pipeline", "config", "env", "expected"), [
+    ("map_with_anchored_branch.yaml", "config_argo.yaml", {},
+     "config_argo.yaml: executor 'argo': image '$docker_image' names variable $docker_image, which is not set: "
+     "export RUNNABLE_VAR_docker_image=... (or STEPLINE_VAR_docker_image)"),
+    ("map_with_anchored_branch.yaml", "config_argo_cache.yaml", {},
+     "config_argo_cache.yaml: executor 'argo': configmap_cache_name (Argo memoization of finished steps) is not "
+     "supported: a failed run is continued with `stepline retry RUN_ID`; remove the setting"),
+    ("map_with_anchored_branch.yaml", "config_argo_no_image.yaml", {},
+     "config_argo_no_image.yaml: executor 'argo': the argo executor needs an image: set image, or defaults.image "
+     "as runnable does"),
+    ("unknown_override.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
+     "unknown_override.yaml: step 'crunch': argo override 'heavvy' is not defined in the executor's overrides "
+     "(did you mean 'heavy'?)"),
+    ("puts_a_file.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
+     "config_argo.yaml: the argo executor runs steps on other machines, but the file-system catalog is reachable "
+     "from this machine only; use file-system on a shared volume or fsspec on S3"),
+], ids=["unset variable", "memoization cache", "no image", "unknown named override", "used catalog unreachable"])
+def test_argo_bad_input_is_one_line(folder, cli, pipeline, config, env, expected):
+    result = cli.run("execute", pipeline, "-c", config, cwd=folder, env=cli.env(**env))
+    one_line_error(result, expected)
+    assert not (folder / "squares-workflow.yaml").exists()

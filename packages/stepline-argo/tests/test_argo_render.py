@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from stepline.errors import StepLineError
-from stepline.runtime import prepare, render
+from stepline.runtime import render
+from stepline.testing.renderer import RendererContract
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -162,18 +162,22 @@ dag:
         render("pipeline.yaml", "argo.yaml")
 
 
-@pytest.mark.parametrize("services, expected", [
-    ({"run_log_store": {"type": "buffered"}}, "buffered run log store is reachable from this process only"),
-    ({"run_log_store": {"type": "chunked-fs", "config": {"log_folder": ".stepline/runs"}}},
+@pytest.mark.parametrize("example, services, expected", [
+    ("01-hello-shell", {"run_log_store": {"type": "buffered"}},
+     "buffered run log store is reachable from this process only"),
+    ("01-hello-shell", {"run_log_store": {"type": "chunked-fs", "config": {"log_folder": ".stepline/runs"}}},
      "use chunked-fs on a shared volume"),
-    ({"catalog": {"type": "file-system", "config": {"catalog_location": "/data/catalog"}}},
+    ("04-catalog", {"catalog": {"type": "file-system", "config": {"catalog_location": "/data/catalog"}}},
      "use file-system on a shared volume or fsspec on S3"),
-    ({"secrets": {"type": "dotenv", "config": {"location": ".env"}}}, "use env, vault or aws-secrets-manager"),
+    ("05-secrets-dotenv", {"secrets": {"type": "dotenv", "config": {"location": ".env"}}},
+     "use env, vault or aws-secrets-manager"),
 ])
-def test_services_pods_cannot_reach_are_rejected_before_rendering(tmp_path, services, expected):
+def test_services_pods_cannot_reach_are_rejected_before_rendering(tmp_path, example, services, expected):
+    """(A catalog or secrets backend the pipeline never uses is only a warning: see
+    tests-integration/test_runnable_compat_yaml.py.)"""
     config = {**CONFIG, **services}
     folder = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "01-hello-shell", folder)
+    shutil.copytree(EXAMPLES / example, folder, ignore=shutil.ignore_patterns(".stepline"))
     (folder / "argo.yaml").write_text(yaml.safe_dump(config))
     done = subprocess.run([STEPLINE, "execute", "pipeline.yaml", "-c", "argo.yaml"], cwd=folder,
                           capture_output=True, text=True, timeout=60)
@@ -224,7 +228,7 @@ def test_names_are_dns_safe_unique_and_stable():
 def test_a_node_type_argo_cannot_express_is_a_clear_error(tmp_path, monkeypatch):
     from stepline.orchestration.render import RenderJob
     from stepline.pipeline.graph import Graph
-    from stepline.pipeline.nodes import Node, SuccessNode, FailNode
+    from stepline.pipeline.nodes import FailNode, Node, SuccessNode
     from stepline_argo.executor import ArgoExecutor
 
     class Odd(Node):
@@ -269,3 +273,20 @@ dag:
     flaky = next(t for t in manifest["spec"]["templates"] if t["name"] == "flaky")
     assert flaky["retryStrategy"] == {"limit": 3, "retryPolicy": "OnError",
                                       "backoff": {"duration": "5s", "factor": "1.5", "cap": "60s"}}
+
+
+class TestArgoRendererContract(RendererContract):
+    """The renderer kit: manifests parsed by hera's models, round-tripped and semantically checked."""
+
+    @pytest.fixture
+    def executor_config(self):
+        return CONFIG["executor"]
+
+    @pytest.fixture
+    def services_config(self):
+        return {"run_log_store": CONFIG["run_log_store"], "catalog": CONFIG["catalog"], "secrets": {"type": "env"}}
+
+    def check_rendered(self, text, folder):
+        manifest = yaml.safe_load(text)
+        hera_round_trip(manifest)
+        semantic_check(manifest)

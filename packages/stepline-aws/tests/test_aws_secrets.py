@@ -11,7 +11,7 @@ import pytest
 from stepline.component import Locality
 from stepline.errors import SecretNotFoundError, StepLineError
 from stepline.plugins import Severity
-from stepline.testing.integration import executor_running_steps_in
+from stepline.testing.integration import IntegrationCheckContract, executor_running_steps_in
 from stepline.testing.secrets import KNOWN_SECRETS, SecretsContract
 from stepline_aws import plugin
 from stepline_aws.secrets import ParameterStoreSecrets, SecretsManagerSecrets
@@ -207,3 +207,16 @@ def test_no_region_anywhere_is_a_clear_error(aws_env, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     with pytest.raises(StepLineError, match="no AWS region"):
         ParameterStoreSecrets.from_config({}).get("API_KEY")
+
+
+class TestAwsChecks(IntegrationCheckContract):
+    """The aws plugin's checks pass the integration check kit."""
+
+    @pytest.fixture
+    def plugin(self):
+        return plugin
+
+    @pytest.fixture
+    def services(self):
+        return [SecretsManagerSecrets.from_config({"endpoint_url": "http://127.0.0.1:15000"}),
+                ParameterStoreSecrets.from_config({"endpoint_url": "https://ssm.eu-west-1.amazonaws.com"})]

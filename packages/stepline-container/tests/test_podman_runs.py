@@ -6,8 +6,11 @@ import subprocess
 import threading
 import time
 
+import pytest
 from stepline.runlog.models import Status
 from stepline.runtime import execute
+from stepline.testing.cli import clean_env
+from stepline.testing.executor import ExecutorContract
 
 PIPELINE = """
     dag:
@@ -198,3 +201,16 @@ def test_sigterm_of_the_run_removes_its_running_container(podman, write, workdir
     out, err = process.communicate(timeout=60)
     assert process.returncode == 143, out + err
     assert containers() == []  # removed, not left running after the run stopped
+
+
+class TestContainerExecutorContract(ExecutorContract):
+    """The executor kit: the standard pipelines, every task step in a podman container, give the run
+    log of a local run."""
+
+    @pytest.fixture
+    def executor_config(self, podman):
+        return {"type": "local-container", "config": {"docker_image": podman["STEPLINE_TEST_IMAGE"], "max_workers": 2}}
+
+    @pytest.fixture
+    def kit_env(self, podman):
+        return {**clean_env(), "CONTAINERS_CONF": podman["CONTAINERS_CONF"]}

@@ -11,7 +11,7 @@ import pytest
 from stepline.component import Locality
 from stepline.errors import IntegrationError, StepLineError
 from stepline.plugins import Severity
-from stepline.testing.integration import executor_running_steps_in
+from stepline.testing.integration import IntegrationCheckContract, executor_running_steps_in
 from stepline_mlflow import plugin
 from stepline_mlflow.tracker import MlflowTracker, local_path
 
@@ -250,3 +250,16 @@ def test_a_run_created_meanwhile_elsewhere_wins_and_ours_is_deleted(tracking_uri
     assert run.info.run_id == theirs and run.data.params == {"p": "theirs"} and run.data.metrics == {"m": 1.0}
     deleted = [r for r in reader.search_runs([run.info.experiment_id], run_view_type=2) if r.info.run_id != theirs]
     assert len(deleted) == 1 and deleted[0].data.tags["stepline.run_id"] == "run-9"
+
+
+class TestMlflowChecks(IntegrationCheckContract):
+    """The mlflow plugin's check passes the integration check kit."""
+
+    @pytest.fixture
+    def plugin(self):
+        return plugin
+
+    @pytest.fixture
+    def services(self, tmp_path):
+        return [MlflowTracker.from_config({"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"}),
+                MlflowTracker.from_config({"tracking_uri": "http://mlflow.example:5000"})]

@@ -11,6 +11,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+from stepline.testing.cli import clean_env
+from stepline.testing.executor import ExecutorContract
+
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "75-slurm"
 
 
@@ -123,3 +127,18 @@ def test_a_job_killed_by_its_time_limit_fails_its_step_with_that_reason(tmp_path
     assert attempt.status.value == "FAIL" and attempt.message == step.message
     ran = datetime.fromisoformat(attempt.end_time) - datetime.fromisoformat(attempt.start_time)
     assert ran.total_seconds() >= 50
+
+
+class TestSlurmExecutorContract(ExecutorContract):
+    """The executor kit: the standard pipelines, every task step a Slurm job, give the run log of a
+    local run."""
+
+    timeout = 600
+
+    @pytest.fixture
+    def executor_config(self, slurm):
+        return {"type": "slurm", "config": {"poll_interval": 0.3, "time": "00:05:00", "max_workers": 4}}
+
+    @pytest.fixture
+    def kit_env(self, slurm):
+        return {**clean_env(), **slurm}

@@ -16,7 +16,7 @@ import pytest
 from stepline.component import Locality
 from stepline.errors import StepLineError
 from stepline.plugins import Severity
-from stepline.testing.integration import executor_running_steps_in
+from stepline.testing.integration import IntegrationCheckContract, executor_running_steps_in
 from stepline_vault import plugin
 from stepline_vault.secrets import DEFAULT_JWT_PATH, VaultSecrets
 
@@ -121,3 +121,16 @@ def test_the_plugin_manager_reports_the_warning_without_stopping_the_run():
     service = VaultSecrets.from_config({"path": "p"})
     warnings = get_plugin_manager().check_integration(executor_running_steps_in(Locality.NETWORK), [service])
     assert any("token auth" in w for w in warnings)
+
+
+class TestVaultChecks(IntegrationCheckContract):
+    """The vault plugin's checks pass the integration check kit."""
+
+    @pytest.fixture
+    def plugin(self):
+        return plugin
+
+    @pytest.fixture
+    def services(self):
+        return [VaultSecrets.from_config({"path": "p"}),
+                VaultSecrets.from_config({"path": "p", "auth": "kubernetes", "role": "r"})]

@@ -28,5 +28,7 @@ def write(workdir):
 @pytest.fixture(autouse=True)
 def _no_param_env(monkeypatch):
     for key in list(os.environ):
-        if key.startswith(("STEPLINE_PRM_", "RUNNABLE_PRM_", "STEPLINE_CONFIGURATION_FILE")):
+        if key.startswith(("STEPLINE_PRM_", "RUNNABLE_PRM_", "STEPLINE_CONFIGURATION_FILE", "RUNNABLE_CONFIGURATION_FILE",
+                           "STEPLINE_PARAMETERS_FILE", "RUNNABLE_PARAMETERS_FILE", "STEPLINE_RUN_ID", "RUNNABLE_RUN_ID",
+                           "STEPLINE_RETRY_RUN_ID", "RUNNABLE_RETRY_RUN_ID")):
             monkeypatch.delenv(key)

@@ -299,8 +299,18 @@ def test_loop_carries_parameters_and_stops_on_break(write):
     assert "stopped after 3 iterations" in loop.message
 
 
-def test_loop_hitting_max_iterations_fails(write):
+def test_loop_hitting_max_iterations_ends_with_the_last_iteration_status(write):
+    """As in runnable: the limit ends the loop, and what the last iteration returned flows on."""
     log = run(write, (LOOP % (3, "cmods.never")).replace("returns: [stop, total]", "returns: [stop]"))
+    assert log.status == Status.SUCCESS and log.steps["again"].status == Status.SUCCESS
+    assert log.steps["again"].message == "reached max_iterations (3) before 'stop' became true"
+    assert len(log.steps["again"].branches) == 3
+    assert values(log) == {"stop": False}
+
+
+def test_loop_hitting_max_iterations_fails_when_asked(write):
+    pipeline = (LOOP % (3, "cmods.never")).replace("returns: [stop, total]", "returns: [stop]")
+    log = run(write, pipeline.replace("index_as: i", "index_as: i\n          fail_on_max_iterations: true"))
     assert log.steps["again"].status == Status.FAIL
     assert "reached max_iterations (3) before 'stop' became true" in log.steps["again"].message
     assert len(log.steps["again"].branches) == 3

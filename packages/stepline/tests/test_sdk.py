@@ -24,7 +24,7 @@ from stepline import (
     pickled,
     task,
 )
-from stepline.errors import PipelineDefinitionError, StepLineError
+from stepline.errors import ExecutionFailedError, PipelineDefinitionError, StepLineError
 from stepline.pipeline.loader import load_pipeline
 from stepline.pipeline.reference import load_graph
 from stepline.pipeline.yaml_dump import to_yaml
@@ -323,7 +323,8 @@ def test_execute_with_a_subprocess_executor_needs_a_reference(module, write):
     with pytest.raises(PipelineDefinitionError) as caught:
         pipeline.execute(configuration_file=str(config), quiet=True)
     assert "the emulator executor runs steps in other processes" in str(caught.value)
-    assert "reference='module:attribute'" in str(caught.value)
+    assert "where it is built could not be found" in str(caught.value)
+    assert "reference='path/to/file.py:attribute'" in str(caught.value)
 
 
 def test_execute_refuses_a_reference_to_another_pipeline(module, write):
@@ -358,13 +359,18 @@ def test_execute_with_the_emulator_rebuilds_from_the_reference(module, write):
 # ---- the errors users meet at run time name the step ----------------------------------------------
 def test_returns_count_and_cast_errors_name_the_step(module, write):
     pipeline = Pipeline(steps=[PythonTask("count", function=module.one, returns=["a", "b"])])
-    log = pipeline.execute(quiet=True)
-    assert log.status == Status.FAIL
+    with pytest.raises(ExecutionFailedError) as caught:  # a FAIL run raises, its run log attached
+        pipeline.execute(quiet=True)
+    log = caught.value.run_log
+    assert log.status == Status.FAIL and caught.value.run_id == log.run_id
     assert log.steps["count"].message == "'returns' names 2 values but the function returned 1"
+    assert str(caught.value).startswith(f"run '{log.run_id}' ended in FAIL: step 'count' failed: 'returns' names")
 
     params = write("bad.yaml", "n: abc\n")
-    log = Pipeline(steps=[PythonTask("cast", function=module.needs_int)]).execute(parameters_file=str(params),
-                                                                                  quiet=True)
+    with pytest.raises(ExecutionFailedError) as caught:
+        Pipeline(steps=[PythonTask("cast", function=module.needs_int)]).execute(parameters_file=str(params),
+                                                                                quiet=True)
+    log = caught.value.run_log
     message = log.steps["cast"].message
     assert log.status == Status.FAIL and "\n" not in message
     assert message.startswith("parameter 'n' = 'abc' cannot be cast to int")

@@ -439,12 +439,51 @@ def other_minor_python() -> str | None:
     return None
 
 
-def test_another_python_minor_version_is_refused_as_not_supported(offline, write):
+def test_a_step_on_another_python_minor_version(offline, write, monkeypatch):
+    """Stepline's task runtime is installed for that interpreter (pydantic from the real index, at
+    Stepline's version); the object it returns is unpickled by a step on Stepline's own version."""
     other = other_minor_python()
     if other is None:
         pytest.skip("no interpreter of another minor version on this machine")
-    write("pipeline.yaml", pipeline(task("one", "steps.in_process", "success", uv=f"{{python: '{other}'}}")))
-    done = execute("validate", "pipeline.yaml")
-    assert done.returncode == 2
-    assert "step 'one'" in done.stderr and "uses the same minor version" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    monkeypatch.delenv("UV_NO_INDEX")  # tinypkg still from the local folder, pydantic from PyPI
+    write("pipeline.yaml", pipeline(
+        task("one", "steps.which", "two", returns='[v1, {name: box, kind: object}]',
+             uv=f'{{dependencies: ["tinypkg==1.0"], python: "{other}"}}'),
+        task("two", "steps.unbox", "success", returns="[v2, boxed]", uv='{dependencies: ["tinypkg==2.0"]}')))
+    write("params.yaml", "label: other\ncount: 1\n")
+    done = execute("execute", "pipeline.yaml", "-p", "params.yaml")
+    assert done.returncode == 0, done.stderr
+    log = run_log()
+    one = log.steps["one"].environment
+    assert one.python.rpartition(".")[0] != ".".join(map(str, sys.version_info[:2])) and one.interpreter == other
+    assert one.packages["tinypkg"] == "1.0" and "pydantic" in one.packages
+    assert (log.parameters["v2"].value, log.parameters["boxed"].value) == ("2.0", "1.0")
+
+
+def test_a_loop_index_reaches_a_step_in_an_environment(offline, write):
+    write("pipeline.yaml", """
+        dag:
+          start_at: again
+          steps:
+            again:
+              type: loop
+              max_iterations: 5
+              break_on: done
+              index_as: i
+              branch:
+                start_at: body
+                steps:
+                  body:
+                    type: task
+                    command_type: shell
+                    command: 'python -c "import os, tinypkg; print(os.environ[\\"i\\"], tinypkg.VERSION)"; [ "$i" = 2 ] && done=true || done=false; export done'
+                    returns: [done]
+                    uv: {dependencies: ["tinypkg==1.0"]}
+                    next: success
+                  success: {type: success}
+              next: success
+            success: {type: success}
+        """)
+    done = execute("execute", "pipeline.yaml")
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.endswith(" 1.0")] == ["0 1.0", "1 1.0", "2 1.0"]

@@ -13,16 +13,18 @@ import re
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from stepline.component import Component, Locality, Settings
-from stepline.errors import ConfigError, NotSupportedError, PipelineDefinitionError
+from stepline.errors import ConfigError, NotSupportedError, PipelineDefinitionError, StepLineError
 from stepline.orchestration.render import (NameBook, RenderingExecutor, RenderJob, fan_command,
                                            finish_run_command, single_node_command, start_run_command)
 
 RUN_ID = "{{workflow.parameters.run_id}}"
 FAN_FILE = "/tmp/stepline-fan.json"
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_UNRESOLVED = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _SAFE_KEY = re.compile(r"^[^'\\\"{}]+$")
 
 
@@ -30,6 +32,17 @@ class Resources(BaseModel):
     model_config = ConfigDict(extra="forbid")
     requests: dict[str, str] = Field(default_factory=dict)
     limits: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("requests", "limits", mode="before")
+    @classmethod
+    def _quantities(cls, value: Any) -> Any:
+        """runnable writes ``gpu: 1`` and numbers; Kubernetes wants ``nvidia.com/gpu: "1"`` strings.
+        An empty key (``requests:`` with nothing under it) means none."""
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {("nvidia.com/gpu" if k == "gpu" else k): str(v) for k, v in value.items() if v is not None}
+        return value
 
 
 class Toleration(BaseModel):
@@ -65,8 +78,66 @@ class StepOverride(BaseModel):
     tolerations: list[Toleration] | None = None
 
 
+class EnvVar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    value: str
+
+
+class RunnableDefaults(BaseModel):
+    """runnable's ``defaults:`` block: what every step's container and template get."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    image: str | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: Resources | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[Toleration] | None = None
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    timeout: str | None = None
+    parallelism: int | None = Field(None, ge=1)
+    env: list[EnvVar] = Field(default_factory=list)
+
+
+class RunnableWorkflow(BaseModel):
+    """runnable's ``argoWorkflow:``: the workflow's metadata and spec, passed through."""
+
+    model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("spec")
+    @classmethod
+    def _not_ours(cls, spec: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(set(spec) & {"entrypoint", "onExit", "templates"})
+        if taken:
+            raise ValueError(f"spec.{taken[0]} is written by Stepline from the pipeline; remove it")
+        return spec
+
+
+class CronSchedule(BaseModel):
+    """runnable's ``cron_schedule: {schedules: [...], timezone: ...}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    schedules: list[str] = Field(min_length=1)
+    timezone: str | None = None
+
+
+class CustomVolume(BaseModel):
+    """runnable's ``custom_volumes`` entry."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    mount_path: str
+    persistent_volume_claim: dict[str, Any]
+
+
+#: Where runnable mounts ``pvc_for_runnable`` in every step.
+RUNNABLE_MOUNT = "/mnt"
+
+
 class ArgoSettings(Settings):
-    image: str
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     service_account_name: str | None = None
     namespace: str | None = None
@@ -79,8 +150,53 @@ class ArgoSettings(Settings):
     parallelism: int | None = Field(None, ge=1)
     persistent_volumes: list[PersistentVolume] = Field(default_factory=list)
     secrets_from_k8s: list[SecretFromK8s] = Field(default_factory=list)
-    cron_schedule: str | None = None
+    cron_schedule: str | CronSchedule | None = None
     output_file: str = "argo-workflow.yaml"
+    # ---- runnable 0.50's shape of the same executor -------------------------------------------------
+    defaults: RunnableDefaults | None = None
+    argo_workflow: RunnableWorkflow | None = Field(None, alias="argoWorkflow")
+    pvc_for_runnable: str | None = Field(None, description=f"a PVC mounted at {RUNNABLE_MOUNT} in every step")
+    custom_volumes: list[CustomVolume] = Field(default_factory=list)
+    #: runnable's named step overrides: a step's ``overrides: {argo: NAME}`` picks one.
+    overrides: dict[str, StepOverride] = Field(default_factory=dict)
+    secret_from_k8s: str | None = Field(None, description="a Kubernetes secret holding every task secret, "
+                                                          "under the secret's name as key")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_runnable_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "configmap_cache_name" in data:
+            raise ValueError("configmap_cache_name (Argo memoization of finished steps) is not supported: a "
+                             "failed run is continued with `stepline retry RUN_ID`; remove the setting")
+        return data
+
+    @model_validator(mode="after")
+    def _runnable_shape(self) -> ArgoSettings:
+        """Fold runnable's ``defaults``, ``pvc_for_runnable`` and ``custom_volumes`` into the settings
+        they mean, so the manifest is built one way whichever shape the file used."""
+        d = self.defaults
+        if d is not None:
+            for name in ("image", "image_pull_policy", "resources", "node_selector", "tolerations", "parallelism"):
+                if getattr(d, name) is not None and name not in self.model_fields_set:
+                    setattr(self, name, getattr(d, name))
+        if self.pvc_for_runnable and not any(v.name == self.pvc_for_runnable and v.mount_path == RUNNABLE_MOUNT
+                                             for v in self.persistent_volumes):
+            self.persistent_volumes.append(PersistentVolume(name=self.pvc_for_runnable, mount_path=RUNNABLE_MOUNT))
+        for volume in self.custom_volumes:
+            claim = volume.persistent_volume_claim.get("claim_name") or volume.persistent_volume_claim.get("claimName")
+            if not claim:
+                raise ValueError("custom_volumes: persistent_volume_claim needs claim_name")
+            self.persistent_volumes.append(PersistentVolume(name=str(claim), mount_path=volume.mount_path))
+        self.custom_volumes = []
+        if not self.image:
+            raise ValueError("the argo executor needs an image: set image, or defaults.image as runnable does")
+        for where, text in [("image", self.image), *((f"overrides.{k}.image", o.image)
+                                                    for k, o in self.overrides.items() if o.image)]:
+            if _UNRESOLVED.search(text):
+                name = _UNRESOLVED.search(text).group(1)
+                raise ValueError(f"{where} '{text}' names variable ${name}, which is not set: export "
+                                 f"RUNNABLE_VAR_{name}=... (or STEPLINE_VAR_{name})")
+        return self
 
 
 class ArgoExecutor(RenderingExecutor):
@@ -98,8 +214,40 @@ class ArgoExecutor(RenderingExecutor):
             return Locality.NETWORK
         return service.locality
 
+    def named_override(self, node: Any) -> StepOverride | None:
+        """runnable's form: the step's ``overrides: {argo: NAME}`` picks the executor's ``overrides.NAME``."""
+        named = (getattr(node, "overrides", None) or {}).get(self.name)
+        if not isinstance(named, str):
+            return None
+        if named not in self.settings.overrides:
+            from stepline.errors import did_you_mean
+
+            raise ConfigError(f"argo override '{named}' is not defined in the executor's overrides",
+                              hint=did_you_mean(named, self.settings.overrides)
+                              or f"defined: {', '.join(self.settings.overrides) or 'none'}")
+        return self.settings.overrides[named]
+
+    def check_step(self, node: Any, path: str) -> None:
+        self.named_override(node)
+
     def render_text(self, job: RenderJob) -> str:
         return to_yaml(_Manifest(self, job).build())
+
+
+def _merge_spec(given: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """A user's workflow spec with Stepline's: ours wins, except that workflow parameters and volumes
+    the user adds are kept next to ours."""
+    merged = {**given, **ours}
+    for key, inner in (("arguments", "parameters"), ("volumes", None)):
+        if key not in given:
+            continue
+        if inner is None:
+            merged[key] = [*ours.get(key, []), *given[key]]
+        else:
+            known = {p["name"] for p in ours.get(key, {}).get(inner, [])}
+            extra = [p for p in (given[key] or {}).get(inner, []) if p.get("name") not in known]
+            merged[key] = {inner: [*ours.get(key, {}).get(inner, []), *extra]}
+    return merged
 
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
@@ -198,11 +346,25 @@ class _Manifest:
         metadata: dict[str, Any] = {"generateName": s.name}
         if s.namespace:
             metadata["namespace"] = s.namespace
+        if s.argo_workflow is not None:  # runnable's argoWorkflow: its metadata and spec keys pass through
+            metadata.update(s.argo_workflow.metadata)
+            spec = _merge_spec(s.argo_workflow.spec, spec)
+        if s.defaults is not None:
+            template_defaults = {key: value for key, value in (
+                ("activeDeadlineSeconds", s.defaults.active_deadline_seconds),
+                ("timeout", s.defaults.timeout)) if value is not None}
+            if template_defaults:
+                spec["templateDefaults"] = {**template_defaults, **spec.get("templateDefaults", {})}
         if s.cron_schedule:
+            cron = s.cron_schedule if isinstance(s.cron_schedule, CronSchedule) else CronSchedule(
+                schedules=[s.cron_schedule])
+            name = str(metadata.pop("generateName", "")).rstrip("-") or "stepline"
+            cron_spec: dict[str, Any] = {"schedules": list(cron.schedules)}
+            if cron.timezone:
+                cron_spec["timezone"] = cron.timezone
+            cron_spec["workflowSpec"] = spec
             return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow",
-                    "metadata": {"name": s.name.rstrip("-") or "stepline",
-                                 **({"namespace": s.namespace} if s.namespace else {})},
-                    "spec": {"schedules": [s.cron_schedule], "workflowSpec": spec}}
+                    "metadata": {"name": metadata.pop("name", name), **metadata}, "spec": cron_spec}
         return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec}
 
     def files(self) -> tuple[str, str | None]:
@@ -235,6 +397,11 @@ class _Manifest:
             {"name": x.environment_variable,
              "valueFrom": {"secretKeyRef": {"name": x.secret_name, "key": x.secret_key}}}
             for x in s.secrets_from_k8s]
+        if s.defaults is not None:
+            container["env"] += [{"name": e.name, "value": e.value} for e in s.defaults.env]
+        if s.secret_from_k8s and node is not None:  # runnable: the task's secrets, by name, from one secret
+            container["env"] += [{"name": n, "valueFrom": {"secretKeyRef": {"name": s.secret_from_k8s, "key": n}}}
+                                 for n in getattr(node, "secrets", [])]
         resources = _dump(override.resources or s.resources)
         resources = {k: v for k, v in resources.items() if v}
         if resources:
@@ -262,6 +429,9 @@ class _Manifest:
         return template
 
     def override(self, node: Any) -> StepOverride:
+        named = self.executor.named_override(node) if node is not None else None
+        if named is not None:
+            return named
         raw = self.executor.step_overrides(node) if node is not None else {}
         try:
             return StepOverride.model_validate(raw)
@@ -277,7 +447,10 @@ class _Manifest:
         if name not in self.done:
             self.done.add(name)
             command = single_node_command(RUN_ID, "{{inputs.parameters.path}}", *self.files())
-            self.templates.append(self.container_template(name, command, node=node, inputs=["path"]))
+            try:
+                self.templates.append(self.container_template(name, command, node=node, inputs=["path"]))
+            except StepLineError as exc:
+                raise exc.with_context(step=template_path) from None
         return name
 
     def fan_template(self, template_path: str, direction: str, loop: bool) -> str:

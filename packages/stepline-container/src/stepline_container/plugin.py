@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 
 from stepline.plugins import Problem, hookimpl
@@ -20,7 +21,8 @@ def stepline_check_executor(executor):
     """The container engine must be there before the first step, not found missing at each step."""
     from stepline_container.executor import LocalContainerExecutor
 
-    if not isinstance(executor, LocalContainerExecutor):
+    # STEPLINE_RUN_ID is set in a step's own process (inside the container), which needs no engine
+    if not isinstance(executor, LocalContainerExecutor) or os.environ.get("STEPLINE_RUN_ID"):
         return []
     settings = executor.settings
     if settings.engine == "podman" and shutil.which(settings.podman) is None:

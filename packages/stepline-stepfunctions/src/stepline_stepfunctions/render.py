@@ -63,6 +63,34 @@ def _join(a: str, b: str) -> str:
 _ODD = re.compile(r"[\\'{}]")
 
 
+def _entered(graph) -> set[str]:
+    """The steps a run can enter: from ``start_at`` along ``next`` and each step's failure target."""
+    seen, stack = set(), [graph.start_at]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = graph.steps[name]
+        if not node.terminal:
+            stack += [t for t in (node.next, graph.failure_target(name)) if t]
+    return seen
+
+
+def _reached(start: str, states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``states`` without those no transition enters (``finish run`` of a pipeline that always fails)."""
+    seen, stack = set(), [start]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in states:
+            continue
+        seen.add(name)
+        state = states[name]
+        stack += [t for t in (state.get("Next"), state.get("Default")) if t]
+        stack += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", []) if "Next" in c]
+    return {name: state for name, state in states.items() if name in seen}
+
+
 def _safe(text: str) -> bool:
     return not _ODD.search(text)
 
@@ -305,9 +333,13 @@ class Renderer:
         """``{"StartAt", "States"}`` of ``graph``. ``entry`` states run first (start run)."""
         states: dict[str, dict[str, Any]] = {}
         first: dict[str, str] = {}   # step name -> its first state's name
-        for name, node in graph.steps.items():
+        # a step no path reaches (the implicit success of a pipeline that always fails) would be a
+        # state the machine never enters, which Step Functions refuses
+        reached = _entered(graph)
+        steps = {name: node for name, node in graph.steps.items() if name in reached}
+        for name, node in steps.items():
             first[name] = self.state_name(self.label(scope, name, node))
-        for name, node in graph.steps.items():
+        for name, node in steps.items():
             self.node(graph, name, node, scope, states, first)
         start = first[graph.start_at]
         if entry:
@@ -496,6 +528,7 @@ class Renderer:
         body["States"][succeeded] = {"Type": "Succeed"}
         body["States"][failed] = {"Type": "Fail", "Error": "Stepline.RunFailed",
                                   "Cause": "the run failed: stepline runs show RUN_ID (the execution name) tells why"}
+        body["States"] = _reached(body["StartAt"], body["States"])
         machine: dict[str, Any] = {"Comment": self.s.comment or f"Stepline pipeline {self.source}"}
         machine.update(body)
         if self.s.timeout_seconds:

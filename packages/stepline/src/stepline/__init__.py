@@ -12,11 +12,18 @@ _EXPORTS = {
     "get_secret": "stepline.context",
     "track": "stepline.context",
     "StepLineError": "stepline.errors",
+    "ExecutionFailedError": "stepline.errors",
     "execute": "stepline.runtime",
     **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
                                          "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
                                          "pickled", "metric", "task")},
     **{name: "stepline.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
+}
+
+#: runnable names with no Stepline meaning: importing one says so instead of "cannot import name".
+NOT_SUPPORTED = {
+    "AsyncPipeline": "runnable's async, streaming pipelines",
+    "AsyncPythonTask": "runnable's async python tasks (streamed results)",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -29,6 +36,11 @@ def __getattr__(name: str) -> Any:
         return version("stepline")
     module = _EXPORTS.get(name)
     if module is None:
+        if name in NOT_SUPPORTED:
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError(f"{name} ({NOT_SUPPORTED[name]}) is not supported by Stepline",
+                                    hint="use Pipeline and PythonTask with plain functions")
         raise AttributeError(f"module 'stepline' has no attribute {name!r}")
     import importlib
 

@@ -66,4 +66,7 @@ def config_error(exc: ValidationError, model: type[BaseModel], where: str, sourc
         return ConfigError(f"{where}: unknown setting '{loc}'", file=source,
                            hint=did_you_mean(key, model.model_fields) or
                            f"known settings: {', '.join(model.model_fields) or 'none'}")
-    return ConfigError(f"{where}: setting '{loc}': {err['msg']}", file=source)
+    message = err["msg"].removeprefix("Value error, ")
+    if not loc:  # a check of the whole block (a model validator) names its settings itself
+        return ConfigError(f"{where}: {message}", file=source)
+    return ConfigError(f"{where}: setting '{loc}': {message}", file=source)

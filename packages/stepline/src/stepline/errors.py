@@ -82,6 +82,18 @@ class NotSupportedError(StepLineError):
     """A feature that is accepted by the format but not built (yet) for this component."""
 
 
+class ExecutionFailedError(StepLineError):
+    """A run ended in FAIL: raised by ``Pipeline.execute()`` and ``Job.execute()`` (so a script that
+    does not catch it exits non-zero). ``run_id`` names the run; ``run_log`` is its full record."""
+
+    exit_code = 1
+
+    def __init__(self, run_id: str, run_log=None, message: str | None = None, *, hint: str | None = None) -> None:
+        self.run_id = run_id
+        self.run_log = run_log
+        super().__init__(message or f"run '{run_id}' failed", hint=hint)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest choice, or None."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -27,7 +27,10 @@ class Job:
     """One task and nothing around it."""
 
     def __init__(self, step: Step) -> None:
+        from stepline.sdk.execution import Origin
+
         self.step = step
+        self._origin = Origin.of_caller()
 
     @property
     def name(self) -> str:
@@ -49,16 +52,20 @@ class Job:
         body.pop("next", None)
         return yaml.safe_dump({"job": {"name": self.name, **body}}, sort_keys=False)
 
-    def execute(self, configuration_file: str | None = None, parameters_file: str | None = None,
-                run_id: str | None = None, tag: str = "", *, reference: str | None = None,
-                quiet: bool = False) -> RunLog:
-        """Run the job with the configured executor and return its run log. ``reference``
-        (``module:attribute`` or ``file.py:attribute``) is needed by executors that run the task in
-        another process or container, as for :meth:`stepline.Pipeline.execute`."""
-        from stepline.sdk.pipeline import run_graph
+    def execute(self, configuration_file: str | None = None, job_id: str | None = None, tag: str = "",
+                parameters_file: str | None = None, log_level: str | int | None = None, *,
+                run_id: str | None = None, reference: str | None = None, quiet: bool = False) -> RunLog | None:
+        """Run the job with the configured executor and return its run log; a job that fails raises
+        :class:`~stepline.ExecutionFailedError`. The arguments are runnable's, in its order
+        (``job_id`` is the run id; ``run_id=`` says the same); the environment variables, the
+        ``reference`` and how it is found are those of :meth:`stepline.Pipeline.execute`."""
+        import sys
 
-        return run_graph(self.graph(), reference=reference, configuration_file=configuration_file,
-                         parameters_file=parameters_file, run_id=run_id, tag=tag, quiet=quiet)
+        from stepline.sdk.execution import execute_sdk
+
+        return execute_sdk(self, sys._getframe(1), configuration_file=configuration_file, run_id=job_id or run_id,
+                           tag=tag, parameters_file=parameters_file, log_level=log_level, reference=reference,
+                           quiet=quiet)
 
 
 class PythonJob(Job):

@@ -82,14 +82,17 @@ def initial_parameters_of(original: RunLog) -> dict:
 
 
 def retry(original_run_id: str, config_file: str | None = None, *, run_id: str | None = None,
-          force: bool = False, quiet: bool = False, prepared=None, observers: list | None = None) -> RunLog:
-    """Re-run ``original_run_id`` as a new run; return the new run's log."""
+          force: bool = False, quiet: bool = False, prepared=None, observers: list | None = None,
+          pipeline_file: str | None = None) -> RunLog:
+    """Re-run ``original_run_id`` as a new run; return the new run's log. ``prepared`` and
+    ``pipeline_file`` give the pipeline to use (an SDK script's) instead of the one the original
+    run recorded; it is compared with the original by dag hash all the same."""
     from stepline.config.loader import load_services
     from stepline.runtime import prepare, run_to_end, start_run
 
     store = (prepared.services if prepared else load_services(config_file)).run_log_store
     original = store.get_run_log(original_run_id)
-    pipeline_file = original.pipeline_file
+    pipeline_file = pipeline_file or original.pipeline_file
     if not pipeline_file:
         raise StepLineError(f"run '{original_run_id}' does not record its pipeline file",
                             hint="re-run it with `stepline execute`")

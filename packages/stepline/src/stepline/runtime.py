@@ -36,6 +36,7 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
 
     from stepline.config.loader import load_services
     from stepline.pipeline.reference import load_graph
+    from stepline.plugins.integrations import unused_services
     from stepline.plugins.manager import get_plugin_manager
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -45,8 +46,9 @@ def prepare(pipeline_file: str, config_file: str | None, *, import_code: bool = 
     manager = get_plugin_manager()
     found = [str(w.message) for w in caught]
     try:
+        unused = unused_services(graph, services)
         for executor in executors_used(graph, services, pipeline_file, config_file):
-            found += manager.check_integration(executor, services.services())
+            found += manager.check_integration(executor, services.services(), unused)
     except StepLineError as exc:
         raise exc.with_context(file=config_file or "default configuration") from None
     check_steps(graph, services, pipeline_file)

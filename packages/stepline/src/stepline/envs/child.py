@@ -62,7 +62,8 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
     values.update({k: pickle.loads(v) for k, v in request["objects"].items()})
     sink = OutputSink(echo=True)  # to stdout: the step context masks and records it
     invocation = Invocation(node=node, step=request["step"], parameters=values, secrets=request["secrets"],
-                            output=sink, timeout=request["timeout"], attempt=request["attempt"])
+                            output=sink, timeout=request["timeout"], attempt=request["attempt"],
+                            environment=request.get("environment", {}))
     outcome: dict[str, Any] = {"status": "ok", "returns": {}, "objects": {}}
     try:
         returned = task_type.run(invocation)

@@ -67,7 +67,7 @@ class EnvironmentTask(TaskType):
         kind = type(self.inner)
         request = {"task": f"{kind.__module__}:{kind.__qualname__}", "node": invocation.node.model_dump(mode="json"),
                    "step": invocation.step, "secrets": dict(invocation.secrets), "timeout": invocation.timeout,
-                   "attempt": invocation.attempt,
+                   "attempt": invocation.attempt, "environment": dict(invocation.environment),
                    "parameters": {k: v for k, v in invocation.parameters.items() if not isinstance(v, Pickled)},
                    "objects": {k: bytes(v) for k, v in invocation.parameters.items() if isinstance(v, Pickled)}}
         outcome = self._spawn(pickle.dumps(request), invocation)

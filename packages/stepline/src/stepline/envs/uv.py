@@ -10,8 +10,9 @@ Layout under the environments folder (``$STEPLINE_ENVS_DIR``, default ``~/.cache
 
 Stepline's own packages are layered under the step's: a ``.pth`` file in the environment adds the
 site-packages Stepline runs from *after* the environment's own, so the step's versions win and
-Stepline's task runtime is still importable. That is why the environment uses Stepline's Python
-minor version (compiled packages of one minor version do not load in another).
+Stepline's task runtime is still importable. An interpreter of another minor version cannot load
+those (compiled packages are built per minor version): it gets the runtime's requirements installed
+and only Stepline's own (pure Python) source layered in.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from stepline.envs.spec import UvSpec
-from stepline.errors import NotSupportedError, StepEnvironmentError
+from stepline.errors import StepEnvironmentError
 
 MANIFEST = "environment.json"
 #: uv settings from the environment that change what an environment resolves to.
@@ -143,13 +144,16 @@ def interpreter(request: str | None) -> tuple[str, str]:
     path = done.stdout.strip()
     probe = subprocess.run([path, "-c", "import platform; print(platform.python_version())"],
                            capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    version = probe.stdout.strip() or "?"
-    if _minor(version) != _minor(own):
-        raise NotSupportedError(f"python: {request!r} is Python {version} ({path}), but Stepline runs on Python "
-                                f"{own}: a step's environment layers Stepline's runtime in, so it uses the same "
-                                f"minor version ({_minor(own)})",
-                                hint=f"run Stepline itself with Python {_minor(version)}, or drop 'python:'")
+    version = probe.stdout.strip()
+    if not version:
+        raise StepEnvironmentError(f"python: {request!r}: {path} does not run: {probe.stderr.strip()[-200:]}")
     return path, version
+
+
+def foreign(version: str) -> bool:
+    """True when an interpreter cannot load Stepline's own installed packages (another minor version):
+    its environment then gets Stepline's source and its task runtime's requirements installed."""
+    return _minor(version) != _minor(platform.python_version())
 
 
 # ---- the key -----------------------------------------------------------------------------------------
@@ -256,18 +260,23 @@ def _build(spec: UvSpec, source: str, key: str, inputs: dict[str, Any], folder: 
             what="uv venv")
         python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
         files = source_files(spec)
+        # another minor version cannot load Stepline's installed packages: its runtime's are installed
+        pins = runtime_pins() if foreign(inputs["python"][1]) else []
         if spec.project:
             _uv(uv, "sync", "--quiet", "--locked", "--no-dev", "--project", str(Path(spec.project).absolute()),
                 "--python", python, what=f"uv sync of project '{spec.project}'",
                 extra_env={"UV_PROJECT_ENVIRONMENT": str(venv)})
-        elif spec.dependencies or spec.requirements:
+        if pins or (not spec.project and (spec.dependencies or spec.requirements)):
             constraints = folder / "constraints.txt"
             constraints.write_text(_constraints(), encoding="utf-8")
-            args = ["pip", "install", "--quiet", "--python", python, "--constraints", str(constraints)]
+            args = ["pip", "install", "--quiet", "--python", python, "--constraints", str(constraints), *pins]
             if "requirements" in files:
                 args += ["--requirement", str(files["requirements"].absolute())]
             _uv(uv, *args, *spec.dependencies, what="uv pip install")
-        _layer_runtime(venv)
+        if pins:
+            _link_source(folder)
+        else:
+            _layer_runtime(venv)
         described = _describe(python)
         lock = {name: digest for name, digest in inputs["files"].items()}
         record = {"manager": "uv", "key": key, "source": source,
@@ -296,6 +305,28 @@ def _layer_runtime(venv: Path) -> None:
     # an import line, so the folders' own .pth files (editable installs of Stepline) are processed too
     line = f"import site; list(map(site.addsitedir, {runtime_paths()!r}))\n"
     (_site_packages(venv) / "_stepline_runtime.pth").write_text(line, encoding="utf-8")
+
+
+#: What Stepline's task runtime imports besides the standard library (see stepline.envs.child).
+RUNTIME_REQUIREMENTS = ("pydantic",)
+
+
+def runtime_pins() -> list[str]:
+    """The task runtime's requirements at the versions Stepline itself runs with."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in RUNTIME_REQUIREMENTS]
+
+
+def _link_source(folder: Path) -> None:
+    """Stepline's own source (pure Python) for an interpreter of another minor version, through a
+    folder that holds only it (not the rest of Stepline's installed packages)."""
+    import stepline
+
+    runtime = folder / "runtime"
+    runtime.mkdir()
+    (runtime / "stepline").symlink_to(Path(stepline.__file__).resolve().parent, target_is_directory=True)
+    (_site_packages(folder / "venv") / "_stepline_runtime.pth").write_text(f"{runtime}\n", encoding="utf-8")
 
 
 def _describe(python: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from stepline.errors import StepLineError
 from stepline.executors.step_context import new_step_log
-from stepline.pipeline.graph import Graph, join
+from stepline.pipeline.graph import Graph, join, walk
 from stepline.runlog.models import Attempt, BranchLog, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
@@ -120,8 +120,12 @@ def loop_iteration_out(run: RunContext, node, internal_name: str, index: int) ->
 
 
 def loop_carried(run: RunContext, node, internal_name: str, index: int) -> dict:
+    """What iteration ``index``'s scope holds, for the next iteration and, after the last, the
+    parent scope. The index stays in the loop unless a step of the branch returns a value under
+    that name (runnable's loops often do: there the index is only an environment variable)."""
     carried = _overlay(run, join(internal_name, str(index)))
-    carried.pop(node.index_as, None)
+    if not any(node.index_as in (r.name for r in getattr(n, "returns", ())) for _, n in walk(node.branch)):
+        carried.pop(node.index_as, None)
     return carried
 
 
@@ -135,8 +139,10 @@ def loop_iteration_in(run: RunContext, node, internal_name: str, index: int, par
     if node.done({**parent, **carried}):
         return Status.SUCCESS, carried, f"stopped after {index + 1} iterations: {node.break_on} is true"
     if index + 1 >= node.max_iterations:
-        return Status.FAIL, None, (f"reached max_iterations ({node.max_iterations}) before "
-                                   f"'{node.break_on}' became true")
+        message = f"reached max_iterations ({node.max_iterations}) before '{node.break_on}' became true"
+        if node.fail_on_max_iterations:
+            return Status.FAIL, None, message
+        return Status.SUCCESS, carried, message
     return None, None, ""
 
 

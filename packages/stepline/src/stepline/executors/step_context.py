@@ -6,13 +6,16 @@ and metrics -> put catalog items -> write the step log.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import Interrupted, StepLineError
 from stepline.paths import safe_file_name
+from stepline.tasks.output import Masker
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
@@ -94,6 +97,7 @@ def record_lost(run: RunContext, node: Node, internal_name: str, message: str) -
 
 
 def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
+    from stepline.pipeline.graph import loop_indices
     from stepline.plugins.manager import component_class
     from stepline.tasks.base import Invocation, TaskFailed
     from stepline.tasks.output import OutputSink
@@ -116,9 +120,11 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         step.attempts.append(attempt)
         run.store.put_step_log(run.run_id, step)  # a killed process leaves the attempt it was in
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
-                                output=sink, timeout=node.timeout_seconds, attempt=number)
+                                output=sink, timeout=node.timeout_seconds, attempt=number,
+                                environment=loop_indices(run.graph, step.internal_name))
         try:
-            returned = task_type.run(invocation)
+            with _unlisted_secrets_hidden(run, node):
+                returned = task_type.run(invocation)
             outputs = _to_parameters(run, node, step.internal_name, returned)
             _refuse_secrets(outputs, secrets)
             attempt.output_parameters = outputs
@@ -126,13 +132,13 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         except TaskFailed as exc:
             attempt.status, attempt.message = Status.FAIL, sink.mask(str(exc))
         except StepLineError as exc:
-            attempt.status, attempt.message = Status.FAIL, str(exc)
+            attempt.status, attempt.message = Status.FAIL, sink.mask(str(exc))
             give_up = True  # a definition or parameter error will not pass on retry
         finally:
             attempt.end_time = utc_now()
             attempt.user_defined_metrics = dict(invocation.metrics)
             _save_execution_log(run, step, number, sink.text())
-            _save_files(run, step, invocation.files)
+            _save_files(run, step, invocation.files, sink)
         if attempt.status == Status.SUCCESS or give_up or number >= node.max_attempts:
             break
         delay = node.retry_delay(number)
@@ -161,9 +167,34 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
             continue
         text = json.dumps(parameter.value, default=str)
         for secret_name, value in secrets.items():
-            if value and (value in text or json.dumps(value)[1:-1] in text):
-                raise TaskFailed(f"return '{name}' contains the value of secret '{secret_name}'; secrets are "
-                                 "never stored in the run log (return something derived, like a hash)")
+            if value and Masker([value]).reveals(text):
+                raise TaskFailed(f"return '{name}' contains the value of secret '{secret_name}' (or an encoding "
+                                 "of it); secrets are never stored in the run log (return something derived, "
+                                 "like a hash)")
+
+
+@contextlib.contextmanager
+def _unlisted_secrets_hidden(run: RunContext, node: TaskNode):
+    """For the attempt, the environment variables that hold secrets other steps list (with the env
+    secrets backend) are removed from this process's environment, so a step sees only its own."""
+    hidden = [key for key in _secret_env_names(run) - set(_env_names(run, node.secrets)) if key in os.environ]
+    saved = {key: os.environ.pop(key) for key in hidden}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _secret_env_names(run: RunContext) -> set[str]:
+    from stepline.pipeline.graph import walk
+
+    names = {name for _, node in walk(run.graph) for name in getattr(node, "secrets", None) or []}
+    return set(_env_names(run, names))
+
+
+def _env_names(run: RunContext, names) -> list[str]:
+    secrets = run.services.secrets
+    return [key for name in names for key in secrets.environment_names(name)]
 
 
 def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
@@ -245,10 +276,15 @@ def _save_execution_log(run: RunContext, step: StepLog, attempt: int, text: str)
                                              catalog_handler_location=run.catalog.location))
 
 
-def _save_files(run: RunContext, step: StepLog, files: dict[str, bytes]) -> None:
+def _save_files(run: RunContext, step: StepLog, files: dict[str, bytes], sink: Any) -> None:
     import hashlib
 
     for name, data in files.items():
+        if sink.secrets:  # an executed notebook holds the cells' output: masked like the console
+            try:
+                data = sink.mask(data.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:
+                pass
         path = run.catalog.put_bytes(run.run_id, name, data)
         step.data_catalog.append(DataCatalogItem(name=name, catalog_relative_path=path, stage="put",
                                                  data_hash=hashlib.sha256(data).hexdigest(),

@@ -217,7 +217,10 @@ class ConditionalNode(CompositeNode):
 
 
 class LoopNode(CompositeNode):
-    """Runs ``branch`` again and again until it returns ``break_on`` true, at most ``max_iterations``."""
+    """Runs ``branch`` again and again until it returns ``break_on`` true, at most ``max_iterations``.
+
+    Reaching ``max_iterations`` ends the loop with the last iteration's status, as runnable does
+    (what it returned flows on); ``fail_on_max_iterations: true`` makes that a failure instead."""
 
     name: ClassVar[str] = "loop"
     type: Literal["loop"] = "loop"
@@ -225,6 +228,7 @@ class LoopNode(CompositeNode):
     max_iterations: int = Field(ge=1)
     break_on: str
     index_as: str = "loop_index"
+    fail_on_max_iterations: bool = False
 
     @field_validator("branch", mode="before")
     @classmethod
@@ -273,7 +277,8 @@ class DagNode(CompositeNode):
             raw = load_yaml_file(path)
             body = raw.get("dag", raw.get("pipeline")) if isinstance(raw, dict) else None
             if body is None:
-                raise PipelineDefinitionError("a dag_definition file needs a top-level 'dag:'", file=str(path))
+                raise PipelineDefinitionError(f"dag_definition '{self.dag_definition}' has no top-level 'dag:'",
+                                              file=context.get("file"), hint="point at a pipeline file")
             self.branch = parse_graph(body, file=str(path), prefix=join(context.get("path", ""), "dag"),
                                       base_dir=path.resolve().parent, includes=(*chain, str(path.resolve())))
         return self

@@ -54,6 +54,22 @@ def find_node(graph: Graph, internal_name: str) -> Node | None:
     return node if len(parts) % 2 == 1 else None
 
 
+def loop_indices(graph: Graph, internal_name: str) -> dict[str, str]:
+    """The ``index_as`` name and iteration of every loop around the step at ``internal_name``
+    (``improve.2.score`` inside loop ``improve`` with ``index_as: round`` gives ``{"round": "2"}``)."""
+    found: dict[str, str] = {}
+    parts = internal_name.split(".")
+    node = graph.steps.get(parts[0])
+    for i in range(1, len(parts) - 1, 2):
+        if node is None:
+            break
+        if node.type == "loop":
+            found[node.index_as] = parts[i]
+        sub = node.branch_graph(parts[i])
+        node = sub.steps.get(parts[i + 1]) if sub else None
+    return found
+
+
 def walk(graph: Graph, prefix: str = ""):
     """Every (internal name template, node) of a graph and its branches, depth first."""
     for name, node in graph.steps.items():

@@ -11,10 +11,16 @@ The attribute is a :class:`stepline.Pipeline`, a job (:class:`stepline.PythonJob
 :class:`~stepline.pipeline.graph.Graph`, or a function without arguments that returns one of them.
 The run log records the reference as its ``pipeline_file``, so ``execute-single-node`` rebuilds the
 graph the same way in another process or container.
+
+While a reference is loaded, :func:`loading_reference` is true: a script's ``main()`` that builds a
+pipeline, calls ``.execute()`` and returns it (runnable's pattern) only builds it then, because
+``execute()`` returns at once without running anything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import importlib.util
 import os
@@ -29,7 +35,21 @@ if TYPE_CHECKING:
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _EXIT_HINT = 'keep sys.exit() under `if __name__ == "__main__":`'
+_LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("stepline_loading_reference", default=False)
 
+
+def loading_reference() -> bool:
+    """True while a Python reference is imported or called to get its pipeline."""
+    return _LOADING.get()
+
+
+@contextlib.contextmanager
+def _loading():
+    token = _LOADING.set(True)
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
 
 
 def is_python_reference(reference: str) -> bool:
@@ -43,7 +63,8 @@ def load_graph(reference: str) -> Graph:
     reference = str(reference)
     if not is_python_reference(reference):
         return _load_yaml(reference)
-    return to_graph(load_object(reference), reference)
+    with _loading():
+        return to_graph(load_object(reference), reference)
 
 
 def _load_yaml(path: str) -> Graph:
@@ -145,6 +166,11 @@ def to_graph(obj: Any, reference: str) -> Graph:
             raise PipelineDefinitionError(f"calling it to get the pipeline failed: {exc}", file=reference,
                                           hint="point at a Pipeline, or a function without arguments "
                                                "that returns one") from None
+        except StepLineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error in the user's function becomes one line
+            raise PipelineDefinitionError(f"calling it to get the pipeline raised {type(exc).__name__}: {exc}",
+                                          file=reference) from None
     if isinstance(obj, Graph):
         return obj
     graph = getattr(obj, "graph", None)

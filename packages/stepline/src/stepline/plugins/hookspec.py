@@ -66,7 +66,10 @@ def stepline_check_executor(executor: Executor) -> list[Problem] | None:
     :return: a list of :class:`~stepline.plugins.Problem`. A ``Problem.error`` stops the run with an
         :class:`~stepline.errors.IntegrationError` before any step; a ``Problem.warning`` is printed.
 
-    Called once per executor, before :func:`stepline_check_integration`. Not firstresult: the
+    Called once per executor, before :func:`stepline_check_integration`, in the process that walks
+    the graph and again in each step's own process (``stepline execute-single-node``, where
+    ``STEPLINE_RUN_ID`` is set): a check of what only the walking process needs (the container
+    engine) returns ``[]`` there. Not firstresult: the
     problems of every plugin are collected; each implementation checks only the executors it knows
     (``isinstance``) and returns ``[]`` for the others. Not historic.
     """

@@ -45,3 +45,19 @@ def check_concurrent_writes(executor, service):
         return [Problem.warning(f"the {service.name} run log store cannot take concurrent writers; "
                                 f"parallel and map branches will run one at a time")]
     return []
+
+
+def unused_services(graph, services) -> list:
+    """The services a pipeline never calls on: the catalog when no task gets or puts files, returns
+    an object or runs a notebook; the secrets backend when no task lists a secret. Where steps run,
+    such a service still receives task output logs, but nothing the pipeline needs goes through it."""
+    from stepline.pipeline.graph import walk
+
+    tasks = [node for _, node in walk(graph) if node.type == "task"]
+    unused = []
+    if not any(t.catalog and (t.catalog.get or t.catalog.put) or t.command_type == "notebook"
+               or any(r.kind == "object" for r in t.returns) for t in tasks):
+        unused.append(services.catalog)
+    if not any(t.secrets for t in tasks):
+        unused.append(services.secrets)
+    return unused

@@ -130,13 +130,22 @@ class PluginManager:
         return found
 
     # ---- before a run ---------------------------------------------------------------------------
-    def check_integration(self, executor: Executor, services: Iterable[Service]) -> list[str]:
+    def check_integration(self, executor: Executor, services: Iterable[Service],
+                          unused: Iterable[Service] = ()) -> list[str]:
         """Check ``executor`` alone, then with each service: raise IntegrationError on the first
-        error, return the warnings' messages."""
+        error, return the warnings' messages. Errors about a service in ``unused`` (one the pipeline
+        never calls on, see :func:`stepline.plugins.integrations.unused_services`) are warnings."""
+        from stepline.plugins.problem import Problem
+
+        unused = list(unused)
         found = _problems(self.pm.hook.stepline_check_executor(executor=executor), "stepline_check_executor")
         for service in services:
-            found += _problems(self.pm.hook.stepline_check_integration(executor=executor, service=service),
-                               "stepline_check_integration")
+            problems = _problems(self.pm.hook.stepline_check_integration(executor=executor, service=service),
+                                 "stepline_check_integration")
+            if any(service is u for u in unused):
+                problems = [Problem.warning(f"{p.message} (the pipeline does not use it: only a warning)")
+                            if p.is_error else p for p in problems]
+            found += problems
         for problem in found:
             if problem.is_error:
                 raise IntegrationError(problem.message)

@@ -9,6 +9,10 @@
 Steps in a list are chained in order; the last one ends in ``success``. See docs/sdk.md.
 """
 
+from typing import Any
+
+from stepline.errors import ExecutionFailedError
+from stepline.jobs import NotebookJob, PythonJob, ShellJob
 from stepline.sdk.decorator import task
 from stepline.sdk.pipeline import Pipeline
 from stepline.sdk.returns import Catalog, json, metric, pickled
@@ -26,5 +30,14 @@ from stepline.sdk.steps import (
                                 Success,
 )
 
-__all__ = ["Catalog", "Conditional", "Fail", "Loop", "Map", "NotebookTask", "Parallel", "Pipeline", "PythonTask",
-           "ShellTask", "Step", "Stub", "Success", "json", "metric", "pickled", "task"]
+__all__ = ["Catalog", "Conditional", "ExecutionFailedError", "Fail", "Loop", "Map", "NotebookJob", "NotebookTask",
+           "Parallel", "Pipeline", "PythonJob", "PythonTask", "ShellJob", "ShellTask", "Step", "Stub", "Success", "json",
+           "metric", "pickled", "task"]
+
+
+def __getattr__(name: str) -> Any:
+    import stepline
+
+    if name in stepline.NOT_SUPPORTED:
+        return getattr(stepline, name)  # raises NotSupportedError, naming what it is
+    raise AttributeError(f"module 'stepline.sdk' has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,9 @@ class Pipeline:
         self.steps = [as_step(s) for s in steps]
         self.description = description
         self.name = name
+        from stepline.sdk.execution import Origin
+
+        self._origin = Origin.of_caller()
 
     # ---- the graph -----------------------------------------------------------------------------
     def graph(self, prefix: str = "") -> Graph:
@@ -96,18 +100,29 @@ class Pipeline:
         return text
 
     # ---- running -------------------------------------------------------------------------------
-    def execute(self, configuration_file: str | None = None, parameters_file: str | None = None,
-                run_id: str | None = None, tag: str = "", *, reference: str | None = None,
-                quiet: bool = False) -> RunLog:
-        """Run the pipeline with the configured executor and return its run log.
+    def execute(self, configuration_file: str | None = None, run_id: str | None = None, tag: str = "",
+                parameters_file: str | None = None, log_level: str | int | None = None, *,
+                reference: str | None = None, quiet: bool = False) -> RunLog | None:
+        """Run the pipeline with the configured executor and return its run log (None when the
+        executor renders it for an orchestrator). A run that ends in FAIL raises
+        :class:`~stepline.ExecutionFailedError` (its ``run_log`` attribute holds the record).
+
+        The arguments are runnable's, in its order. ``$STEPLINE_CONFIGURATION_FILE`` /
+        ``$RUNNABLE_CONFIGURATION_FILE`` and ``$..._PARAMETERS_FILE`` override the files given here;
+        ``$..._RUN_ID`` is the run id when none is given; ``$..._RETRY_RUN_ID`` makes this a re-run
+        of that run (see docs/sdk.md). ``log_level`` sets the level of the ``stepline`` logger.
 
         ``reference`` (``"module:attribute"`` or ``"path/to/file.py:attribute"``) names where this
-        pipeline can be imported from. Executors that run steps in other processes or containers
-        (``emulator``, containers, Slurm, Argo, ...) rebuild the pipeline from it, so they need it;
-        it is recorded as the run log's ``pipeline_file``.
+        pipeline can be imported from; executors that run steps in other processes or containers
+        rebuild it from there. Left out, it is found: the module-level function that called
+        ``execute()`` and returns the pipeline (``def main(): ...; pipeline.execute(); return
+        pipeline``), or the module-level variable that holds it. It is recorded as the run log's
+        ``pipeline_file``. While a reference is being loaded, ``execute()`` returns None at once.
         """
-        return run_graph(self.graph(), reference=reference, configuration_file=configuration_file,
-                         parameters_file=parameters_file, run_id=run_id, tag=tag, quiet=quiet)
+        from stepline.sdk.execution import execute_sdk
+
+        return execute_sdk(self, sys._getframe(1), configuration_file=configuration_file, run_id=run_id, tag=tag,
+                           parameters_file=parameters_file, log_level=log_level, reference=reference, quiet=quiet)
 
 
 def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
@@ -135,36 +150,60 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
 
 
 def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
-              run_id: str | None, tag: str, quiet: bool) -> RunLog:
-    """Run a graph built in Python through :mod:`stepline.runtime` (shared by pipelines and jobs)."""
+              run_id: str | None, tag: str, quiet: bool, find_reference: Callable[[str], str] | None = None,
+              retry_of: str | None = None) -> RunLog | None:
+    """Run (or render) a graph built in Python through :mod:`stepline.runtime` (shared by pipelines
+    and jobs). ``find_reference(executor_name)`` is asked for the reference when none is given and
+    the executor needs one; ``retry_of`` makes the run a re-run of that run (as ``stepline retry``)."""
     from stepline import runtime
     from stepline.cli.summary import summary
     from stepline.component import Locality
 
-    source = reference or NO_REFERENCE
-    prepared = runtime.prepare(source, configuration_file, graph=graph)
+    prepared = runtime.prepare(reference or NO_REFERENCE, configuration_file, graph=graph)
     executor = prepared.services.executor
     if reference is None and (executor.renders or executor.runs_steps_in != Locality.PROCESS):
-        raise PipelineDefinitionError(
-            f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
-            "from a reference, and none was given",
-            hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
-    if reference is not None:
-        from stepline.pipeline.reference import load_graph
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = load_graph(reference)
-        if found != graph:
-            raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
-                                          file=reference, hint="point it at the variable that holds this pipeline")
+        if find_reference is None:
+            raise PipelineDefinitionError(
+                f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
+                "from a reference, and none was given",
+                hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
+        reference = find_reference(executor.name)
+    elif reference is not None and not same_graph(reference, graph):
+        raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
+                                      file=reference, hint="point it at the variable that holds this pipeline")
+    source = reference or NO_REFERENCE
     for message in prepared.warnings:
         print(f"warning: {message}", file=sys.stderr)
-    run_log = runtime.execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet,
-                              prepared=prepared)
+    if executor.renders:
+        if retry_of:
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError(f"a re-run (retry of run '{retry_of}') with the {executor.name} executor, "
+                                    "which renders the pipeline for another engine",
+                                    hint="re-run with an executor that traverses the graph: local, emulator, ...")
+        written = runtime.render(source, configuration_file, parameters_file, prepared=prepared)
+        print(f"rendered {source} with the {executor.name} executor to {written}", file=sys.stderr)
+        return None
+    if retry_of:
+        from stepline.retry import retry
+
+        run_log = retry(retry_of, configuration_file, run_id=run_id, quiet=quiet, prepared=prepared,
+                        pipeline_file=source)
+    else:
+        run_log = runtime.execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet,
+                                  prepared=prepared)
     if not quiet:
         described = prepared.services.run_log_store.describe()
         config = described.get("config") or {}
         place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
         print(summary(run_log, f"{place} ({described['type']})"), file=sys.stderr)
     return run_log
+
+
+def same_graph(reference: str, graph: Graph) -> bool:
+    """Whether ``reference`` loads ``graph`` (what another process will rebuild)."""
+    from stepline.pipeline.reference import load_graph
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_graph(reference) == graph

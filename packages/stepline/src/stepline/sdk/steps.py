@@ -51,6 +51,12 @@ class Step(abc.ABC):
     def terminal(self) -> bool:
         return False
 
+    def as_pipeline(self) -> Pipeline:
+        """A one-step Pipeline of this step: ``PythonTask(...).as_pipeline().execute()``."""
+        from stepline.sdk.pipeline import Pipeline
+
+        return Pipeline(steps=[self])
+
     @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
         """The node's own fields (without next/on_failure)."""
@@ -165,10 +171,17 @@ class NotebookTask(_Task):
 
     command_type = "notebook"
 
-    def __init__(self, name: str, *, notebook: str | Path, **options: Any) -> None:
+    def __init__(self, name: str, *, notebook: str | Path, optional_ploomber_args: dict | None = None,
+                 **options: Any) -> None:
         notebook = str(notebook)
         if not notebook.endswith(".ipynb"):
             raise PipelineDefinitionError(f"notebook '{notebook}' is not a .ipynb file", step=name)
+        if optional_ploomber_args:
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError("optional_ploomber_args is not supported: Stepline executes notebooks with "
+                                    "papermill, not ploomber-engine", step=name,
+                                    hint="remove optional_ploomber_args (parameters and returns work as before)")
         super().__init__(name, **options)
         self.notebook = notebook
 
@@ -309,12 +322,17 @@ class Conditional(Step):
 
 
 class Loop(Step):
-    """Runs ``branch`` again until it returns ``break_on`` true, at most ``max_iterations`` times."""
+    """Runs ``branch`` again until it returns ``break_on`` true, at most ``max_iterations`` times.
+
+    Each iteration sees its number (0, 1, ...) as the parameter and the environment variable
+    ``index_as``. Reaching ``max_iterations`` ends the loop with the last iteration's status (as in
+    runnable); ``fail_on_max_iterations=True`` fails the step instead."""
 
     def __init__(self, name: str, *, branch: Pipeline, max_iterations: int, break_on: str,
-                 index_as: str = "loop_index", **common: Any) -> None:
+                 index_as: str = "loop_index", fail_on_max_iterations: bool = False, **common: Any) -> None:
         super().__init__(name, **common)
         self.branch, self.max_iterations, self.break_on, self.index_as = branch, max_iterations, break_on, index_as
+        self.fail_on_max_iterations = fail_on_max_iterations
 
     def _node_class(self) -> type:
         from stepline.pipeline.composites import LoopNode
@@ -327,7 +345,8 @@ class Loop(Step):
 
     def _fields(self) -> dict[str, Any]:
         return {"branch": _branch(self.branch, self.name, "*", self._path), "max_iterations": self.max_iterations,
-                "break_on": self.break_on, "index_as": self.index_as}
+                "break_on": self.break_on, "index_as": self.index_as,
+                "fail_on_max_iterations": self.fail_on_max_iterations}
 
 
 def function_reference(function: Callable | str, step: str) -> str:

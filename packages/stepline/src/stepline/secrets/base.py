@@ -21,6 +21,12 @@ class Secrets(Component, abc.ABC):
     def get(self, name: str) -> str:
         """The secret's value; raise :meth:`missing` when there is none."""
 
+    def environment_names(self, name: str) -> list[str]:
+        """The environment variables of this process that hold secret ``name`` (none, unless the
+        backend reads the environment): the step context removes them while a step that does not
+        list the secret runs."""
+        return []
+
     def missing(self, name: str, hint: str | None = None) -> SecretNotFoundError:
         return SecretNotFoundError(f"secret '{name}' is not in the {self.name} secrets backend",
                                    hint=hint or "add it there, or remove it from the step's 'secrets'")

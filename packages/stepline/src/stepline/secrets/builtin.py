@@ -35,6 +35,9 @@ class EnvSecrets(Secrets):
     def locality(self) -> Locality:
         return Locality.NETWORK  # each process has an environment, wherever it runs
 
+    def environment_names(self, name: str) -> list[str]:
+        return [f"{self.settings.prefix}{name}{self.settings.suffix}"]
+
     def get(self, name: str) -> str:
         key = f"{self.settings.prefix}{name}{self.settings.suffix}"
         try:

@@ -34,6 +34,9 @@ class Invocation:
     #: Files the attempt produced besides its returns (an executed notebook), by catalog name; the
     #: step context stores them in the run's catalog and lists them in the step log.
     files: dict[str, bytes] = field(default_factory=dict)
+    #: Environment variables of the task's process besides its parameters: the ``index_as`` name of
+    #: every loop around the step, set to the iteration number.
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 class Pickled(bytes):

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from stepline.errors import ParameterError
 from stepline.tasks.base import Invocation, TaskDefinitionError, TaskFailed, TaskType, zip_returns
-from stepline.tasks.output import SinkWriter
+from stepline.tasks.output import capture_fds
 
 
 def split_reference(command: str) -> tuple[str, str]:
@@ -52,19 +52,25 @@ def import_callable(command: str) -> Any:
 
 
 @lru_cache(maxsize=None)
-def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool]:
-    """[(name, annotation or None, required)], accepts **kwargs."""
+def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool, str | None]:
+    """[(name, annotation or None, required)], accepts **kwargs, the argument annotated
+    ``argparse.Namespace`` (it receives every parameter no other argument names, as in runnable)."""
+    import argparse
+
     try:
         hints = typing.get_type_hints(func)
     except Exception:
         hints = {}
-    params, var_kw = [], False
+    params, var_kw, namespace = [], False, None
     for p in inspect.signature(func).parameters.values():
         if p.kind is p.VAR_KEYWORD:
             var_kw = True
         elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-            params.append((p.name, hints.get(p.name), p.default is p.empty))
-    return params, var_kw
+            if hints.get(p.name, p.annotation) in (argparse.Namespace, "argparse.Namespace") and namespace is None:
+                namespace = p.name
+            else:
+                params.append((p.name, hints.get(p.name), p.default is p.empty))
+    return params, var_kw, namespace
 
 
 @lru_cache(maxsize=None)
@@ -81,7 +87,7 @@ def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for ``func`` from the parameters, cast by its annotations."""
     from pydantic import ValidationError
 
-    params, var_kw = _signature(func)
+    params, var_kw, namespace = _signature(func)
     kwargs: dict[str, Any] = {}
     for name, annotation, required in params:
         if name not in parameters:
@@ -99,22 +105,27 @@ def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
                                      f"{getattr(annotation, '__name__', annotation)}: {first}",
                                      hint="fix the value or the annotation") from None
         kwargs[name] = value
+    unbound = {k: v for k, v in parameters.items() if k not in kwargs}
     if var_kw:
-        kwargs.update({k: v for k, v in parameters.items() if k not in kwargs})
+        kwargs.update(unbound)
+    elif namespace is not None:
+        import argparse
+
+        kwargs[namespace] = argparse.Namespace(**unbound)
     return kwargs
 
 
 @contextlib.contextmanager
 def _task_environment(invocation: Invocation):
-    """Secrets as env vars and output captured, restored afterwards."""
-    saved = {k: os.environ.get(k) for k in invocation.secrets}
-    os.environ.update(invocation.secrets)
-    out, err = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = SinkWriter(invocation.output)
+    """Secrets and loop indices as env vars and output captured (file descriptors included),
+    restored afterwards."""
+    variables = {**invocation.environment, **invocation.secrets}
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
     try:
-        yield
+        with capture_fds(invocation.output):
+            yield
     finally:
-        sys.stdout, sys.stderr = out, err
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -129,8 +140,8 @@ class PythonTask(TaskType):
         import_callable(node.command)
 
     def inputs(self, node, available: list[str]) -> list[str]:
-        params, var_kw = _signature(import_callable(node.command))
-        if var_kw:
+        params, var_kw, namespace = _signature(import_callable(node.command))
+        if var_kw or namespace is not None:
             return available
         wanted = {name for name, _, _ in params}
         return [name for name in available if name in wanted]
@@ -171,7 +182,7 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
         sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
         code = 0
         try:
-            os.environ.update(invocation.secrets)
+            os.environ.update({**invocation.environment, **invocation.secrets})
             payload = ("ok", func(**kwargs), invocation.metrics)
         except SystemExit as exc:
             payload = ("ok", None, invocation.metrics) if exc.code in (None, 0) else \

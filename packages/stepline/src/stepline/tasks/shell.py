@@ -24,9 +24,17 @@ _NAME_OK = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parameter_env(parameters: dict[str, Any]) -> dict[str, str]:
-    """Parameters as environment variables: strings as they are, everything else as JSON."""
-    return {name: value if isinstance(value, str) else json.dumps(value)
-            for name, value in parameters.items() if _NAME_OK.match(name)}
+    """Parameters as environment variables: strings as they are, everything else as JSON. An
+    ``object`` parameter (a pickled Python value) has no text form and is left out."""
+    env = {}
+    for name, value in parameters.items():
+        if not _NAME_OK.match(name):
+            continue
+        try:
+            env[name] = value if isinstance(value, str) else json.dumps(value)
+        except TypeError:
+            continue
+    return env
 
 
 def build_script(command: str, names: list[str], capture_path: str) -> str:
@@ -69,8 +77,8 @@ class ShellTask(TaskType):
         with tempfile.TemporaryDirectory(prefix="stepline-") as private:
             capture = Path(private) / "exported"
             returns_file = Path(private) / "returns"
-            env = {**os.environ, **parameter_env(invocation.parameters), **invocation.secrets,
-                   "STEPLINE_RETURNS": str(returns_file)}
+            env = {**os.environ, **invocation.environment, **parameter_env(invocation.parameters),
+                   **invocation.secrets, "STEPLINE_RETURNS": str(returns_file)}
             script = build_script(invocation.node.command, names, str(capture))
             code = self._spawn(script, env, invocation)
             if code != 0:
