@@ -95,7 +95,8 @@ def test_wheels_and_sdists_hold_license_and_py_typed_and_sdists_no_tests(release
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), wheel.name
         assert any(n.endswith("/py.typed") for n in names), wheel.name
     for sdist in sdists:
-        names = tarfile.open(sdist).getnames()
+        with tarfile.open(sdist) as archive:
+            names = archive.getnames()
         top = names[0].split("/")[0]
         assert f"{top}/LICENSE" in names and any(n.endswith("/py.typed") for n in names), sdist.name
         assert not [n for n in names if "/tests/" in n or n.endswith("conftest.py")], sdist.name

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,7 @@ SMOKE: dict[str, Smoke] = {
                        command="validate", output="ok: 1 steps, executor local-container"),
     "slurm": Smoke("executor:\n  type: slurm\n", command="validate", output="ok: 1 steps, executor slurm"),
     "notebook": Smoke(imports=["papermill", "ipykernel", "nbformat"]),
+    "testing": Smoke(imports=["pytest"]),
 }
 #: extras that only combine others: their parts are checked one by one
 COMBINED = {"all"}
@@ -131,6 +133,32 @@ def build(dist: Path) -> None:
     print(f"built and checked {len(files)} files in {dist}")
 
 
+def requirements(dist: Path, name: str, extras: set[str]) -> list[str]:
+    """The third-party requirements of the wheel ``name`` in ``dist`` with ``extras``, and of the
+    Stepline packages it requires (with theirs), read from the wheels' metadata."""
+    from email.parser import HeaderParser
+
+    from packaging.requirements import Requirement
+
+    wheel = next(dist.glob(f"{name.replace('-', '_')}-{version()}-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = HeaderParser().parsestr(
+            archive.read(f"{name.replace('-', '_')}-{version()}.dist-info/METADATA").decode())
+    found = []
+    for line in metadata.get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker and not any(requirement.marker.evaluate({"extra": e}) for e in extras or {""}):
+            continue
+        if requirement.name == "stepline":
+            continue
+        if requirement.name.startswith("stepline-"):
+            found += requirements(dist, requirement.name, set(requirement.extras))
+            continue
+        requirement.marker = None
+        found.append(str(requirement))
+    return found
+
+
 def site_size(venv: Path) -> int:
     site = next((venv / "lib").glob("python3*/site-packages"))
     return sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and not f.is_symlink())
@@ -145,11 +173,14 @@ def smoke(extra: str, dist: Path, work: Path) -> tuple[str, int]:
     must(run(UV, "venv", "-q", "--python", sys.executable, venv), f"{label}: uv venv")
     python = venv / "bin" / "python"
     pinned = [f"{name}=={version()}" for name in stepline_packages(extra)]
-    must(run(UV, "pip", "install", "-q", "--python", python, "--no-index", "--find-links", dist, "--no-deps",
-             *pinned), f"{label}: install the Stepline wheels from {dist}")
-    requirement = f"stepline[{extra}]=={version()}" if extra else f"stepline=={version()}"
-    must(run(UV, "pip", "install", "-q", "--python", python, "--find-links", dist, requirement),
-         f"{label}: install the dependencies of {requirement}")
+    # --no-cache: uv's cache may hold an older build of the same file name
+    must(run(UV, "pip", "install", "-q", "--python", python, "--no-index", "--no-cache", "--find-links", dist,
+             "--no-deps", *pinned), f"{label}: install the Stepline wheels from {dist}")
+    # Only third-party requirements go to the registry: a `stepline` there must never replace ours.
+    third_party = sorted(set(requirements(dist, "stepline", {extra} if extra else set())))
+    if third_party:
+        must(run(UV, "pip", "install", "-q", "--python", python, *third_party),
+             f"{label}: install the dependencies of stepline[{extra}]")
     size = site_size(venv)  # before anything runs and writes __pycache__
     env = {"PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(folder), "VAULT_TOKEN": "smoke-test",
            "AWS_DEFAULT_REGION": "eu-west-1", "TMPDIR": str(folder)}
