@@ -235,22 +235,45 @@ def test_argo_named_override_and_secret_from_k8s(folder, cli):
 
 @pytest.mark.parametrize(("pipeline", "config", "env", "expected"), [
     ("map_with_anchored_branch.yaml", "config_argo.yaml", {},
-     "config_argo.yaml: executor 'argo': image '$docker_image' names variable $docker_image, which is not set: "
-     "export RUNNABLE_VAR_docker_image=... (or STEPLINE_VAR_docker_image)"),
+     ("config_argo.yaml: executor 'argo': image '$docker_image' names variable $docker_image, which is not set: "
+     "export RUNNABLE_VAR_docker_image=... (or STEPLINE_VAR_docker_image)")),
     ("map_with_anchored_branch.yaml", "config_argo_cache.yaml", {},
-     "config_argo_cache.yaml: executor 'argo': configmap_cache_name (Argo memoization of finished steps) is not "
-     "supported: a failed run is continued with `stepline retry RUN_ID`; remove the setting"),
+     ("config_argo_cache.yaml: executor 'argo': configmap_cache_name (Argo memoization of finished steps) is not "
+     "supported: a failed run is continued with `stepline retry RUN_ID`; remove the setting")),
     ("map_with_anchored_branch.yaml", "config_argo_no_image.yaml", {},
-     "config_argo_no_image.yaml: executor 'argo': the argo executor needs an image: set image, or defaults.image "
-     "as runnable does"),
+     ("config_argo_no_image.yaml: executor 'argo': the argo executor needs an image: set image, or defaults.image "
+     "as runnable does")),
     ("unknown_override.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
-     "unknown_override.yaml: step 'crunch': argo override 'heavvy' is not defined in the executor's overrides "
-     "(did you mean 'heavy'?)"),
+     ("unknown_override.yaml: step 'crunch': argo override 'heavvy' is not defined in the executor's overrides "
+     "(did you mean 'heavy'?)")),
     ("puts_a_file.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
-     "config_argo.yaml: the argo executor runs steps on other machines, but the file-system catalog is reachable "
-     "from this machine only; use file-system on a shared volume or fsspec on S3"),
+     ("config_argo.yaml: the argo executor runs steps on other machines, but the file-system catalog is reachable "
+     "from this machine only; use file-system on a shared volume or fsspec on S3")),
 ], ids=["unset variable", "memoization cache", "no image", "unknown named override", "used catalog unreachable"])
 def test_argo_bad_input_is_one_line(folder, cli, pipeline, config, env, expected):
     result = cli.run("execute", pipeline, "-c", config, cwd=folder, env=cli.env(**env))
     one_line_error(result, expected)
     assert not (folder / "squares-workflow.yaml").exists()
+
+
+def test_local_container_in_runnables_shape(folder, monkeypatch):
+    """docker_image, environment and enable_parallel reach the podman command (no engine needed)."""
+    from types import SimpleNamespace
+
+    from stepline.config.loader import load_services
+    from stepline.pipeline.nodes import TaskNode
+    from stepline.plugins.manager import get_plugin_manager
+    from stepline_container.engines import PodmanEngine
+
+    monkeypatch.chdir(folder)
+    services = load_services("config_local_container.yaml")
+    executor = services.executor
+    assert (executor.name, executor.branch_workers, services.secrets.name) == ("local-container", 1, "env")
+    get_plugin_manager().configure_integration(executor, services.services(), "traversal")
+    run = SimpleNamespace(run_id="r1", pipeline_file=str(folder / "merge_keys.yaml"),
+                          config_file=str(folder / "config_local_container.yaml"), services=services)
+    node = TaskNode(command="compat_tasks.make_counter")
+    argv = PodmanEngine().argv(executor.container_spec(run, node, "make", executor.step_settings(node)))
+    assert "localhost/squares:1" in argv
+    envs = [argv[i + 1] for i, a in enumerate(argv) if a == "--env"]
+    assert "STAGE=nightly" in envs

@@ -158,7 +158,7 @@ def test_cli_errors_for_sdk_references_are_one_line(tmp_path, cli):
     (tmp_path / "bad.py").write_text("from stepline import Pipeline, PythonTask\n"
                                      "pipeline = Pipeline(steps=[PythonTask('t', function=42)])\n")
     for ref, needle in [("nosuch:pipeline", "error: nosuch:pipeline: cannot import module 'nosuch'"),
-                        ("bad:pipeline", "error: step 't': function must be a function or a dotted path, not int")]:
+                        ("bad:pipeline", "error: bad:pipeline: step 't': function must be a function or a dotted path, not int")]:
         done = cli.run("execute", ref, cwd=tmp_path)
         assert done.code == 2 and needle in done.stderr, done.output
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.output

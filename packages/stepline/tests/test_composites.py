@@ -144,7 +144,9 @@ def test_map_reducer(write, reducer, expected):
 
 
 @pytest.mark.parametrize("reducer", ["__import__('os').system('true')", "lambda *v: v.__class__", "max(1, 2)",
-                                     "lambda *v: (", "open"])
+                                     "lambda *v: (", "open",
+                                     "lambda *v: (g for g in v).gi_frame.f_back.f_globals",
+                                     "lambda *v: '{0.gi_frame}'.format(x for x in v)"])
 def test_reducers_that_are_not_one_lambda_are_rejected_before_running(write, reducer):
     write("pipeline.yaml", f"""
         dag:

@@ -119,3 +119,27 @@ def test_bad_job_files_are_one_line_errors(workdir, write, text, needle):
     with pytest.raises(StepLineError) as caught:
         load_graph("job.yaml")
     assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_job_named_with_a_dot_is_an_error_naming_its_file(tmp_path):
+    from stepline.errors import PipelineDefinitionError
+    from stepline.pipeline.reference import load_graph
+
+    (tmp_path / "job.yaml").write_text("job:\n  name: a.b\n  command_type: shell\n  command: 'true'\n")
+    with pytest.raises(PipelineDefinitionError, match=r"job.yaml: illegal job name 'a.b'"):
+        load_graph(str(tmp_path / "job.yaml"))
+    (tmp_path / "jobs_dot.py").write_text("from stepline import ShellJob\njob = ShellJob(name='a.b', command='true')\n")
+    with pytest.raises(PipelineDefinitionError, match=r"jobs_dot.py: step 'a.b': illegal step name 'a.b'"):
+        load_graph(str(tmp_path / "jobs_dot.py") + ":job")
+
+
+def test_sys_exit_while_importing_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    shown = subprocess.run([sys.executable, "-m", "stepline", "validate", "exits.py:pipeline"], cwd=tmp_path,
+                           capture_output=True, check=False, text=True, timeout=60)
+    assert shown.returncode == 2
+    assert shown.stderr.strip() == ('error: exits.py: importing it called sys.exit(3) '
+                                    '(keep sys.exit() under `if __name__ == "__main__":`)')

@@ -15,11 +15,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-
 from stepline.component import Component, Locality, Settings
-from stepline.errors import ConfigError, NotSupportedError, PipelineDefinitionError, StepLineError
-from stepline.orchestration.render import (NameBook, RenderingExecutor, RenderJob, fan_command,
-                                           finish_run_command, single_node_command, start_run_command)
+from stepline.errors import ConfigError, NotSupportedError, StepLineError
+from stepline.orchestration.render import (
+    NameBook,
+    RenderingExecutor,
+    RenderJob,
+    fan_command,
+    finish_run_command,
+    single_node_command,
+    start_run_command,
+)
 
 RUN_ID = "{{workflow.parameters.run_id}}"
 FAN_FILE = "/tmp/stepline-fan.json"
@@ -192,8 +198,8 @@ class ArgoSettings(Settings):
             raise ValueError("the argo executor needs an image: set image, or defaults.image as runnable does")
         for where, text in [("image", self.image), *((f"overrides.{k}.image", o.image)
                                                     for k, o in self.overrides.items() if o.image)]:
-            if _UNRESOLVED.search(text):
-                name = _UNRESOLVED.search(text).group(1)
+            if found := _UNRESOLVED.search(text):
+                name = found.group(1)
                 raise ValueError(f"{where} '{text}' names variable ${name}, which is not set: export "
                                  f"RUNNABLE_VAR_{name}=... (or STEPLINE_VAR_{name})")
         return self

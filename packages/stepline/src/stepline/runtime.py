@@ -107,8 +107,8 @@ def check_steps(graph: Graph, services: Services, pipeline_file: str) -> None:
 
 
 def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
-    """Every task's command type is installed, and (when asked) every python function imports (a step
-    with an environment of its own is checked there, when it runs)."""
+    """Every task's command type is installed, and (when asked) every python function imports (that of
+    a step with an environment of its own imports only there, when it runs)."""
     from stepline.envs.checks import has_environment
     from stepline.pipeline.graph import walk
     from stepline.plugins.manager import component_class
@@ -118,7 +118,7 @@ def check_tasks(graph: Graph, file: str, *, import_code: bool) -> None:
             continue
         try:
             task_type = component_class("task", node.command_type, source=file)
-            if import_code and not has_environment(node):
+            if import_code and not (node.command_type == "python" and has_environment(node)):
                 task_type().check(node)
         except StepLineError as exc:
             raise exc.with_context(file=file, step=path) from None

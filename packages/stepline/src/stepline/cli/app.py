@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -252,6 +253,21 @@ def plugins() -> None:
         print(f"{'stack':<19} {s.name:<{width}}  {s.package} {s.version}  ({s.plugin}: {where})")
 
 
+@app.command("new-backend")
+def new_backend(
+    kind: Annotated[str, typer.Argument(
+        help="executor, run-log-store, catalog, secrets or experiment-tracker.")],
+    name: Annotated[str, typer.Argument(help="The type: users will write, e.g. my-store.")],
+    folder: Annotated[Path, typer.Argument(help="Where to write the package (missing or empty).")],
+) -> None:
+    """Write a standalone backend package stepline-NAME: entry point, implementation, contract tests."""
+    from stepline.scaffold import write_backend
+
+    written = write_backend(kind, name, folder)
+    print(f"wrote stepline-{name} ({len(written)} files) to {folder}; next: "
+          f"cd {folder} && pip install -e '.[testing]' && pytest", file=sys.stderr)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOpt = None) -> None:
     """The effective configuration (after extends, merges and placeholders) as YAML, secrets masked,
@@ -341,7 +357,7 @@ def main() -> None:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - a bug must still not print a traceback at a user
+    except Exception as exc:
         if os.environ.get("STEPLINE_DEBUG"):
             raise
         text = " ".join(str(exc).split())[:300]

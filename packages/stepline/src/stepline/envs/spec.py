@@ -4,6 +4,7 @@ module of a python task. Pure functions and a pydantic model; nothing here runs 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,12 @@ def module_file(command: str) -> Path | None:
     return Path(origin) if origin and origin.endswith(".py") else None
 
 
+@lru_cache(maxsize=256)
+def _file_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
+    """Inline metadata of a module file, read once per version of the file (every step asks)."""
+    return inline_metadata(Path(path).read_text(encoding="utf-8"))
+
+
 def effective_spec(node: TaskNode) -> tuple[UvSpec | None, str]:
     """The environment a task step runs in and where it was asked for (``uv:``, ``inline script
     metadata``, or both); (None, "") for a step that runs in Stepline's own process. Raises
@@ -109,7 +116,8 @@ def effective_spec(node: TaskNode) -> tuple[UvSpec | None, str]:
         path = module_file(node.command)
         if path is not None and path.is_file():
             try:
-                inline = inline_metadata(path.read_text(encoding="utf-8"))
+                stat = path.stat()
+                inline = _file_metadata(str(path), stat.st_mtime_ns, stat.st_size)
             except ValueError as exc:
                 raise StepEnvironmentError(f"module {path.name} {exc}", hint="see PEP 723") from None
     if inline is None:

@@ -49,10 +49,6 @@ class EnvironmentTask(TaskType):
         self.inner = inner
         self.environment = environment
 
-    def check(self, node) -> None:
-        if node.command_type != "python":  # a python task's function imports only in its environment
-            self.inner.check(node)
-
     def inputs(self, node, available: list[str]) -> list[str]:
         if node.command_type != "python":
             return self.inner.inputs(node, available)

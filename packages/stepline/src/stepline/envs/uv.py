@@ -51,11 +51,15 @@ class Environment:
 
     @property
     def python(self) -> str:
-        return str(self.folder / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+        return venv_python(self.folder / "venv")
 
     @property
     def bin(self) -> str:
         return str(Path(self.python).parent)
+
+
+def venv_python(venv: Path) -> str:
+    return str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
 
 
 def envs_root() -> Path:
@@ -258,7 +262,7 @@ def _build(spec: UvSpec, source: str, key: str, inputs: dict[str, Any], folder: 
     try:
         _uv(uv, "venv", "--quiet", "--no-project", "--python", inputs["python"][0], str(venv),
             what="uv venv")
-        python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+        python = venv_python(venv)
         files = source_files(spec)
         # another minor version cannot load Stepline's installed packages: its runtime's are installed
         pins = runtime_pins() if foreign(inputs["python"][1]) else []

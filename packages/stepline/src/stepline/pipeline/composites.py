@@ -296,6 +296,14 @@ SAFE_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else
                               "sum", "tuple", "zip")}
 
 
+# Attributes that lead from a value to frames, code or globals (a generator's gi_frame.f_back reaches
+# the caller's globals), or read attributes by name through a format string. The lambda is the
+# pipeline author's own code, not untrusted input: this keeps a reducer to arithmetic on its values,
+# it is not a sandbox against someone who can already write the pipeline's tasks.
+_INTROSPECTION = frozenset({
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "format", "format_map",
+    "mro"})
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*[.:][A-Za-z_]\w*$")
 
 
@@ -310,8 +318,8 @@ def compile_reducer(text: str, *, check_only: bool = False):
         if not isinstance(tree.body, ast.Lambda):
             raise ValueError("reducer must be exactly one lambda expression, e.g. 'lambda *x: max(x)'")
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-                raise ValueError("reducer may not use attributes starting with '_'")
+            if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _INTROSPECTION):
+                raise ValueError(f"reducer may not use the attribute '{node.attr}' (nor any starting with '_')")
         if check_only:
             return None
         code = compile(tree, "<reducer>", "eval")
