@@ -140,7 +140,7 @@ class LocalContainerExecutor(EmulatorExecutor):
 
     def container_spec(self, run, node, internal_name: str, settings: ContainerSettings) -> ContainerSpec:
         cwd = os.getcwd()
-        from stepline.config.loader import config_files
+        from stepline.api import config_files
 
         folders = [cwd, str(Path(run.pipeline_file).absolute().parent) if _is_file(run.pipeline_file) else None,
                    *(str(path.parent) for path in config_files(run.config_file)), *self._mounts]

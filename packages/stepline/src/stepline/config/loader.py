@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from stepline.config.stacks import ALIASES
 from stepline.errors import ConfigError
 
-__all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "config_files", "load_services", "read_config"]
+__all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "config_files", "load_services",
+           "read_config"]
 
 if TYPE_CHECKING:
     from stepline.catalog.base import Catalog
