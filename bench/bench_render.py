@@ -49,7 +49,7 @@ def count(graph: dict) -> int:
 
 
 def main() -> None:
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     spec = pipeline()
     configs = {

@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     folder = Path(tempfile.mkdtemp(prefix="bench-sfn-"))
     document, count = pipeline(args.steps)

@@ -62,7 +62,7 @@ dag:
 
 
 def _leaves(run_log) -> dict:
-    from stepline.retry import flat_steps
+    from stepline.runlog.flatten import flat_steps
 
     return {n: s for n, s in flat_steps(run_log).items() if s.step_type in ("task", "stub")}
 
@@ -130,7 +130,8 @@ def test_sigkill_of_the_emulator_stops_its_step_processes(tmp_path, cli):
 
 def kill_and_retry(tmp_path, monkeypatch, cli, executor: str, xs: list[int], points: int) -> None:
     from stepline.config.loader import load_services
-    from stepline.retry import SKIPPED_PREFIX, retry
+    from stepline.executors.skip_from_original import SKIPPED_PREFIX
+    from stepline.run.rerun import rerun
 
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     (tmp_path / "params.yaml").write_text(f"xs: {xs}\n")
@@ -186,7 +187,7 @@ def kill_and_retry(tmp_path, monkeypatch, cli, executor: str, xs: list[int], poi
 
         # re-run at once, as a user would: a worker of the killed run that lived on would now record
         # steps as succeeded in the original that the re-run runs again
-        again = retry(run_id, "config.yaml", run_id=f"{run_id}-retry", quiet=True)
+        again = rerun(run_id, "config.yaml", run_id=f"{run_id}-retry", quiet=True)
         assert again.status.value == "SUCCESS", f"kill point {point}: {again.message}"
         _wait_for_no_processes_of(run_id, point)
         after = {n for n, s in _leaves(store.get_run_log(run_id)).items() if s.status.value == "SUCCESS"}

@@ -90,6 +90,7 @@ SMOKE: dict[str, Smoke] = {
     "slurm": Smoke("executor:\n  type: slurm\n", command="validate", output="ok: 1 steps, executor slurm"),
     "notebook": Smoke(imports=["papermill", "ipykernel", "nbformat"]),
     "testing": Smoke(imports=["pytest"]),
+    "ui": Smoke(imports=["starlette", "uvicorn", "jinja2"]),
 }
 #: extras that only combine others: their parts are checked one by one
 COMBINED = {"all"}

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 from stepline.errors import StepLineError
-from stepline.runtime import render
+from stepline.run.execute import render
+from stepline.run.prepare import prepare
 from stepline.testing.renderer import RendererContract
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -249,6 +250,44 @@ def test_the_yaml_writer_round_trips_tricky_values():
     data = {"spec": {"list": tricky, "nested": [{"a": 1, "b": [True, None, 2.5]}, [1, [2]], {}, []],
                      "empty": {}, "none": [], "keys": {k or "k": k for k in tricky}}}
     assert yaml.safe_load(to_yaml(data)) == data
+
+
+def test_a_retry_of_a_run_the_workflow_started_has_its_initial_parameters(tmp_path):
+    """The rendered templates' commands, run in the order Argo runs them for a run whose second step fails."""
+    from stepline.testing.rerun import assert_retry_sees_initial_parameters, write_project
+
+    store = {"run_log_store": {"type": "chunked-fs", "config": {"log_folder": str(tmp_path / "mnt/runs")}},
+             "catalog": {"type": "file-system", "config": {"catalog_location": str(tmp_path / "mnt/catalog")}}}
+    argo = {**store, "executor": {"type": "argo", "config": {
+        "image": "img:1", "persistent_volumes": [{"name": "v", "mount_path": str(tmp_path / "mnt")}]}}}
+    folder = write_project(tmp_path / "p", **{"argo.yaml": yaml.safe_dump(argo), "local.yaml": yaml.safe_dump(store)})
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        written = render("pipeline.yaml", "argo.yaml", "params.yaml")
+    finally:
+        os.chdir(cwd)
+    spec = yaml.safe_load((folder / written).read_text())["spec"]
+    values = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]} | {"run_id": "argo-1"}
+    templates = {t["name"]: t for t in spec["templates"]}
+
+    def run_template(name: str, path: str = "") -> int:
+        def fill(text: str) -> str:
+            for key, value in values.items():
+                text = text.replace("{{workflow.parameters.%s}}" % key, value)
+            return text.replace("{{inputs.parameters.path}}", path)
+
+        container = templates[name]["container"]
+        env = {**os.environ, **{e["name"]: fill(e["value"]) for e in container.get("env", []) if "value" in e}}
+        command = [fill(part) for part in container["command"] + container.get("args", [])]
+        return subprocess.run([STEPLINE, *command[1:]], cwd=folder, env=env, timeout=120).returncode
+
+    assert run_template("start-run") == 0
+    assert run_template("first", "first") == 0
+    assert run_template("second", "second") == 1
+    assert run_template("fail", "fail") == 1  # the fail node records FAIL
+    assert run_template("finish-run") == 1
+    assert_retry_sees_initial_parameters(folder, "argo-1", "local.yaml")
 
 
 def test_retry_backoff_renders_as_argo_backoff(tmp_path, monkeypatch):

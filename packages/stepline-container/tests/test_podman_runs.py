@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 from stepline.testing.cli import clean_env
 from stepline.testing.executor import ExecutorContract
 

@@ -11,9 +11,9 @@ from stepline.config.loader import load_services
 from stepline.errors import StepLineError
 from stepline.pipeline.nodes import TaskNode
 from stepline.plugins.manager import get_plugin_manager
-from stepline.runtime import prepare
-from stepline_container.engines import DockerEngine, PodmanEngine
-from stepline_container.executor import ContainerError, LocalContainerExecutor, Outcome, explain
+from stepline.run.prepare import prepare
+from stepline_container.engines import ContainerError, DockerEngine, Outcome, PodmanEngine
+from stepline_container.executor import LocalContainerExecutor, explain
 
 ROOT = Path(__file__).resolve().parents[3]
 

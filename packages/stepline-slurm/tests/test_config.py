@@ -13,7 +13,7 @@ STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
 
 def check(tmp_path, executor_config: str, store: str):
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     (tmp_path / "pipeline.yaml").write_text("dag:\n  start_at: a\n  steps:\n    a: {type: stub}\n")
     (tmp_path / "config.yaml").write_text(f"executor:\n  type: slurm\n  config: {executor_config}\n"

@@ -43,7 +43,7 @@ def write_config(folder: Path, executor: dict | None = None, **sections) -> Path
 
 def render(pipeline: Path | str, folder: Path, executor: dict | None = None, **sections) -> dict:
     """The rendered document of ``pipeline`` under a step-functions config (settings overlaid)."""
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     config = write_config(folder, executor, **sections)
     prepared = prepare(str(pipeline), str(config))

@@ -67,7 +67,7 @@ def test_example_renders_and_validates(example, tmp_path, moto, bucket, services
 
 
 def stand_in_run(example: str, moto, monkeypatch, **settings):
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     monkeypatch.setenv("S3_BUCKET", "stepline-bucket")
     prepared = prepare(str(EXAMPLES / example / "pipeline.yaml"), str(EXAMPLES / example / "config.yaml"))

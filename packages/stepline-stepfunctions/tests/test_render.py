@@ -16,7 +16,7 @@ def states_of(document):
 
 
 def test_rendering_twice_gives_identical_bytes(tmp_path):
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     config = write_config(tmp_path)
     texts = []
@@ -243,7 +243,7 @@ def test_the_run_starts_with_the_parameters_file(tmp_path):
 
 
 def test_the_params_file_given_at_render_goes_to_start_run(tmp_path):
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     prepared = prepare(str(EXAMPLES / "02-python-parameters" / "pipeline.yaml"), str(write_config(tmp_path)))
     states = json.loads(render_prepared(prepared, params_file="params.yaml"))["States"]

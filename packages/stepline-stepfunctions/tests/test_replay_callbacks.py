@@ -67,7 +67,7 @@ dag:
 
 def test_the_rendered_callbacks_record_a_whole_run(moto, tmp_path, monkeypatch):
     from stepline.orchestration.render import RenderJob
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     bucket = f"replay-{uuid.uuid4().hex[:8]}"
     moto.s3.create_bucket(Bucket=bucket)

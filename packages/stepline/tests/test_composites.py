@@ -10,10 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from stepline.errors import PipelineDefinitionError
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
@@ -470,8 +469,8 @@ def test_execute_single_node_runs_a_dotted_step_with_a_map_variable(write):
               branch: {start_at: sq, steps: {sq: {type: task, command: cmods.square, returns: [y]}}}
     """)
     from stepline.config.loader import load_services
+    from stepline.run.execute import execute_single_node
     from stepline.runlog.models import RunLog
-    from stepline.runtime import execute_single_node
 
     load_services(None).run_log_store.create_run_log(RunLog(run_id="orch-1"))
     status = execute_single_node("orch-1", "fan.4.sq", "pipeline.yaml", None, '{"x": 7}')

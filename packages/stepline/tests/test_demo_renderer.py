@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stepline.runtime import render
+from stepline.run.execute import render
 
 STEPLINE_DIR = str(Path(sys.executable).parent)
 
@@ -57,3 +57,16 @@ def test_odd_names_are_quoted_and_routed(tmp_path, monkeypatch):
     assert fork.status.value == "SUCCESS"
     assert fork.branches['pick; rm -rf /.a b'].steps['pick; rm -rf /.a b."q"'].status.value == "SUCCESS"
     assert set(fork.branches) == {"pick; rm -rf /.a b", "pick; rm -rf /.c*"}
+
+
+def test_a_retry_of_a_rendered_run_starts_with_its_initial_parameters(tmp_path):
+    from stepline.testing.cli import clean_env, stepline
+    from stepline.testing.rerun import assert_retry_sees_initial_parameters, write_project
+
+    folder = write_project(tmp_path / "p", **{"demo.yaml": "executor:\n  type: demo-renderer\n"})
+    rendered = stepline("execute", "pipeline.yaml", "-c", "demo.yaml", "-p", "params.yaml", cwd=folder, env=clean_env())
+    assert rendered.returncode == 0, rendered.stderr
+    env = {**clean_env(), "PATH": STEPLINE_DIR + os.pathsep + os.environ["PATH"]}
+    ran = subprocess.run(["bash", "run.sh", "demo-1"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1 and "x=41" in ran.stdout + ran.stderr, ran.stderr
+    assert_retry_sees_initial_parameters(folder, "demo-1")

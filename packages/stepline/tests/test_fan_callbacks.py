@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from stepline.errors import StepLineError
 from stepline.orchestration import callbacks
 from stepline.runlog.models import Status
@@ -74,7 +73,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def step(run_id: str, path: str) -> Status:
-    from stepline.runtime import execute_single_node
+    from stepline.run.execute import execute_single_node
 
     return execute_single_node(run_id, path, "pipeline.yaml", "config.yaml")
 

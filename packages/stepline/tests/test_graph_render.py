@@ -95,11 +95,12 @@ def test_dot_is_balanced_and_quoted(graph):
 
 
 def test_run_statuses_aggregate_map_iterations(write, workdir, graph):
-    from stepline.runtime import execute
+    from stepline.run.execute import execute
+    from stepline.runlog.flatten import statuses
 
     write("params.yaml", "xs: [1, 2, 3]\n")
     log = execute("pipeline.yaml", None, "params.yaml", quiet=True)
-    states = run_statuses(graph, log)
+    states = run_statuses(graph, statuses(log))
     assert states["prepare"] == StepState("SUCCESS")
     assert states["fan"] == StepState("FAIL")
     assert states["fan.*.square"] == StepState("FAIL", "2/3 succeeded")

@@ -11,7 +11,7 @@ import pytest
 from stepline.errors import StepLineError
 from stepline.paths import NAME_MAX, UnsafeIdentifierError, check_run_id, safe_file_name
 from stepline.runlog.models import Status
-from stepline.runtime import execute
+from stepline.run.execute import execute
 
 PIPELINE = "dag:\n  start_at: s\n  steps:\n    s: {type: stub}\n"
 
@@ -29,7 +29,7 @@ def test_an_unsafe_run_id_is_refused(run_id):
 
 
 def test_generated_and_engine_run_ids_are_accepted():
-    from stepline.executors.context import new_run_id
+    from stepline.run.run_context import new_run_id
 
     for run_id in (new_run_id(), "my-pipeline-x7k2p", "exec.2024-01-01T10_00", "A" * 128):
         assert check_run_id(run_id) == run_id
@@ -162,7 +162,7 @@ def test_infinite_or_absurd_retry_settings_are_refused_before_the_run(workdir, k
 
 def test_an_unexpected_error_after_the_run_log_exists_ends_the_run_fail(write, monkeypatch):
     from stepline.executors import step_context
-    from stepline.runtime import RunStopped
+    from stepline.run.lifecycle import RunStopped
 
     write("pipeline.yaml", PIPELINE.replace("{type: stub}", "{type: task, command_type: shell, command: 'true'}"))
 

@@ -150,3 +150,51 @@ def test_progress_in_a_terminal_is_coloured_and_never_parses_markup():
     plain = io.StringIO()
     StepProgress(plain, colour=False)(run, "fan.1.[/usr/lib]", node, Status.FAIL, 2.5)
     assert plain.getvalue().endswith(" FAIL    fan.1.[/usr/lib]  2.50 s\n") and "\x1b[" not in plain.getvalue()
+
+
+# ---- runs timeline ----------------------------------------------------------------------------------
+def test_runs_timeline_draws_steps_branches_attempts_with_bars(runs, workdir):
+    shown = cli(workdir, "runs", "timeline", "one", check=0).stdout
+    lines = shown.splitlines()
+    assert lines[0].startswith("run one") and lines[0].split()[2] == "FAIL"
+    fan = next(line for line in lines if line.lstrip().startswith("fan (map)"))
+    assert "FAIL" in fan and "2/3 succeeded, 1 failed" in fan
+    attempts = [line for line in lines if line.lstrip().startswith("attempt ")]
+    assert len(attempts) == 2 and all("FAIL" in a and "command exited with code 1" in a for a in attempts)
+    bars = [line[line.index("│") + 1:line.rindex("│")] for line in lines if "│" in line]
+    assert len({len(b) for b in bars}) == 1 and all("█" in b for b in bars)  # aligned, one axis
+    assert bars[0].strip() == "█" * len(bars[0])  # the run spans the whole axis
+    assert "\x1b[" not in shown  # no colour into a pipe
+    again = cli(workdir, "runs", "timeline", "two", check=0).stdout
+    assert "skipped: succeeded in run one" in again
+
+
+def test_runs_timeline_shows_user_text_as_it_is(workdir):
+    from stepline.runlog.chunked_fs import ChunkedFileSystemRunLogStore
+    from stepline.runlog.models import Attempt, RunLog, Status, StepLog
+
+    store = ChunkedFileSystemRunLogStore.from_config({})
+    store.create_run_log(RunLog(run_id="odd", status=Status.FAIL, end_time="2999-01-01T00:00:00+00:00"))
+    store.put_step_log("odd", StepLog(name="s", internal_name="s", status=Status.FAIL, message="[/usr/lib] [bold]x",
+                                      attempts=[Attempt(status=Status.FAIL, message="[/usr/lib] [bold]x")]))
+    done = cli(workdir, "runs", "timeline", "odd", "--html", "odd.html", check=0)
+    assert "[/usr/lib] [bold]x" in done.stdout
+    page = (workdir / "odd.html").read_text()
+    assert "[/usr/lib] [bold]x" in page and "<script src" not in page and "<link" not in page
+
+
+def test_runs_timeline_html_is_self_contained(runs, workdir):
+    done = cli(workdir, "runs", "timeline", "one", "--html", "t.html", check=0)
+    assert "timeline written to t.html" in done.stderr
+    page = (workdir / "t.html").read_text()
+    assert "SteplineTimeline" in page and '"fan.1.flaky"' in page
+    assert "<script src" not in page and "<link" not in page and "https://" not in page
+    assert "<script>alert" not in page  # user text cannot end the data element
+
+
+def test_runs_timeline_bad_input_is_one_line(runs, workdir):
+    missing = cli(workdir, "runs", "timeline", "nope", check=2)
+    assert "no run 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+    assert "--open needs --html" in cli(workdir, "runs", "timeline", "one", "--open", check=2).stderr
+    assert "cannot write the timeline" in cli(workdir, "runs", "timeline", "one", "--html", "no/such/dir/t.html",
+                                              check=2).stderr

@@ -93,8 +93,8 @@ def test_execute_job_cli_by_reference_and_by_yaml(workdir, jobs_module, monkeypa
 
 
 def test_execute_job_refuses_a_pipeline(workdir, write):
-    from stepline.jobs import check_job
-    from stepline.runtime import prepare
+    from stepline.pipeline.job_file import check_job
+    from stepline.run.prepare import prepare
 
     write("p.yaml", """
         dag:

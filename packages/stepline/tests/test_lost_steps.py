@@ -12,8 +12,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from stepline.run.execute import execute
+from stepline.run.prepare import prepare
 from stepline.runlog.models import Status
-from stepline.runtime import execute, prepare
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 SLOW = """

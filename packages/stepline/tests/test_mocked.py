@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from stepline.errors import ConfigError
-from stepline.retry import flat_steps
+from stepline.run.execute import execute
+from stepline.runlog.flatten import flat_steps
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
@@ -121,9 +121,9 @@ def test_a_failed_mocked_run_can_be_retried(write, workdir):
     first = run(write, patches="      train: {command: exit 1, command_type: shell}\n", run_id="one")
     assert first.status == Status.FAIL
     write("config.yaml", "executor: {type: mocked}\n")
-    from stepline.retry import retry
+    from stepline.run.rerun import rerun
 
-    again = retry("one", "config.yaml", run_id="two", quiet=True)
+    again = rerun("one", "config.yaml", run_id="two", quiet=True)
     assert again.status == Status.SUCCESS
     steps = flat_steps(again)
     assert steps["prepare"].message == "skipped: succeeded in run one"

@@ -108,7 +108,7 @@ def test_without_the_extra_a_notebook_step_says_what_to_install(workdir, write, 
             nb: {type: task, command_type: notebook, command: nb.ipynb}
     """)
     monkeypatch.setitem(sys.modules, "papermill", None)  # as if stepline[notebook] were not installed
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     with pytest.raises(StepLineError) as caught:
         prepare("p.yaml", None)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from stepline.errors import StepLineError
-from stepline.retry import PipelineChangedError, flat_steps, retry
+from stepline.run.execute import execute
+from stepline.run.rerun import PipelineChangedError, rerun
+from stepline.runlog.flatten import flat_steps
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
 
@@ -120,7 +121,7 @@ def test_retry_skips_what_succeeded_inside_maps_and_parallels_and_reapplies_retu
     (workdir / "fixed").touch()
     (workdir / "params.yaml").write_text("base: 1000\nxs: [7]\n")  # the re-run keeps the original's
     monkeypatch.setenv("STEPLINE_PRM_base", "99")
-    again = retry("one", run_id="two", quiet=True)
+    again = rerun("one", run_id="two", quiet=True)
 
     assert again.status == Status.SUCCESS
     assert again.original_run_id == "one"
@@ -144,11 +145,11 @@ def test_retry_skips_what_succeeded_inside_maps_and_parallels_and_reapplies_retu
 def test_retry_of_a_retry_names_the_run_the_step_really_ran_in(write, workdir):
     setup(write)
     execute("pipeline.yaml", None, "params.yaml", run_id="one", quiet=True)
-    second = retry("one", run_id="two", quiet=True)  # still broken
+    second = rerun("one", run_id="two", quiet=True)  # still broken
     assert second.status == Status.FAIL
     calls(workdir)
     (workdir / "fixed").touch()
-    third = retry("two", run_id="three", quiet=True)
+    third = rerun("two", run_id="three", quiet=True)
     assert third.status == Status.SUCCESS
     assert calls(workdir) == ["finish", "left", "right", "square 2"]  # the map failed before the fork
     steps = flat_steps(third)
@@ -178,7 +179,7 @@ def test_retry_copies_the_catalog(write, workdir):
     produced = (workdir / "data" / "x.txt").read_text()
     (workdir / "data" / "x.txt").unlink()
     (workdir / "fixed").touch()
-    assert retry("one", run_id="two", quiet=True).status == Status.SUCCESS
+    assert rerun("one", run_id="two", quiet=True).status == Status.SUCCESS
     assert (workdir / "used.txt").read_text() == produced
     assert (workdir / "made.txt").read_text() == "made-once\n"
 
@@ -188,9 +189,9 @@ def test_a_changed_pipeline_is_refused_unless_forced(write, workdir):
     execute("pipeline.yaml", None, "params.yaml", run_id="one", quiet=True)
     write("pipeline.yaml", PIPELINE.replace("rmods.left", "rmods.right"))
     with pytest.raises(PipelineChangedError, match="changed since run 'one'.*--force"):
-        retry("one", run_id="two", quiet=True)
+        rerun("one", run_id="two", quiet=True)
     (workdir / "fixed").touch()
-    forced = retry("one", run_id="two", force=True, quiet=True)
+    forced = rerun("one", run_id="two", force=True, quiet=True)
     assert forced.status == Status.SUCCESS
     assert flat_steps(forced)["fan.0.square"].message.startswith("skipped")  # matched by name
 
@@ -221,12 +222,12 @@ def test_cli_retry_exit_codes_and_one_line_errors(write, workdir):
 def test_retry_with_a_rendering_executor_is_refused(write, workdir):
     setup(write)
     execute("pipeline.yaml", None, "params.yaml", run_id="one", quiet=True)
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     prepared = prepare("pipeline.yaml", None)
     prepared.services.executor.renders = True
     with pytest.raises(StepLineError, match="retry is not supported with the local executor, which renders"):
-        retry("one", prepared=prepared)
+        rerun("one", prepared=prepared)
 
 
 def test_retry_of_an_sdk_pipeline_through_its_reference(write, workdir):
@@ -262,7 +263,7 @@ def test_retry_under_the_emulator_skips_before_starting_step_processes(write, wo
     assert execute("pipeline.yaml", "config.yaml", "params.yaml", run_id="one", quiet=True).status == Status.FAIL
     calls(workdir)
     (workdir / "fixed").touch()
-    again = retry("one", "config.yaml", run_id="two", quiet=True)
+    again = rerun("one", "config.yaml", run_id="two", quiet=True)
     assert again.status == Status.SUCCESS
     assert calls(workdir) == ["finish", "left", "right", "square 2"]
     assert again.run_config["executor"]["type"] == "emulator"
@@ -318,7 +319,7 @@ def leaf(name: str = "?"):
     assert first.status == Status.FAIL
     assert calls(workdir) == ["body 0", "body 1"]
     (workdir / "fixed").touch()
-    second = retry("one", run_id="two", quiet=True)
+    second = rerun("one", run_id="two", quiet=True)
     assert second.status == Status.SUCCESS, second.message
     assert calls(workdir) == ["body 1", "body 2", "leaf", "pick", "square 2"]
     assert flat_steps(second)["loop.0.b"].message == "skipped: succeeded in run one"

@@ -5,9 +5,8 @@ import os
 import sys
 
 import pytest
-
+from stepline.run.execute import execute
 from stepline.runlog.models import Status
-from stepline.runtime import execute
 
 
 def run(write, pipeline, *, config=None, params=None, **kwargs):
@@ -331,7 +330,7 @@ def test_run_config_records_every_service(write):
 
 
 def test_run_ids_are_unique_and_time_ordered():
-    from stepline.executors.context import new_run_id
+    from stepline.run.run_context import new_run_id
 
     ids = [new_run_id() for _ in range(2000)]
     assert len(set(ids)) == 2000

@@ -6,8 +6,9 @@ import os
 
 import pytest
 from stepline.errors import StepLineError
+from stepline.run.execute import execute
+from stepline.run.prepare import prepare
 from stepline.runlog.models import Status
-from stepline.runtime import execute, prepare
 
 PIPELINE = """
     dag:

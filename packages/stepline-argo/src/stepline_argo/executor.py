@@ -531,7 +531,7 @@ class _Manifest:
         return name
 
     def composite_tasks(self, node: Any, inner: str, path: str, task: str, book: NameBook):
-        from stepline.orchestration.callbacks import dump_keys
+        from stepline.orchestration.render import dump_keys
 
         kind = node.type
         if kind not in ("map", "parallel", "conditional", "dag", "loop"):

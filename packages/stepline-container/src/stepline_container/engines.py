@@ -1,13 +1,71 @@
-"""Container engines: the podman CLI and the Docker API (docker SDK, imported only when used)."""
+"""Container engines: the podman CLI and the Docker API (docker SDK, imported only when used), and
+their contract: an engine runs a :class:`ContainerSpec` and returns an :class:`Outcome`, or raises
+:class:`ContainerError`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from stepline_container.executor import ContainerError, ContainerSpec, Outcome, last_error, pump
+
+class ContainerError(Exception):
+    """A container could not be created or its image is missing (one line)."""
+
+
+@dataclass
+class Mount:
+    host: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass
+class ContainerSpec:
+    """Everything an engine needs to run one step; rendered to ``podman run`` argv or Docker API
+    keyword arguments."""
+
+    name: str
+    image: str
+    command: list[str]
+    workdir: str
+    network: str
+    mounts: list[Mount] = field(default_factory=list)
+    #: NAME -> value; None passes NAME through from this process's environment (secrets).
+    env: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    error: str = ""  # the engine's last error line, if any
+
+
+def pump(stream, sink, keep: list[str]) -> threading.Thread:
+    """Copy an engine's stderr to ours while keeping its last error line."""
+
+    def copy() -> None:
+        for line in iter(stream.readline, b""):
+            sink.write(line.decode(errors="replace"))
+            sink.flush()
+            text = line.decode(errors="replace").strip()
+            if text:
+                keep.append(text)
+                del keep[:-20]
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
+
+
+def last_error(lines: list[str]) -> str:
+    for line in reversed(lines):
+        if line.lower().startswith("error"):
+            return line
+    return ""
 
 
 class PodmanEngine:

@@ -14,8 +14,6 @@ import os
 import re
 import secrets as _random
 import sys
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -23,6 +21,15 @@ from pydantic import Field, ValidationError
 from stepline.component import Locality, config_error
 from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings, single_node_command
 from stepline.runlog.models import CodeIdentity, Status
+
+from stepline_container.engines import (
+    ContainerError,
+    ContainerSpec,
+    DockerEngine,
+    Mount,
+    Outcome,
+    PodmanEngine,
+)
 
 #: Exit codes of ``podman run`` / ``docker run`` that mean the container never ran the command.
 _ENGINE_FAILED, _NOT_EXECUTABLE, _NOT_FOUND = 125, 126, 127
@@ -43,38 +50,6 @@ class ContainerSettings(EmulatorSettings):
 
 #: Settings a step may change with ``overrides: {local-container: {...}}``.
 STEP_SETTINGS = ("docker_image", "network", "environment", "mounts")
-
-
-class ContainerError(Exception):
-    """A container could not be created or its image is missing (one line)."""
-
-
-@dataclass
-class Mount:
-    host: str
-    target: str
-    read_only: bool = False
-
-
-@dataclass
-class ContainerSpec:
-    """Everything an engine needs to run one step; rendered to ``podman run`` argv or Docker API
-    keyword arguments."""
-
-    name: str
-    image: str
-    command: list[str]
-    workdir: str
-    network: str
-    mounts: list[Mount] = field(default_factory=list)
-    #: NAME -> value; None passes NAME through from this process's environment (secrets).
-    env: dict[str, str | None] = field(default_factory=dict)
-
-
-@dataclass
-class Outcome:
-    exit_code: int
-    error: str = ""  # the engine's last error line, if any
 
 
 class LocalContainerExecutor(EmulatorExecutor):
@@ -131,11 +106,7 @@ class LocalContainerExecutor(EmulatorExecutor):
 
     def engine(self, settings: ContainerSettings):
         if settings.engine == "docker":
-            from stepline_container.engines import DockerEngine
-
             return DockerEngine()
-        from stepline_container.engines import PodmanEngine
-
         return PodmanEngine(settings.podman)
 
     def container_spec(self, run, node, internal_name: str, settings: ContainerSettings) -> ContainerSpec:
@@ -240,28 +211,3 @@ def _parse_mount(text: str) -> Mount:
         parts = parts[:-1]
     host = str(Path(parts[0]).expanduser().absolute())
     return Mount(host, parts[1] if len(parts) > 1 else host, read_only)
-
-
-def pump(stream, sink, keep: list[str]) -> threading.Thread:
-    """Copy an engine's stderr to ours while keeping its last error line."""
-
-    def copy() -> None:
-        for line in iter(stream.readline, b""):
-            sink.write(line.decode(errors="replace"))
-            sink.flush()
-            text = line.decode(errors="replace").strip()
-            if text:
-                keep.append(text)
-                del keep[:-20]
-
-    thread = threading.Thread(target=copy, daemon=True)
-    thread.start()
-    return thread
-
-
-def last_error(lines: list[str]) -> str:
-    for line in reversed(lines):
-        if line.lower().startswith("error"):
-            return line
-    return ""
-

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
+from stepline.api import RunPage, RunQuery, RunSummary, page_of
 from stepline.component import Locality, Settings
 from stepline.errors import ConfigError, StepLineError
 from stepline.runlog.base import RUN_KEY, RunLogStore
@@ -309,3 +310,46 @@ class SqlRunLogStore(RunLogStore):
             texts = conn.execute(select(runs.c.record).order_by(runs.c.start_time, runs.c.run_id)).scalars().all()
         found = [RunLog.model_validate_json(t) for t in texts]
         return sorted(found, key=lambda r: (r.start_time, r.run_id))  # collation-independent order
+
+    def run_summaries(self) -> list[RunSummary]:
+        """Every run's summary in one query (the run records only)."""
+        from sqlalchemy import select
+
+        _, runs, _, _ = _tables()
+        with self._begin() as conn:
+            texts = conn.execute(select(runs.c.record)).scalars().all()
+        return [RunSummary.model_validate_json(t) for t in texts]
+
+    def query_runs(self, query: RunQuery | None = None) -> RunPage:
+        """The start-time bounds go to the database (its start-time index); without a status or
+        tag filter the page and the count do too, so the first page of 10,000 runs reads 50 rows."""
+        from sqlalchemy import func, select
+
+        query = query or RunQuery()
+        _, runs, _, _ = _tables()
+        where = []
+        # start times are stored as written (any UTC offset): widen the bounds by a day in SQL and
+        # let page_of apply the exact ones, so a run is never lost to a string comparison
+        if query.since:
+            where.append(runs.c.start_time >= _shift(query.since, -1))
+        if query.until:
+            where.append(runs.c.start_time < _shift(query.until, 1))
+        if query.statuses or query.tag is not None or query.since or query.until:
+            with self._begin() as conn:
+                texts = conn.execute(select(runs.c.record).where(*where)).scalars().all()
+            return page_of((RunSummary.model_validate_json(t) for t in texts), query)
+        order = [runs.c.start_time.desc(), runs.c.run_id.desc()] if query.newest_first else \
+            [runs.c.start_time, runs.c.run_id]
+        with self._begin() as conn:
+            total = conn.execute(select(func.count()).select_from(runs)).scalar()
+            statement = select(runs.c.record).order_by(*order).offset(query.offset)
+            if query.limit is not None:
+                statement = statement.limit(query.limit)
+            texts = conn.execute(statement).scalars().all()
+        return RunPage(runs=[RunSummary.model_validate_json(t) for t in texts], total=total, query=query)
+
+
+def _shift(iso: str, days: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime.fromisoformat(iso) + dt.timedelta(days=days)).isoformat()

@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "get_secret": "stepline.context",
-    "track": "stepline.context",
+    "get_secret": "stepline.active_step",
+    "track": "stepline.active_step",
     "StepLineError": "stepline.errors",
     "ExecutionFailedError": "stepline.errors",
-    "execute": "stepline.runtime",
+    "execute": "stepline.run.execute",
     **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
                                          "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
                                          "pickled", "metric", "task")},
-    **{name: "stepline.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
+    **{name: "stepline.sdk.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
 }
 
 #: runnable names with no Stepline meaning: importing one says so instead of "cannot import name".

@@ -50,6 +50,11 @@ _WHERE = {
     "record_filename": "stepline.runlog.files",
     "key_from_filename": "stepline.runlog.files",
     "atomic_write_text": "stepline.runlog.files",
+    # listing runs (RunLogStore.query_runs / run_summaries)
+    "RunQuery": "stepline.runlog.listing",
+    "RunPage": "stepline.runlog.listing",
+    "RunSummary": "stepline.runlog.listing",
+    "page_of": "stepline.runlog.listing",
     # run log models
     "RunLog": "stepline.runlog.models",
     "StepLog": "stepline.runlog.models",
@@ -81,7 +86,7 @@ _WHERE = {
     "fan_command": "stepline.orchestration.render",
     "start_run_command": "stepline.orchestration.render",
     "finish_run_command": "stepline.orchestration.render",
-    "dump_keys": "stepline.orchestration.callbacks",
+    "dump_keys": "stepline.orchestration.render",
     # configuration: every file a configuration reference reads (to mount them elsewhere)
     "config_files": "stepline.config.loader",
 }
@@ -118,6 +123,9 @@ __all__ = [
     "RunLog",
     "RunLogStore",
     "RunNotFoundError",
+    "RunPage",
+    "RunQuery",
+    "RunSummary",
     "SecretNotFoundError",
     "Secrets",
     "Settings",
@@ -136,6 +144,7 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "key_from_filename",
+    "page_of",
     "record_filename",
     "record_lost",
     "single_node_command",
@@ -177,12 +186,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings
     from stepline.executors.local import LocalExecutor, LocalSettings
     from stepline.executors.step_context import execute_step, record_lost
-    from stepline.orchestration.callbacks import dump_keys
     from stepline.orchestration.render import (
         STEPLINE,
         NameBook,
         RenderingExecutor,
         RenderJob,
+        dump_keys,
         fan_command,
         finish_run_command,
         single_node_command,
@@ -193,6 +202,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from stepline.plugins.problem import Problem, Severity
     from stepline.runlog.base import RUN_KEY, RunLogStore
     from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename
+    from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
     from stepline.runlog.models import (
         Attempt,
         BranchLog,

@@ -73,15 +73,15 @@ def execute(
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
-    from stepline.runtime import execute as run_pipeline
-    from stepline.runtime import prepare
+    from stepline.run.execute import execute as run_pipeline
+    from stepline.run.prepare import prepare
 
     path = _pipeline_path(pipeline, file)
     prepared = prepare(path, _ref(config))
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if prepared.services.executor.renders:
-        from stepline.runtime import render
+        from stepline.run.execute import render
 
         written = render(path, _ref(config), parameters, prepared=prepared)
         print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
@@ -104,7 +104,7 @@ def retry(
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
     from stepline.config.loader import load_services
-    from stepline.retry import retry as retry_run
+    from stepline.run.rerun import rerun as retry_run
 
     run_log = retry_run(run_id, _ref(config), run_id=new_run_id, force=force,
                         observers=[StepProgress()] if progress else None)
@@ -115,7 +115,7 @@ def retry(
 
 
 def _all_steps(run_log):
-    from stepline.retry import flat_steps
+    from stepline.runlog.flatten import flat_steps
 
     return flat_steps(run_log).values()
 
@@ -129,7 +129,7 @@ def execute_single_node(
     map_variable: Annotated[str | None, typer.Option("--map-variable", help="JSON of map variables.")] = None,
 ) -> None:
     """Run one step of an existing run (the callback every orchestrator uses)."""
-    from stepline.runtime import execute_single_node as run_step
+    from stepline.run.execute import execute_single_node as run_step
 
     status = run_step(run_id, step, file, _ref(config), map_variable)
     raise typer.Exit(0 if status.value == "SUCCESS" else 1)
@@ -147,9 +147,9 @@ def execute_job(
 ) -> None:
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
     from stepline.cli.summary import summary
-    from stepline.jobs import check_job
-    from stepline.runtime import execute as run_pipeline
-    from stepline.runtime import prepare
+    from stepline.pipeline.job_file import check_job
+    from stepline.run.execute import execute as run_pipeline
+    from stepline.run.prepare import prepare
 
     prepared = prepare(job, _ref(config))
     check_job(prepared.graph, job)
@@ -205,10 +205,11 @@ def fan(
 
     from stepline.errors import StepLineError
     from stepline.orchestration import callbacks
+    from stepline.orchestration.render import dump_keys
 
     if direction == "out":
         status, keys = callbacks.fan_out(run_id, step, file, _ref(config), iteration)
-        text, ok = callbacks.dump_keys(keys), status.value != "FAIL"
+        text, ok = dump_keys(keys), status.value != "FAIL"
     elif direction == "in":
         text = callbacks.fan_in(run_id, step, file, _ref(config), iteration)
         ok = text != "FAIL"
@@ -229,7 +230,7 @@ def validate(
 ) -> None:
     """Check a pipeline and configuration without running anything."""
     from stepline.pipeline.graph import walk
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     prepared = prepare(_pipeline_path(pipeline, file), _ref(config))
     for warning in prepared.warnings:
@@ -327,6 +328,60 @@ def runs_diff(
     store = load_services(_ref(config)).run_log_store
     text, _ = run_diff(store.get_run_log(first), store.get_run_log(second))
     print(text)
+
+
+@runs_app.command("timeline")
+def runs_timeline(
+    run_id: Annotated[str, typer.Argument(help="The run to draw.")],
+    config: ConfigOpt = None,
+    html: Annotated[str | None, typer.Option("--html", help="Also write a self-contained HTML timeline here.")] = None,
+    open_file: Annotated[bool, typer.Option("--open", help="Open the HTML file in a browser (with --html).")] = False,
+) -> None:
+    """A run's steps, branches and attempts with status, duration and bars to scale; --html: a page."""
+    from stepline.config.loader import load_services
+    from stepline.errors import StepLineError
+    from stepline.inspect.console import print_console
+    from stepline.inspect.timeline import build_timeline
+
+    if open_file and not html:
+        raise StepLineError("--open needs --html FILE", hint=f"stepline runs timeline {run_id} --html timeline.html --open")
+    timeline = build_timeline(load_services(_ref(config)).run_log_store.get_run_log(run_id))
+    print_console(timeline)
+    if html:
+        from pathlib import Path
+
+        from stepline.inspect.html_file import render_html
+
+        target = Path(html)
+        try:
+            target.write_text(render_html(timeline), encoding="utf-8")
+        except OSError as exc:
+            raise StepLineError(f"cannot write the timeline to '{html}': {exc.strerror}",
+                                hint="pick a writable path for --html") from None
+        print(f"timeline written to {target}", file=sys.stderr)
+        if open_file:
+            import webbrowser
+
+            webbrowser.open(target.resolve().as_uri())
+
+
+@app.command()
+def ui(
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless you mean to share it).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8080,
+) -> None:
+    """A local, read-only web app over the configured run log store: runs, timelines, steps, compare."""
+    from stepline.errors import StepLineError
+    from stepline.ui.serve import is_loopback, serve
+
+    if not 0 <= port <= 65535:
+        raise StepLineError(f"--port {port} is not a port number", hint="give 0-65535, e.g. --port 8080")
+    if not is_loopback(host):
+        print(f"warning: listening on {host}: anyone who can reach this address can read every run log "
+              "and catalog item of this store (there is no login)", file=sys.stderr)
+    serve(_ref(config), host, port)
 
 
 def _register_graph() -> None:

@@ -23,6 +23,8 @@ def graph(
     statuses = None
     if run:
         from stepline.config.loader import load_services
+        from stepline.runlog.flatten import statuses as step_statuses
 
-        statuses = run_statuses(shape, load_services(",".join(config) if config else None).run_log_store.get_run_log(run))
+        statuses = run_statuses(shape, step_statuses(
+            load_services(",".join(config) if config else None).run_log_store.get_run_log(run)))
     print(render(shape, fmt, statuses, title=pipeline if fmt != "mermaid" else ""))

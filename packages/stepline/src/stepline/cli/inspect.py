@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from stepline.cli.summary import _seconds, format_duration, step_duration
+from stepline.runlog.flatten import flat_steps
 from stepline.runlog.models import Parameter, RunLog, StepEnvironment, StepLog
 
 #: Branches shown per composite before the rest are summarised (failed ones are always shown).
@@ -56,7 +57,7 @@ def run_tree(run: RunLog, where: str) -> str:
         lines += format_parameters(run.parameters, "  ")
     lines.append("steps:")
     _steps(run.steps, "  ", lines)
-    items = [(s, d) for s in _all_steps(run.steps) for d in s.data_catalog]
+    items = [(s, d) for s in flat_steps(run).values() for d in s.data_catalog]
     if items:
         lines.append("catalog:")
         for step, item in items:
@@ -64,13 +65,6 @@ def run_tree(run: RunLog, where: str) -> str:
             lines.append(f"  {item.stage:<3}  {item.name}  ({step.internal_name}){digest}")
     lines.append(f"run log: {where}")
     return "\n".join(lines)
-
-
-def _all_steps(steps: dict[str, StepLog]):
-    for step in steps.values():
-        yield step
-        for branch in step.branches.values():
-            yield from _all_steps(branch.steps)
 
 
 def _step_line(step: StepLog, indent: str) -> str:
@@ -126,7 +120,7 @@ def _branches(step: StepLog, indent: str, lines: list[str]) -> None:
 
 # ---- diff -----------------------------------------------------------------------------------------
 def _flat(run: RunLog) -> dict[str, StepLog]:
-    return {s.internal_name: s for s in _all_steps(run.steps) if s.step_type != "success"}
+    return {name: s for name, s in flat_steps(run).items() if s.step_type != "success"}
 
 
 def _metrics(run: RunLog) -> dict[str, Any]:
@@ -141,18 +135,10 @@ def _metrics(run: RunLog) -> dict[str, Any]:
     return found
 
 
-def _compare(title: str, left: dict[str, Any], right: dict[str, Any], lines: list[str]) -> int:
+def _changes(left: dict[str, Any], right: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, before, after) for every key whose value differs; '-' where a side lacks it."""
     changed = [k for k in sorted(set(left) | set(right)) if left.get(k, _MISSING) != right.get(k, _MISSING)]
-    if not changed:
-        lines.append(f"{title}: same")
-        return 0
-    lines.append(f"{title}:")
-    width = max(len(k) for k in changed)
-    for key in changed:
-        a = _plain(left[key]) if key in left else "-"
-        b = _plain(right[key]) if key in right else "-"
-        lines.append(f"  {key:<{width}}  {a}  ->  {b}")
-    return len(changed)
+    return [(k, _plain(left[k]) if k in left else "-", _plain(right[k]) if k in right else "-") for k in changed]
 
 
 _MISSING = object()
@@ -162,18 +148,33 @@ def _plain(value: Any) -> str:
     return value if isinstance(value, str) and len(value) <= 40 else short(value, 40)
 
 
+def diff_sections(a: RunLog, b: RunLog) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """What differs between two runs, by section (run, parameters, metrics, step statuses):
+    each section's (key, value in a, value in b) rows; an empty list when the section is the same."""
+    def run_fields(run: RunLog) -> dict[str, Any]:
+        return {"status": run.status.value, "pipeline": run.pipeline_file, "dag hash": run.dag_hash, "tag": run.tag}
+
+    return [
+        ("run", _changes(run_fields(a), run_fields(b))),
+        ("parameters at start", _changes({k: p.value for k, p in a.initial_parameters.items()},
+                                         {k: p.value for k, p in b.initial_parameters.items()})),
+        ("parameters at end", _changes({k: p.value for k, p in a.parameters.items()},
+                                       {k: p.value for k, p in b.parameters.items()})),
+        ("metrics", _changes(_metrics(a), _metrics(b))),
+        ("step statuses", _changes({k: s.status.value for k, s in _flat(a).items()},
+                                   {k: s.status.value for k, s in _flat(b).items()})),
+    ]
+
+
 def run_diff(a: RunLog, b: RunLog) -> tuple[str, int]:
     """What differs between two runs: parameters, metrics, step statuses. Returns (text, changes)."""
-    lines = [f"runs {a.run_id} -> {b.run_id}"]
-    changes = _compare("run", {"status": a.status.value, "pipeline": a.pipeline_file, "dag hash": a.dag_hash,
-                               "tag": a.tag},
-                       {"status": b.status.value, "pipeline": b.pipeline_file, "dag hash": b.dag_hash, "tag": b.tag},
-                       lines)
-    changes += _compare("parameters at start", {k: p.value for k, p in a.initial_parameters.items()},
-                        {k: p.value for k, p in b.initial_parameters.items()}, lines)
-    changes += _compare("parameters at end", {k: p.value for k, p in a.parameters.items()},
-                        {k: p.value for k, p in b.parameters.items()}, lines)
-    changes += _compare("metrics", _metrics(a), _metrics(b), lines)
-    changes += _compare("step statuses", {k: s.status.value for k, s in _flat(a).items()},
-                        {k: s.status.value for k, s in _flat(b).items()}, lines)
+    lines, changes = [f"runs {a.run_id} -> {b.run_id}"], 0
+    for title, rows in diff_sections(a, b):
+        changes += len(rows)
+        if not rows:
+            lines.append(f"{title}: same")
+            continue
+        lines.append(f"{title}:")
+        width = max(len(k) for k, _, _ in rows)
+        lines += [f"  {key:<{width}}  {before}  ->  {after}" for key, before, after in rows]
     return "\n".join(lines), changes

@@ -8,23 +8,18 @@ log and file-system catalog under ``.stepline/``, secrets from the environment, 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.config.stacks import ALIASES
 from stepline.errors import ConfigError
+from stepline.run.services import Services
 
 __all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "config_files", "load_services",
            "read_config"]
 
 if TYPE_CHECKING:
-    from stepline.catalog.base import Catalog
     from stepline.config.stacks import Stack
-    from stepline.executors.base import Executor
-    from stepline.runlog.base import RunLogStore
-    from stepline.secrets.base import Secrets
-    from stepline.tracking.base import ExperimentTracker
 
 DEFAULTS: dict[str, str] = {
     "executor": "local",
@@ -48,29 +43,6 @@ EQUIVALENTS: dict[tuple[str, str], str] = {
 }
 #: each may hold a reference, like ``-c``: ``stack:platform,team.yaml``
 CONFIG_ENV_VARS = ("STEPLINE_CONFIGURATION_FILE", "RUNNABLE_CONFIGURATION_FILE")
-
-
-@dataclass
-class Services:
-    """The executor and services of one run."""
-
-    executor: Executor
-    run_log_store: RunLogStore
-    catalog: Catalog
-    secrets: Secrets
-    experiment_tracker: ExperimentTracker
-    #: Named executors of the optional ``executors:`` section, for steps that say ``executor: NAME``.
-    executors: dict[str, Executor] = field(default_factory=dict)
-
-    def services(self) -> list[Any]:
-        return [self.run_log_store, self.catalog, self.secrets, self.experiment_tracker]
-
-    def describe(self) -> dict[str, Any]:
-        """The full effective configuration, as recorded in the run log's ``run_config``."""
-        described = {section: getattr(self, section).describe() for section in DEFAULTS}
-        if self.executors:
-            described["executors"] = {name: ex.describe() for name, ex in self.executors.items()}
-        return described
 
 
 def configuration_reference(reference: str | None) -> str | None:

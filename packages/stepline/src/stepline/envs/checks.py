@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from stepline.errors import StepLineError
 
 if TYPE_CHECKING:
-    from stepline.config.loader import Services
+    from stepline.run.services import Services
     from stepline.pipeline.graph import Graph
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stepline.component import Component, Locality
 
 if TYPE_CHECKING:
-    from stepline.executors.context import RunContext
+    from stepline.run.run_context import RunContext
     from stepline.runlog.models import Status
 
 

@@ -15,9 +15,9 @@ from stepline.pipeline.graph import Graph, join, walk
 from stepline.runlog.models import Attempt, BranchLog, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
-    from stepline.executors.context import RunContext
     from stepline.executors.traversal import RunNode
     from stepline.pipeline.composites import BranchPlan, CompositeNode
+    from stepline.run.run_context import RunContext
 
 #: run_branches(run, [(branch internal name, graph)]) -> statuses in the same order
 RunBranches = Callable[["RunContext", list[tuple[str, Graph]]], list[Status]]

@@ -112,7 +112,7 @@ class _Script:
                     "  done",
                     '  sl_fan "$path" in >/dev/null; rc=$?',
                     "else rc=1; fi"]
-        from stepline.orchestration.callbacks import dump_keys
+        from stepline.orchestration.render import dump_keys
 
         graphs = node.branch_graphs()
         functions = {key: self.graph_function(graph, f"{template}.{key}") for key, graph in graphs.items()}

@@ -9,7 +9,6 @@ import sys
 from typing import ClassVar
 
 from pydantic import Field
-
 from stepline.component import Locality, Settings
 from stepline.executors.base import Executor
 from stepline.runlog.models import Status
@@ -59,7 +58,7 @@ class LocalExecutor(Executor):
         if node.composite:
             return run_composite(run, node, internal_name, branch, self.run_branches)
         if run.original_steps:  # a re-run: steps that succeeded in the original are not run again
-            from stepline.retry import skip_from_original
+            from stepline.executors.skip_from_original import skip_from_original
 
             skipped = skip_from_original(run, node, internal_name, branch)
             if skipped is not None:

@@ -8,7 +8,7 @@ pipeline-executor:
 ```
 
 ``stepline execute -c retry.yaml PIPELINE`` then does what ``stepline retry RUN_ID`` does: a new run
-that skips every step that succeeded in ``run_id`` (see :mod:`stepline.retry`). It traverses and runs
+that skips every step that succeeded in ``run_id`` (see :mod:`stepline.run.rerun`). It traverses and runs
 steps here, like ``local``.
 """
 

@@ -19,8 +19,8 @@ from stepline.tasks.output import Masker
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
-    from stepline.executors.context import RunContext
     from stepline.pipeline.nodes import Node, TaskNode
+    from stepline.run.run_context import RunContext
 
 
 def instant_attempt(status: Status, message: str = "") -> Attempt:

@@ -10,9 +10,9 @@ from stepline.pipeline.graph import join
 from stepline.runlog.models import Status
 
 if TYPE_CHECKING:
-    from stepline.executors.context import RunContext
     from stepline.pipeline.graph import Graph
     from stepline.pipeline.nodes import Node
+    from stepline.run.run_context import RunContext
 
 #: run_node(run, node, internal_name, branch) -> status of that step
 RunNode = Callable[["RunContext", "Node", str, str], Status]

@@ -7,55 +7,36 @@ log, and exits 0 (success) or 1 (failure). They reuse the composite pieces of
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from stepline.errors import PipelineDefinitionError, StepLineError
 from stepline.runlog.models import Status
 
 if TYPE_CHECKING:
-    from stepline.executors.context import RunContext
     from stepline.pipeline.graph import Graph
+    from stepline.run.run_context import RunContext
 
 
-def _context(run_id: str, pipeline_file: str, config_file: str | None) -> RunContext:
-    from stepline.executors.context import RunContext
-    from stepline.plugins.manager import get_plugin_manager
-    from stepline.runtime import prepare
+def _context(run_id: str, pipeline_file: str, config_file: str | None, must_exist: bool = True) -> RunContext:
+    from stepline.run.lifecycle import open_run
+    from stepline.run.prepare import prepare
 
     prepared = prepare(pipeline_file, config_file)
-    services = prepared.services
-    get_plugin_manager().configure_integration(services.executor, services.services(), "execution")
-    return RunContext(run_id=run_id, graph=prepared.graph, services=services, pipeline_file=pipeline_file,
-                      config_file=config_file, quiet=False)
+    return open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, must_exist=must_exist)
 
 
 def start_run(run_id: str, pipeline_file: str, config_file: str | None, params_file: str | None = None,
               tag: str = "") -> bool:
-    """Create the run log (PROCESSING, initial parameters). Returns False when the run already exists
-    for the same pipeline (an engine retrying the start), raises when it exists for another."""
-    from stepline.errors import RunNotFoundError
-    from stepline.params import initial_parameters
-    from stepline.runlog.models import RunLog
+    """Create the run log (PROCESSING, initial parameters) as ``stepline execute`` does. Returns False
+    when the run already exists for the same pipeline (an engine retrying the start), raises when it
+    exists for another."""
+    from stepline.run import lifecycle
+    from stepline.run.prepare import prepare
 
-    run = _context(run_id, pipeline_file, config_file)
-    dag_hash = run.graph.dag_hash()
-    try:
-        existing = run.store.get_run(run_id)
-    except RunNotFoundError:
-        existing = None
-    if existing is not None:
-        if existing.dag_hash != dag_hash:
-            raise StepLineError(f"run id '{run_id}' is already used by another pipeline",
-                                hint="give the workflow a new run id")
-        return False
-    parameters = initial_parameters(params_file)
-    run.store.create_run_log(RunLog(run_id=run_id, status=Status.PROCESSING, tag=tag, dag_hash=dag_hash,
-                                    pipeline_file=pipeline_file, parameters=parameters,
-                                    run_config=run.services.describe()))
-    run.services.experiment_tracker.start_run(run_id, {k: p.value for k, p in parameters.items()},
-                                              {"tag": tag} if tag else {})
-    return True
+    run = lifecycle.start_run(prepare(pipeline_file, config_file), pipeline_file=pipeline_file,
+                              config_file=config_file, params_file=params_file, run_id=run_id, tag=tag,
+                              phase="execution", exists_ok=True)
+    return run is not None
 
 
 def graph_outcome(run: RunContext, graph: Graph, branch: str) -> Status:
@@ -72,14 +53,11 @@ def graph_outcome(run: RunContext, graph: Graph, branch: str) -> Status:
 
 def finish_run(run_id: str, pipeline_file: str, config_file: str | None) -> Status:
     """Set the run's final status from what its steps recorded (the pipeline reached its success node)."""
-    from stepline.runlog.models import utc_now
+    from stepline.run import lifecycle
 
     run = _context(run_id, pipeline_file, config_file)
-    run.store.get_run(run_id)
     status = graph_outcome(run, run.graph, "")
-    message = "" if status == Status.SUCCESS else "the pipeline did not reach its success step"
-    run.store.update_run(run_id, status=status, end_time=utc_now(), message=message)
-    run.services.experiment_tracker.end_run(run_id, status.value)
+    lifecycle.finish_run(run, status, "" if status == Status.SUCCESS else "the pipeline did not reach its success step")
     return status
 
 
@@ -102,8 +80,8 @@ def fan_out(run_id: str, step: str, pipeline_file: str, config_file: str | None,
     from stepline.executors import composite as pieces
     from stepline.pipeline.composites import LoopNode
 
-    run = _context(run_id, pipeline_file, config_file)
-    node = _composite(run, step)
+    run = _context(run_id, pipeline_file, config_file, must_exist=False)
+    node = _composite(run, step)  # a wrong step is reported before a missing run
     run.store.get_run(run_id)
     branch = step.rpartition(".")[0]
     is_loop = isinstance(node, LoopNode)
@@ -138,7 +116,7 @@ def fan_in(run_id: str, step: str, pipeline_file: str, config_file: str | None,
     from stepline.pipeline.composites import LoopNode
     from stepline.pipeline.graph import join
 
-    run = _context(run_id, pipeline_file, config_file)
+    run = _context(run_id, pipeline_file, config_file, must_exist=False)  # its missing record says more
     node = _composite(run, step)
     branch = step.rpartition(".")[0]
     record = run.store.get_step_log(run_id, step)
@@ -173,8 +151,3 @@ def fan_in(run_id: str, step: str, pipeline_file: str, config_file: str | None,
         status, params, message = Status.FAIL, None, str(exc)
     pieces.finish_composite(run, record, branch, status, params, message)
     return status.value
-
-
-def dump_keys(keys: list[str]) -> str:
-    """The JSON text ``fan out`` prints: compact, so engines can compare it as a string."""
-    return json.dumps(keys, separators=(",", ":"))

@@ -1,11 +1,11 @@
-"""What every renderer shares: the job it renders, its base class, the callback command lines, and
-deterministic DNS-1123 names derived from step paths."""
+"""What every renderer shares: the job it renders, its base class, the callback command lines (and the
+branch keys ``fan out`` prints), and deterministic DNS-1123 names derived from step paths."""
 
 from __future__ import annotations
 
 import abc
-
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +15,8 @@ from stepline.component import Locality
 from stepline.executors.base import Executor
 
 if TYPE_CHECKING:
-    from stepline.config.loader import Services
     from stepline.pipeline.graph import Graph
+    from stepline.run.services import Services
 
 STEPLINE = "stepline"
 
@@ -90,6 +90,11 @@ def fan_command(run_id: str, step: str, direction: str, pipeline_file: str, conf
 
 def finish_run_command(run_id: str, pipeline_file: str, config_file: str | None) -> list[str]:
     return [STEPLINE, "finish-run", run_id, *_files(pipeline_file, config_file)]
+
+
+def dump_keys(keys: list[str]) -> str:
+    """The JSON text ``fan out`` prints: compact, so engines can compare it as a string."""
+    return json.dumps(keys, separators=(",", ":"))
 
 
 # ---- names ------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
 
 YAML_SUFFIXES = (".yaml", ".yml")
+#: The file an SDK error names while a pipeline is built in Python (replaced by the reference, if any).
+SDK_FILE = "<sdk>"
 _EXIT_HINT = 'keep sys.exit() under `if __name__ == "__main__":`'
 _LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("stepline_loading_reference", default=False)
 
@@ -76,9 +78,9 @@ def _load_yaml(path: str) -> Graph:
                                       hint="give a YAML file, module:attribute or path/to/file.py:attribute")
     raw = load_yaml_file(path)
     if isinstance(raw, dict) and "job" in raw and "dag" not in raw:
-        from stepline.jobs import job_from_yaml
+        from stepline.pipeline.job_file import job_graph, parse_job
 
-        return job_from_yaml(raw, file=path).graph()
+        return job_graph(*parse_job(raw, file=path))
     return load_pipeline(path)
 
 
@@ -148,8 +150,6 @@ def _import_file(path: str, reference: str):
 
 def _in_reference(exc: StepLineError, reference: str) -> StepLineError:
     """An SDK error names the reference the graph came from, not a placeholder file."""
-    from stepline.sdk.pipeline import SDK_FILE
-
     if exc.file == SDK_FILE:
         exc.file = None
     return exc.with_context(file=reference)

@@ -1,6 +1,6 @@
 """Render a pipeline's shape (branches included) as Mermaid, Graphviz dot or indented text.
 
-Pure functions of a :class:`Graph` and, optionally, the statuses of a run (:func:`run_statuses`).
+Pure functions of a :class:`Graph` and, optionally, the statuses of a run's steps (:func:`run_statuses`).
 A map's or loop's branch is drawn once, as the template every iteration runs (key ``*``); with a
 run, its steps show how many iterations succeeded.
 """
@@ -15,7 +15,6 @@ from stepline.errors import StepLineError
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.pipeline.nodes import Node
-    from stepline.runlog.models import RunLog
 
 FORMATS = ("text", "mermaid", "dot")
 COLOURS = {"SUCCESS": ("#d4edda", "#28a745"), "FAIL": ("#f8d7da", "#dc3545"),
@@ -38,19 +37,11 @@ def _matches(template: str, internal_name: str) -> bool:
     return len(t) == len(n) and all(a == "*" or a == b for a, b in zip(t, n))
 
 
-def run_statuses(graph: Graph, run: RunLog) -> dict[str, StepState]:
-    """Each step template of ``graph`` (as :func:`walk` names them) -> its state in ``run``."""
+def run_statuses(graph: Graph, flat: dict[str, str]) -> dict[str, StepState]:
+    """Each step template of ``graph`` (as :func:`walk` names them) -> its state in a run, given the
+    status of each of the run's steps by internal name (:func:`stepline.runlog.flatten.statuses`)."""
     from stepline.pipeline.graph import walk
 
-    flat = {}
-
-    def visit(steps):
-        for step in steps.values():
-            flat[step.internal_name] = step.status.value
-            for branch in step.branches.values():
-                visit(branch.steps)
-
-    visit(run.steps)
     found: dict[str, StepState] = {}
     for template, _ in walk(graph):
         if "*" not in template.split("."):

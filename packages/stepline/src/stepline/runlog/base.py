@@ -15,6 +15,7 @@ from typing import ClassVar
 from stepline.component import Component, Locality
 from stepline.errors import RunNotFoundError
 from stepline.paths import check_run_id
+from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
 from stepline.runlog.models import BranchLog, Parameter, RunLog, StepLog
 
 RUN_KEY = "run"
@@ -161,6 +162,25 @@ class RunLogStore(Component, abc.ABC):
             if text:
                 runs.append(RunLog.model_validate_json(text))
         return sorted(runs, key=lambda r: (r.start_time, r.run_id))
+
+    def run_summaries(self) -> list[RunSummary]:
+        """Every run's summary, in no particular order: the listing primitive.
+
+        The default parses each run's own record (never a step log); a store with a cheaper way to
+        read them all at once overrides it.
+        """
+        found = []
+        for run_id in self._run_ids():
+            text = self._read(run_id, RUN_KEY)
+            if text:
+                found.append(RunSummary.model_validate_json(text))
+        return found
+
+    def query_runs(self, query: RunQuery | None = None) -> RunPage:
+        """One page of the runs that match ``query`` (status, tag, start-time bounds), newest first
+        by default, with the number that matched in all. A store that can filter and order where
+        the runs live (an index, a database query) overrides it."""
+        return page_of(self.run_summaries(), query or RunQuery())
 
     def run_exists(self, run_id: str) -> bool:
         return self._read(check_run_id(run_id), RUN_KEY) is not None

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from stepline.component import Settings
-from stepline.runlog.base import RunLogStore
+from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename
+from stepline.runlog.listing import RunSummary
 
 
 class ChunkedFsSettings(Settings):
@@ -69,3 +70,16 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         if not self.folder.is_dir():
             return []
         return [entry.name for entry in os.scandir(self.folder) if entry.is_dir()]
+
+    def run_summaries(self):
+        """One small file per run (its run record), read in one pass over the folder."""
+        if not self.folder.is_dir():
+            return []
+        name, found = record_filename(RUN_KEY), []
+        for entry in os.scandir(self.folder):
+            try:
+                with open(os.path.join(entry.path, name), "rb") as handle:
+                    found.append(RunSummary.model_validate_json(handle.read()))
+            except (FileNotFoundError, NotADirectoryError):  # not a run folder, or one being created
+                continue
+        return found

@@ -10,8 +10,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from stepline.component import Settings
-from stepline.runlog.base import RunLogStore
+from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import atomic_write_text
+from stepline.runlog.listing import RunSummary
+
+#: A run's file starts with its run record (written first, and a replaced key keeps its place).
+_RUN_PREFIX = '{"run":'
+_HEAD_BYTES = 16384
 
 
 class FileSystemSettings(Settings):
@@ -101,3 +106,30 @@ class FileSystemRunLogStore(RunLogStore):
         if not self.folder.is_dir():
             return []
         return [p.stem for p in self.folder.glob("*.json") if not p.name.startswith(".")]
+
+    def run_summaries(self):
+        """Each run's record from the head of its file, without reading (or parsing) its step logs."""
+        found = []
+        for run_id in self._run_ids():
+            text = self._head_record(run_id)
+            if text is not None:
+                found.append(RunSummary.model_validate_json(text))
+        return found
+
+    def _head_record(self, run_id: str) -> str | None:
+        decoder = json.JSONDecoder()
+        try:
+            with open(self._path(run_id), encoding="utf-8") as handle:
+                head = handle.read(_HEAD_BYTES)
+                while head.startswith(_RUN_PREFIX):
+                    try:
+                        _, end = decoder.raw_decode(head, len(_RUN_PREFIX))
+                        return head[len(_RUN_PREFIX):end]
+                    except json.JSONDecodeError:
+                        more = handle.read(_HEAD_BYTES * 4)
+                        if not more:
+                            break
+                        head += more
+        except FileNotFoundError:
+            return None
+        return self._read(run_id, RUN_KEY)  # a file written in another order: read it whole

@@ -12,22 +12,22 @@ Steps in a list are chained in order; the last one ends in ``success``. See docs
 from typing import Any
 
 from stepline.errors import ExecutionFailedError
-from stepline.jobs import NotebookJob, PythonJob, ShellJob
 from stepline.sdk.decorator import task
+from stepline.sdk.jobs import NotebookJob, PythonJob, ShellJob
 from stepline.sdk.pipeline import Pipeline
 from stepline.sdk.returns import Catalog, json, metric, pickled
 from stepline.sdk.steps import (
-                                Conditional,
-                                Fail,
-                                Loop,
-                                Map,
-                                NotebookTask,
-                                Parallel,
-                                PythonTask,
-                                ShellTask,
-                                Step,
-                                Stub,
-                                Success,
+    Conditional,
+    Fail,
+    Loop,
+    Map,
+    NotebookTask,
+    Parallel,
+    PythonTask,
+    ShellTask,
+    Step,
+    Stub,
+    Success,
 )
 
 __all__ = ["Catalog", "Conditional", "ExecutionFailedError", "Fail", "Loop", "Map", "NotebookJob", "NotebookTask",

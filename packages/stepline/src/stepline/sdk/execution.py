@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from stepline.errors import ExecutionFailedError, PipelineDefinitionError, StepLineError
 
 if TYPE_CHECKING:
+    from stepline.pipeline.graph import Graph
     from stepline.runlog.models import RunLog
 
 PARAMETERS_FILE_VARS = ("STEPLINE_PARAMETERS_FILE", "RUNNABLE_PARAMETERS_FILE")
@@ -106,7 +108,7 @@ def candidates(target: Any, caller: Origin | None) -> list[str]:
 
 def find_reference(target: Any, caller: Origin | None, graph, executor: str) -> str:
     """The first candidate that loads the very graph being run, or a one-line error with the fix."""
-    from stepline.sdk.pipeline import same_graph
+    from stepline.run.prepare import same_graph
 
     tried = []
     for reference in candidates(target, caller):
@@ -131,7 +133,6 @@ def execute_sdk(target: Any, frame: FrameType, *, configuration_file: str | None
     """Run ``target`` (a Pipeline or a job) for a script; see the module's docstring."""
     from stepline.config.loader import CONFIG_ENV_VARS
     from stepline.pipeline.reference import loading_reference
-    from stepline.sdk.pipeline import run_graph
 
     if loading_reference():  # another process is rebuilding the pipeline: only build it
         return None
@@ -155,6 +156,40 @@ def execute_sdk(target: Any, frame: FrameType, *, configuration_file: str | None
     return run_log
 
 
+def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
+              run_id: str | None, tag: str, quiet: bool, find_reference: Callable[[str], str] | None = None,
+              retry_of: str | None = None) -> RunLog | None:
+    """Run (or render) a graph built in Python through the run layer (shared by pipelines and jobs);
+    print its summary. ``find_reference(executor_name)`` is asked for the reference when none is given
+    and the executor needs one; ``retry_of`` makes the run a re-run of that run (as ``stepline retry``)."""
+    from stepline.cli.summary import summary
+    from stepline.run.execute import execute, render
+    from stepline.run.prepare import prepare_graph
+
+    source, prepared = prepare_graph(graph, reference, configuration_file, find_reference)
+    executor = prepared.services.executor
+    for message in prepared.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    if executor.renders:
+        if retry_of:
+            from stepline.errors import NotSupportedError
+
+            raise NotSupportedError(f"a re-run (retry of run '{retry_of}') with the {executor.name} executor, "
+                                    "which renders the pipeline for another engine",
+                                    hint="re-run with an executor that traverses the graph: local, emulator, ...")
+        written = render(source, configuration_file, parameters_file, prepared=prepared)
+        print(f"rendered {source} with the {executor.name} executor to {written}", file=sys.stderr)
+        return None
+    run_log = execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet, prepared=prepared,
+                      retry_of=retry_of)
+    if not quiet:
+        described = prepared.services.run_log_store.describe()
+        config = described.get("config") or {}
+        place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
+        print(summary(run_log, f"{place} ({described['type']})"), file=sys.stderr)
+    return run_log
+
+
 def one_line_if_uncaught() -> None:
     """A StepLineError that reaches the top of a script is printed as its one line, not a
     traceback (the script exits 1 as with any uncaught exception). Only Python's own hook is
@@ -173,7 +208,7 @@ def one_line_if_uncaught() -> None:
 
 def failed(run_log: RunLog) -> ExecutionFailedError:
     """The error for a run that ended in FAIL, naming the first step that failed."""
-    from stepline.retry import flat_steps
+    from stepline.runlog.flatten import flat_steps
 
     step = next((s for s in flat_steps(run_log).values()
                  if s.status.value == "FAIL" and s.step_type not in ("fail", "success") and not s.branches), None)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import PipelineDefinitionError
-from stepline.sdk.steps import Fail, PythonTask, Step, Success
+from stepline.pipeline.reference import SDK_FILE
+from stepline.sdk.steps import Branch, Fail, PythonTask, Step, Success
 
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.runlog.models import RunLog
-
-#: What the run log records as ``pipeline_file`` for an SDK run started without a reference.
-NO_REFERENCE = "<python: no reference>"
-SDK_FILE = "<sdk>"
 
 
 def as_step(item: Any) -> Step:
@@ -30,7 +26,7 @@ def as_step(item: Any) -> Step:
                                   hint="use PythonTask(...), ShellTask(...), ... or a function decorated with @task")
 
 
-class Pipeline:
+class Pipeline(Branch):
     """Steps in a list, chained in order: each goes on to the next; the last ends in success.
 
     A step with ``terminate_with_success``/``terminate_with_failure`` ends its path; ``on_failure``
@@ -125,6 +121,9 @@ class Pipeline:
                            parameters_file=parameters_file, log_level=log_level, reference=reference, quiet=quiet)
 
 
+Branch.of_steps = Pipeline
+
+
 def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
     """The pipeline's list of steps, then every on_failure path (a step or a Pipeline), depth first."""
     chains: list[list[Step]] = []
@@ -147,63 +146,3 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
 
     visit(pipeline.steps)
     return chains
-
-
-def run_graph(graph: Graph, *, reference: str | None, configuration_file: str | None, parameters_file: str | None,
-              run_id: str | None, tag: str, quiet: bool, find_reference: Callable[[str], str] | None = None,
-              retry_of: str | None = None) -> RunLog | None:
-    """Run (or render) a graph built in Python through :mod:`stepline.runtime` (shared by pipelines
-    and jobs). ``find_reference(executor_name)`` is asked for the reference when none is given and
-    the executor needs one; ``retry_of`` makes the run a re-run of that run (as ``stepline retry``)."""
-    from stepline import runtime
-    from stepline.cli.summary import summary
-    from stepline.component import Locality
-
-    prepared = runtime.prepare(reference or NO_REFERENCE, configuration_file, graph=graph)
-    executor = prepared.services.executor
-    if reference is None and (executor.renders or executor.runs_steps_in != Locality.PROCESS):
-        if find_reference is None:
-            raise PipelineDefinitionError(
-                f"the {executor.name} executor runs steps in other processes, which rebuild the pipeline "
-                "from a reference, and none was given",
-                hint="pass execute(..., reference='module:attribute') or 'path/to/file.py:attribute'")
-        reference = find_reference(executor.name)
-    elif reference is not None and not same_graph(reference, graph):
-        raise PipelineDefinitionError("the reference names a different pipeline than the one executed",
-                                      file=reference, hint="point it at the variable that holds this pipeline")
-    source = reference or NO_REFERENCE
-    for message in prepared.warnings:
-        print(f"warning: {message}", file=sys.stderr)
-    if executor.renders:
-        if retry_of:
-            from stepline.errors import NotSupportedError
-
-            raise NotSupportedError(f"a re-run (retry of run '{retry_of}') with the {executor.name} executor, "
-                                    "which renders the pipeline for another engine",
-                                    hint="re-run with an executor that traverses the graph: local, emulator, ...")
-        written = runtime.render(source, configuration_file, parameters_file, prepared=prepared)
-        print(f"rendered {source} with the {executor.name} executor to {written}", file=sys.stderr)
-        return None
-    if retry_of:
-        from stepline.retry import retry
-
-        run_log = retry(retry_of, configuration_file, run_id=run_id, quiet=quiet, prepared=prepared,
-                        pipeline_file=source)
-    else:
-        run_log = runtime.execute(source, configuration_file, parameters_file, run_id, tag, quiet=quiet,
-                                  prepared=prepared)
-    if not quiet:
-        described = prepared.services.run_log_store.describe()
-        config = described.get("config") or {}
-        place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
-        print(summary(run_log, f"{place} ({described['type']})"), file=sys.stderr)
-    return run_log
-
-
-def same_graph(reference: str, graph: Graph) -> bool:
-    """Whether ``reference`` loads ``graph`` (what another process will rebuild)."""
-    from stepline.pipeline.reference import load_graph
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_graph(reference) == graph

@@ -7,13 +7,27 @@ import abc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stepline.errors import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import Node
     from stepline.sdk.pipeline import Pipeline
+
+
+class Branch(abc.ABC):
+    """What a step accepts as a branch or an ``on_failure`` path: a :class:`~stepline.sdk.pipeline.Pipeline`.
+    Steps check for this base, not for Pipeline, because Pipeline is built from steps."""
+
+    steps: list[Step]
+    #: Makes the branch of a list of steps: :class:`~stepline.sdk.pipeline.Pipeline`, which sets it
+    #: when it is defined (``stepline.sdk`` imports it before any step), so steps need not import it.
+    of_steps: ClassVar[Callable[[list[Step]], Branch]]
+
+    @abc.abstractmethod
+    def graph(self, prefix: str = "") -> Any:
+        """The completed, checked graph of the branch; ``prefix`` is its dotted path (for errors)."""
 
 
 class Step(abc.ABC):
@@ -40,9 +54,7 @@ class Step(abc.ABC):
                                           hint="choose one")
         self.terminate_with_success = terminate_with_success
         self.terminate_with_failure = terminate_with_failure
-        from stepline.sdk.pipeline import Pipeline
-
-        if on_failure is not None and not isinstance(on_failure, (Step, Pipeline)):
+        if on_failure is not None and not isinstance(on_failure, (Step, Branch)):
             raise PipelineDefinitionError(f"on_failure must be a step or a Pipeline, not {type(on_failure).__name__}",
                                           step=name)
         self.on_failure = on_failure
@@ -53,9 +65,7 @@ class Step(abc.ABC):
 
     def as_pipeline(self) -> Pipeline:
         """A one-step Pipeline of this step: ``PythonTask(...).as_pipeline().execute()``."""
-        from stepline.sdk.pipeline import Pipeline
-
-        return Pipeline(steps=[self])
+        return Branch.of_steps([self])
 
     @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
@@ -240,9 +250,8 @@ class Fail(Success):
 
 def _branch(value: Any, owner: str, key: str, path: str):
     from stepline.pipeline.graph import join
-    from stepline.sdk.pipeline import Pipeline
 
-    if not isinstance(value, Pipeline):
+    if not isinstance(value, Branch):
         raise PipelineDefinitionError(f"branch '{key}' must be a Pipeline, not {type(value).__name__}", step=owner,
                                       hint="wrap the steps: Pipeline(steps=[...])")
     return value.graph(prefix=join(path, key))

@@ -147,7 +147,7 @@ class PythonTask(TaskType):
         return [name for name in available if name in wanted]
 
     def run(self, invocation: Invocation) -> dict[str, Any]:
-        from stepline.context import active_step
+        from stepline.active_step import active_step
 
         func = import_callable(invocation.node.command)
         kwargs = bind(func, invocation.node.command, invocation.parameters)

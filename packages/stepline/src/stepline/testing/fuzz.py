@@ -263,7 +263,7 @@ PLAIN_PIPELINE = "dag:\n  start_at: s\n  steps:\n    s: {type: stub, next: succe
 
 def load(kind: str, path: Path, folder: Path) -> None:
     """Load ``path`` as the CLI would: ``validate`` for pipelines, jobs and configs, parameters as a run does."""
-    from stepline.runtime import prepare
+    from stepline.run.prepare import prepare
 
     if kind in ("pipeline", "job"):
         prepare(str(path), None, import_code=False)
@@ -377,9 +377,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import tempfile
 
-    import stepline.runtime  # imported before the memory cap, as the CLI has it
+    import stepline.run.prepare  # imported before the memory cap, as the CLI has it
 
-    stepline.runtime.prepare(str(_plain(Path(tempfile.mkdtemp()))), None, import_code=False)
+    stepline.run.prepare.prepare(str(_plain(Path(tempfile.mkdtemp()))), None, import_code=False)
     limit_memory(args.memory_mb)
     folder = Path(args.folder or tempfile.mkdtemp(prefix="stepline-fuzz-"))
     summary = fuzz([Path(c).resolve() for c in args.corpus], args.count, args.seed, folder,

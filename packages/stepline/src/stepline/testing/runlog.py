@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from stepline.component import Locality
 from stepline.errors import RunNotFoundError, StepLineError
 from stepline.runlog.base import RunLogStore
+from stepline.runlog.listing import RunQuery
 from stepline.runlog.models import Attempt, BranchLog, DataCatalogItem, Parameter, RunLog, Status, StepLog
 
 #: Sizes of the concurrency tests; small enough for CI on 2 cores, big enough to catch races.
@@ -284,6 +285,61 @@ class RunLogStoreContract:
         assert [r.run_id for r in runs] == ["c", "b", "a"]
         assert runs[2].status == Status.SUCCESS
         assert all(r.steps == {} for r in runs)
+
+    # ---- listing (query_runs) -------------------------------------------------------------------
+    def _listing_runs(self, store: RunLogStore) -> None:
+        """Six runs over three days: statuses, tags, a re-run, one with many step logs."""
+        rows = [("r1", "2026-01-01T08:00:00+00:00", Status.SUCCESS, "nightly", ""),
+                ("r2", "2026-01-01T20:00:00+00:00", Status.FAIL, "nightly", ""),
+                ("r3", "2026-01-02T09:30:00+00:00", Status.SUCCESS, "", "r2"),
+                ("r4", "2026-01-02T23:59:59+00:00", Status.PROCESSING, "adhoc", ""),
+                ("r5", "2026-01-03T00:00:00+00:00", Status.FAIL, "", ""),
+                ("r6", "2026-01-03T12:00:00+01:00", Status.SUCCESS, "nightly", "")]
+        for run_id, start, status, tag, original in rows:
+            self.new_run(store, run_id, start_time=start, tag=tag, original_run_id=original,
+                         parameters={"x": Parameter(value=run_id)})
+            store.update_run(run_id, status=status, end_time=start.replace("00+", "01+", 1)
+                             if start.endswith(":00+00:00") else None)
+        for i in range(30):
+            store.put_step_log("r3", make_step(f"s{i}", payload="p" * 200))
+
+    def test_query_runs_of_an_empty_store(self, store):
+        page = store.query_runs(RunQuery(limit=10))
+        assert page.runs == [] and page.total == 0
+
+    def test_query_runs_newest_first_with_summaries(self, store):
+        self._listing_runs(store)
+        page = store.query_runs()
+        assert [r.run_id for r in page.runs] == ["r6", "r5", "r4", "r3", "r2", "r1"] and page.total == 6
+        r3 = next(r for r in page.runs if r.run_id == "r3")
+        assert (r3.status, r3.original_run_id, r3.tag) == (Status.SUCCESS, "r2", "")
+        assert next(r for r in page.runs if r.run_id == "r4").status == Status.PROCESSING
+
+    def test_query_runs_pages_and_counts(self, store):
+        self._listing_runs(store)
+        first = store.query_runs(RunQuery(limit=4))
+        second = store.query_runs(RunQuery(limit=4, offset=4))
+        assert [r.run_id for r in first.runs] == ["r6", "r5", "r4", "r3"] and first.total == 6
+        assert [r.run_id for r in second.runs] == ["r2", "r1"] and second.total == 6
+        oldest = store.query_runs(RunQuery(limit=2, newest_first=False))
+        assert [r.run_id for r in oldest.runs] == ["r1", "r2"]
+
+    def test_query_runs_filters_by_status_tag_and_start_day(self, store):
+        self._listing_runs(store)
+
+        def ids(**fields):
+            page = store.query_runs(RunQuery(**fields))
+            assert page.total == len(page.runs)
+            return sorted(r.run_id for r in page.runs)
+
+        assert ids(statuses=frozenset({Status.FAIL})) == ["r2", "r5"]
+        assert ids(statuses=frozenset({Status.FAIL, Status.PROCESSING})) == ["r2", "r4", "r5"]
+        assert ids(tag="nightly") == ["r1", "r2", "r6"]
+        assert ids(tag="nightly", statuses=frozenset({Status.SUCCESS})) == ["r1", "r6"]
+        # r6 started 12:00+01:00, i.e. 11:00 UTC on the 3rd; a bare date is midnight UTC
+        assert ids(since="2026-01-02", until="2026-01-03") == ["r3", "r4"]
+        assert ids(since="2026-01-03T11:00:00+00:00") == ["r6"]
+        assert ids(until="2026-01-01T20:00:00+00:00") == ["r1"]
 
     # ---- concurrency and atomicity --------------------------------------------------------------
     def test_many_threads_write_step_logs_of_one_run(self, store):

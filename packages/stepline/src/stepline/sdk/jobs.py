@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stepline.errors import PipelineDefinitionError
-
 if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.runlog.models import RunLog
@@ -98,7 +96,7 @@ class NotebookJob(Job):
 
 def job_from_yaml(raw: dict, *, file: str) -> Job:
     """A Job from a parsed ``job:`` file."""
-    from stepline.pipeline.loader import parse_node
+    from stepline.pipeline.job_file import parse_job
     from stepline.sdk.steps import Step
 
     class NodeStep(Step):
@@ -119,36 +117,5 @@ def job_from_yaml(raw: dict, *, file: str) -> Job:
             # again without the file's context (file, base_dir) that parse_node gave it
             return self._node.model_copy(deep=True)
 
-    from stepline.pipeline.anchor_holders import drop_anchor_holders
-
-    raw = drop_anchor_holders(raw, file=file, known=("job",))
-    body = raw.get("job")
-    extra = [k for k in raw if k != "job"]
-    if extra:
-        raise PipelineDefinitionError(f"unknown top-level key '{extra[0]}' in a job file", file=file,
-                                      hint="a job file has only 'job:'")
-    if not isinstance(body, dict):
-        raise PipelineDefinitionError("'job:' must be a mapping of the task's keys", file=file)
-    body = dict(body)
-    name = str(body.pop("name", None) or "job")
-    from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
-
-    if any(c in name for c in ILLEGAL_NAME_CHARS):
-        raise PipelineDefinitionError(f"illegal job name {name!r}: names may not contain '.' or '%'", file=file,
-                                      hint="rename the job")
-    body.setdefault("type", "task")
-    if body["type"] != "task":
-        raise PipelineDefinitionError("a job is one task: its type is 'task'", file=file, step=name)
-    for key in ("next", "on_failure"):
-        if key in body:
-            raise PipelineDefinitionError(f"a job has no '{key}'", file=file, step=name, hint=f"remove '{key}'")
-    node = parse_node(body, name=name, path=name, context={"file": file, "base_dir": Path(file).resolve().parent})
+    name, node = parse_job(raw, file=file)
     return Job(NodeStep(name, node))
-
-
-def check_job(graph: Graph, reference: str) -> None:
-    """A job is one task step (``execute-job`` refuses a whole pipeline)."""
-    leaves = [name for name, node in graph.steps.items() if not node.terminal]
-    if len(leaves) != 1 or graph.steps[leaves[0]].type != "task":
-        raise PipelineDefinitionError(f"is a pipeline of {len(leaves)} steps, not a job", file=reference,
-                                      hint="run it with `stepline execute`, or point at a PythonJob/ShellJob/NotebookJob")

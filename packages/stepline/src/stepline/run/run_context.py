@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from stepline.runlog.models import CodeIdentity
 
 if TYPE_CHECKING:
-    from stepline.config.loader import Services
     from stepline.pipeline.graph import Graph
+    from stepline.run.services import Services
 
 
 def new_run_id() -> str:
@@ -34,7 +34,7 @@ class RunContext:
     #: its branches run (branches write only their own overlays). Forked workers inherit it.
     frozen_parameters: dict[str, dict] = field(default_factory=dict)
     #: A re-run: the run it continues, and that run's succeeded leaf steps by internal name
-    #: (skipped here, see stepline.retry.skip_from_original).
+    #: (skipped here, see stepline.executors.skip_from_original).
     original_run_id: str = ""
     original_steps: dict = field(default_factory=dict)
     #: Called as ``observe(run, internal_name, node, status, seconds)`` after each step (leaf or composite)
