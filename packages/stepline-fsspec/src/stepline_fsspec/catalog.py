@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
-from stepline.catalog.base import Catalog
-from stepline.component import Settings
+from stepline.api import Catalog, Settings
 
 from stepline_fsspec.location import OnLocation, mask_url
 

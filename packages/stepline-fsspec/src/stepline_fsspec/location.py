@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from stepline.component import Locality
+from stepline.api import Locality
 
 #: Storage option keys whose values are never shown (run log, describe(), messages).
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
@@ -118,7 +118,7 @@ class OnLocation:
         component = super().from_config(config, source=source)
         problem = missing_implementation(component.settings.location)
         if problem:
-            from stepline.errors import ConfigError
+            from stepline.api import ConfigError
 
             raise ConfigError(f"{cls.kind.replace('_', ' ')} '{cls.name}': {problem}", file=source)
         return component

@@ -16,11 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
-from stepline.api import RunPage, RunQuery, RunSummary, page_of
-from stepline.component import Locality, Settings
-from stepline.errors import ConfigError, StepLineError
-from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.models import RunLog
+from stepline.api import RUN_KEY, ConfigError, Locality, RunLog, RunLogStore, RunPage, RunQuery, RunSummary, Settings, StepLineError, page_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine

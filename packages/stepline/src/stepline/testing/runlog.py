@@ -14,6 +14,14 @@ rebuilds the store in child processes as ``type(store)(store.settings)`` (spawne
 ``os.environ`` as it is when the test runs); a store built from its settings must therefore reach
 the same data. Stores whose ``locality`` is ``PROCESS`` are instead checked to be invisible from
 another process, which is what that locality promises.
+
+The contract: a run is created once (a second create of its id, even racing from another process,
+fails); a run log comes back as written (run fields, parameters with their JSON types, step logs in
+execution order, branch logs nested under their step at any depth, branch parameters overlaying the
+run's); writing a step or branch again replaces it; an unknown run is a RunNotFoundError; runs do not
+share records; runs are listed oldest first and queried newest first, paged and filtered; many
+threads and processes write steps of one run at once without losing any; a reader never sees a
+half-written record.
 """
 
 from __future__ import annotations
