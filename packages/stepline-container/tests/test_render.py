@@ -75,6 +75,20 @@ def test_service_folders_outside_the_working_folder_are_mounted_at_the_same_path
     assert "--network=host" in argv
 
 
+def test_every_file_of_a_configuration_stack_is_mounted(write, workdir, monkeypatch, tmp_path_factory):
+    platform = tmp_path_factory.mktemp("platform")
+    (platform / "base.yaml").write_text("executor: {type: local-container, config: {docker_image: i}}\n")
+    monkeypatch.chdir(workdir)
+    write("team.yaml", f"extends: {platform}/base.yaml\n")
+    services = load_services("team.yaml")
+    run = SimpleNamespace(run_id="r", pipeline_file="missing.yaml", config_file="team.yaml", services=services)
+    node = TaskNode(command="x.y")
+    spec = services.executor.container_spec(run, node, "s", services.executor.step_settings(node))
+    argv = PodmanEngine().argv(spec)
+    volumes = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
+    assert f"{platform}:{platform}" in volumes and f"{workdir}:{workdir}" in volumes
+
+
 def test_docker_api_arguments_match_the_podman_command(write, workdir, monkeypatch):
     _run, _node, _executor, spec = prepared(write, workdir, monkeypatch)
     kwargs = DockerEngine(client=object()).run_kwargs(spec)

@@ -117,8 +117,10 @@ class LocalContainerExecutor(EmulatorExecutor):
 
     def container_spec(self, run, node, internal_name: str, settings: ContainerSettings) -> ContainerSpec:
         cwd = os.getcwd()
+        from stepline.api import config_files
+
         folders = [cwd, str(Path(run.pipeline_file).absolute().parent) if _is_file(run.pipeline_file) else None,
-                   str(Path(run.config_file).absolute().parent) if run.config_file else None, *self._mounts]
+                   *(str(path.parent) for path in config_files(run.config_file)), *self._mounts]
         mounts: list[Mount] = []
         for folder in folders:
             if folder and not any(_inside(folder, m.host) for m in mounts):

@@ -161,7 +161,7 @@ class SqlRunLogStore(RunLogStore):
             engine = create_engine(url, **options)
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
             raise ConfigError(f"run log store 'sql': no database driver for '{mask_url(self.settings.url)}': {exc}",
-                              hint="install the driver, e.g. psycopg[binary] for postgresql+psycopg://") from None
+                              hint="install its driver; for postgresql+psycopg://: pip install \"stepline[postgres]\"") from None
         if url.get_backend_name() == "sqlite" and not _is_memory_sqlite(url):
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection, _record):

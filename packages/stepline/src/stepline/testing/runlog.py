@@ -323,6 +323,14 @@ class RunLogStoreContract:
         assert (r3.status, r3.original_run_id, r3.tag) == (Status.SUCCESS, "r2", "")
         assert next(r for r in page.runs if r.run_id == "r4").status == Status.PROCESSING
 
+    def test_query_runs_sees_changes_since_the_last_listing(self, store):
+        self.new_run(store, "a", start_time="2026-01-01T00:00:00+00:00")
+        assert [r.status for r in store.query_runs().runs] == [Status.CREATED]
+        store.update_run("a", status=Status.SUCCESS, tag="later")
+        self.new_run(store, "b", start_time="2026-01-02T00:00:00+00:00")
+        listed = store.query_runs().runs
+        assert [(r.run_id, r.status, r.tag) for r in listed] == [("b", Status.CREATED, ""), ("a", Status.SUCCESS, "later")]
+
     def test_query_runs_pages_and_counts(self, store):
         self._listing_runs(store)
         first = store.query_runs(RunQuery(limit=4))
