@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.errors import Interrupted, StepLineError
 from stepline.paths import safe_file_name
-from stepline.tasks.output import Masker
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
+from stepline.tasks.output import Masker
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import Node, TaskNode
