@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE := copy
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup demo test docs bench clean
+.PHONY: setup demo test docs bench release clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install -q --user uv || $(PYTHON) -m pip install -q uv
@@ -25,5 +25,10 @@ docs: setup
 bench: setup
 	$(UV) run --no-sync python bench/bench_steps.py
 
+# Build every sdist and wheel into dist/, twine check --strict, smoke-test each extra alone
+# (docs/releasing.md says how a release is cut).
+release: setup
+	$(UV) run --no-sync python tools/release.py
+
 clean:
-	rm -rf .ci-state .stepline site
+	rm -rf .ci-state .stepline site dist

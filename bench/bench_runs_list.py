@@ -49,8 +49,8 @@ def make_store(name: str, folder: Path):
 def fill(store, runs: int, steps: int) -> None:
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for i in range(runs):
-        begin = (start + dt.timedelta(minutes=i)).isoformat()
-        end = (start + dt.timedelta(minutes=i, seconds=7)).isoformat()
+        begin = (start + dt.timedelta(minutes=i)).isoformat(timespec="microseconds")  # as stepline writes
+        end = (start + dt.timedelta(minutes=i, seconds=7)).isoformat(timespec="microseconds")
         status = Status.FAIL if i % 10 == 0 else Status.SUCCESS
         run = RunLog(run_id=f"run-{i:06d}", status=status, tag="nightly" if i % 3 == 0 else "",
                      start_time=begin, end_time=end, pipeline_file="pipeline.yaml",

@@ -1,4 +1,4 @@
-"""Platform stacks the way a user meets them: a stack package installed with pip (examples/80),
+"""Platform stacks the way a user meets them: a stack package installed with pip (examples/85),
 a team overlay, several ``-c``, ``stepline config show``, and placeholders that must not create
 anything when they do not resolve."""
 
@@ -20,11 +20,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture(scope="module")
 def stack_site(tmp_path_factory) -> Path:
-    """examples/80's stack package, installed (wheel built by its own build backend) into a folder
+    """examples/85's stack package, installed (wheel built by its own build backend) into a folder
     put on PYTHONPATH: entry point and package data exactly as pip installs them."""
     site = tmp_path_factory.mktemp("site")
     done = subprocess.run(check=False, args=[UV, "pip", "install", "-q", "--no-deps", "--target", str(site), "--python", sys.executable,
-                           str(EXAMPLES / "80-platform-stack" / "acme-stack")], capture_output=True, text=True,
+                           str(EXAMPLES / "85-platform-stack" / "acme-stack")], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     return site
@@ -43,7 +43,7 @@ def test_stepline_plugins_lists_the_packaged_stacks(stack_site, cli, tmp_path):
 
 
 def test_the_team_overlay_runs_on_the_platform_stack(stack_site, cli, example):
-    folder = example("80-platform-stack")
+    folder = example("85-platform-stack")
     env = env_with(cli, stack_site, ACME_TEAM="data-team")
 
     done = cli.run("execute", "pipeline.yaml", "-c", "team.yaml", "--run-id", "r1", cwd=folder, env=env)
@@ -58,7 +58,7 @@ def test_the_team_overlay_runs_on_the_platform_stack(stack_site, cli, example):
 
 
 def test_config_show_names_the_files_of_each_section(stack_site, cli, example):
-    folder = example("80-platform-stack")
+    folder = example("85-platform-stack")
     done = cli.run("config", "show", "-c", "team.yaml", cwd=folder, env=env_with(cli, stack_site, ACME_ROOT="/srv/acme"))
     assert done.code == 0, done.stderr
     assert "# catalog: from stack:acme-base, then team.yaml\n" in done.stdout

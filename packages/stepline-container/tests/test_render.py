@@ -14,6 +14,7 @@ from stepline.plugins.manager import get_plugin_manager
 from stepline.run.prepare import prepare
 from stepline_container.engines import ContainerError, DockerEngine, Outcome, PodmanEngine
 from stepline_container.executor import LocalContainerExecutor, explain
+from stepline.testing.integration import IntegrationCheckContract
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,6 +73,20 @@ def test_service_folders_outside_the_working_folder_are_mounted_at_the_same_path
     volumes = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
     assert f"{elsewhere}/runs:{elsewhere}/runs" in volumes and "/data:/data:ro" in volumes
     assert "--network=host" in argv
+
+
+def test_every_file_of_a_configuration_stack_is_mounted(write, workdir, monkeypatch, tmp_path_factory):
+    platform = tmp_path_factory.mktemp("platform")
+    (platform / "base.yaml").write_text("executor: {type: local-container, config: {docker_image: i}}\n")
+    monkeypatch.chdir(workdir)
+    write("team.yaml", f"extends: {platform}/base.yaml\n")
+    services = load_services("team.yaml")
+    run = SimpleNamespace(run_id="r", pipeline_file="missing.yaml", config_file="team.yaml", services=services)
+    node = TaskNode(command="x.y")
+    spec = services.executor.container_spec(run, node, "s", services.executor.step_settings(node))
+    argv = PodmanEngine().argv(spec)
+    volumes = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
+    assert f"{platform}:{platform}" in volumes and f"{workdir}:{workdir}" in volumes
 
 
 def test_docker_api_arguments_match_the_podman_command(write, workdir, monkeypatch):
@@ -134,3 +149,45 @@ def test_every_setting_is_in_the_docs_table():
     page = (ROOT / "docs" / "executors" / "local-container.md").read_text()
     for field in LocalContainerExecutor.Settings.model_fields:
         assert f"| `{field}` |" in page, field
+
+
+def _missing_engine():
+    return LocalContainerExecutor.from_config({"docker_image": "i", "podman": "/nonexistent/podman"})
+
+
+def test_a_missing_engine_stops_the_run_before_any_step(monkeypatch):
+    from stepline.errors import IntegrationError
+
+    monkeypatch.delenv("STEPLINE_RUN_ID", raising=False)
+    with pytest.raises(IntegrationError, match="^the local-container executor runs steps with '/nonexistent/podman', "
+                                               "which is not on PATH; install podman"):
+        get_plugin_manager().check_integration(_missing_engine(), [])
+
+
+def test_inside_a_step_process_the_engine_is_not_checked(monkeypatch):
+    monkeypatch.setenv("STEPLINE_RUN_ID", "r1")  # as in the container, where there is no engine
+    assert get_plugin_manager().check_integration(_missing_engine(), []) == []
+
+
+class TestContainerChecks(IntegrationCheckContract):
+    """stepline-container's executor check passes the integration check kit."""
+
+    @pytest.fixture(autouse=True)
+    def _walking_process(self, monkeypatch):
+        monkeypatch.delenv("STEPLINE_RUN_ID", raising=False)
+
+    @pytest.fixture
+    def plugin(self):
+        from stepline_container import plugin
+
+        return plugin
+
+    @pytest.fixture
+    def services(self):
+        from stepline.catalog.file_system import FileSystemCatalog
+
+        return [FileSystemCatalog()]
+
+    @pytest.fixture
+    def executors(self):
+        return [_missing_engine(), LocalContainerExecutor.from_config({"docker_image": "i"})]

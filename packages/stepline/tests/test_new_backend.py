@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from stepline.scaffold import KINDS
+from stepline.scaffold import TEMPLATES
 
 CORE = Path(__file__).resolve().parents[1]
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
@@ -30,7 +30,7 @@ def installed(tmp_path_factory):
     """(venv bin folder, {kind: package folder}) with every kind's package installed."""
     root = tmp_path_factory.mktemp("new-backend")
     packages = {}
-    for kind in KINDS:
+    for kind in TEMPLATES:
         folder = root / kind
         done = subprocess.run([STEPLINE, "new-backend", kind, f"kit-{kind}", str(folder)],
                               capture_output=True, text=True, check=False)
@@ -65,12 +65,12 @@ def test_stepline_plugins_lists_every_package(installed):
     done = subprocess.run([str(bin_folder / "stepline"), "plugins"], capture_output=True, text=True,
                           env=_env(bin_folder), check=False)
     assert done.returncode == 0, done.stderr
-    for kind, spec in KINDS.items():
+    for kind, spec in TEMPLATES.items():
         line = next(line for line in done.stdout.splitlines() if f" kit-{kind} " in line)
         assert line.split()[:4] == [spec.section, f"kit-{kind}", f"stepline-kit-{kind}", "0.1.0"]
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_the_example_pipeline_runs_with_the_new_backend(installed, kind):
     bin_folder, packages = installed
     example, stepline = packages[kind] / "example", str(bin_folder / "stepline")
@@ -81,7 +81,7 @@ def test_the_example_pipeline_runs_with_the_new_backend(installed, kind):
                            capture_output=True, text=True, env=_env(bin_folder), check=True)
     log = json.loads(shown.stdout)
     assert log["status"] == "SUCCESS"
-    assert log["run_config"][KINDS[kind].section]["type"] == f"kit-{kind}"
+    assert log["run_config"][TEMPLATES[kind].section]["type"] == f"kit-{kind}"
 
 
 def test_bad_input_is_one_line(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from stepline import Catalog, NotebookTask, Pipeline, PythonTask, ShellTask, metric, pickled
-from stepline.errors import StepLineError
+from stepline.errors import ExecutionFailedError, StepLineError
 from stepline.runlog.models import Status
 
 
@@ -78,7 +78,9 @@ def test_notebook_gets_parameters_returns_variables_and_is_saved(workdir, object
 
 def test_failing_cell_fails_the_step_and_keeps_the_executed_notebook(workdir):
     write_notebook(workdir / "broken.ipynb", "print('before')", "raise ValueError('bad data')", "print('after')")
-    log = Pipeline(steps=[NotebookTask("broken", notebook="broken.ipynb")]).execute(run_id="nb-2", quiet=True)
+    with pytest.raises(ExecutionFailedError) as failed:
+        Pipeline(steps=[NotebookTask("broken", notebook="broken.ipynb")]).execute(run_id="nb-2", quiet=True)
+    log = failed.value.run_log
     step = log.steps["broken"]
     assert log.status == Status.FAIL
     assert step.message == "notebook broken.ipynb failed at cell 2: ValueError: bad data"
@@ -89,7 +91,9 @@ def test_failing_cell_fails_the_step_and_keeps_the_executed_notebook(workdir):
 
 def test_a_return_the_notebook_does_not_define_fails_the_step(workdir):
     write_notebook(workdir / "nb.ipynb", "x = 1")
-    log = Pipeline(steps=[NotebookTask("nb", notebook="nb.ipynb", returns=["x", "y"])]).execute(quiet=True)
+    with pytest.raises(ExecutionFailedError) as failed:
+        Pipeline(steps=[NotebookTask("nb", notebook="nb.ipynb", returns=["x", "y"])]).execute(quiet=True)
+    log = failed.value.run_log
     assert log.steps["nb"].message == "'returns' names 'y' but the notebook defines no variable 'y'"
 
 

@@ -201,3 +201,18 @@ def test_every_hook_is_documented_in_its_docstring_and_in_the_docs():
         doc = inspect.getdoc(getattr(hookspec, name)) or ""
         assert ":return:" in doc and "firstresult" in doc and "historic" in doc, f"{name}: incomplete docstring"
         assert f"`{name}(" in page, f"hook {name} is not documented in docs/concepts/plugins.md"
+
+
+def test_a_plugin_that_fails_to_import_is_named_in_one_line(tmp_path):
+    info = tmp_path / "broken_backend-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-backend\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[stepline]\nbroken = no_such_module_anywhere\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True, env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: plugin 'broken' (no_such_module_anywhere) failed to import: ")
+    assert "STEPLINE_DISABLE_PLUGINS=broken" in done.stderr and "Traceback" not in done.stderr
+    blocked = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True,
+                             env={**env, "STEPLINE_DISABLE_PLUGINS": "broken"})
+    assert blocked.returncode == 0, blocked.stderr

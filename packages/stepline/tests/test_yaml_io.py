@@ -109,3 +109,27 @@ def test_cli_validate_a_yaml_bomb_exits_2_without_traceback(tmp_path):
     assert shown.returncode == 2
     assert shown.stderr.strip().startswith("error: bomb.yaml: invalid YAML: line 2")
     assert "Traceback" not in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
+
+
+def test_parameter_values_nested_too_deep_are_refused(write, monkeypatch):
+    from stepline.params import MAX_VALUE_DEPTH, initial_parameters
+    from stepline.runlog.models import Status
+    from stepline.run.execute import execute
+
+    deep = "[" * 100_000 + "]" * 100_000
+    monkeypatch.setenv("STEPLINE_PRM_deep", deep)
+    assert initial_parameters(None)["deep"].value == deep  # kept as the string it is, not decoded
+    monkeypatch.delenv("STEPLINE_PRM_deep")
+    write("steps_deep.py", "def make():\n    value = []\n    for _ in range(5000):\n        value = [value]\n"
+                           "    return value\n")
+    write("pipeline.yaml", "dag:\n  start_at: a\n  steps:\n    a: {type: task, command: steps_deep.make, returns: [v]}\n")
+    log = execute("pipeline.yaml", quiet=True, run_id="deep-1")
+    assert log.status == Status.FAIL
+    assert f"return 'v' nests lists or mappings more than {MAX_VALUE_DEPTH} levels deep" in log.steps["a"].message
+
+
+def test_a_reducer_too_long_is_refused():
+    from stepline.pipeline.composites import compile_reducer
+
+    with pytest.raises(ValueError, match="longer than 1000 characters"):
+        compile_reducer("lambda *x: " + "(" * 2000 + "x" + ")" * 2000)

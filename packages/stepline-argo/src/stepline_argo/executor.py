@@ -15,15 +15,20 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-from stepline.api import reachable_from, run_targets
-from stepline.component import Component, Locality, Settings
-from stepline.errors import ConfigError, NotSupportedError, StepLineError
-from stepline.orchestration.render import (
+from stepline.api import (
+    Component,
+    ConfigError,
+    Locality,
     NameBook,
+    NotSupportedError,
     RenderingExecutor,
     RenderJob,
+    Settings,
+    StepLineError,
     fan_command,
     finish_run_command,
+    reachable_from,
+    run_targets,
     single_node_command,
     start_run_command,
 )
@@ -227,7 +232,7 @@ class ArgoExecutor(RenderingExecutor):
         if not isinstance(named, str):
             return None
         if named not in self.settings.overrides:
-            from stepline.errors import did_you_mean
+            from stepline.api import did_you_mean
 
             raise ConfigError(f"argo override '{named}' is not defined in the executor's overrides",
                               hint=did_you_mean(named, self.settings.overrides)
@@ -532,7 +537,7 @@ class _Manifest:
         return name
 
     def composite_tasks(self, node: Any, inner: str, path: str, task: str, book: NameBook):
-        from stepline.orchestration.render import dump_keys
+        from stepline.api import dump_keys
 
         kind = node.type
         if kind not in ("map", "parallel", "conditional", "dag", "loop"):

@@ -1,6 +1,6 @@
 """Registers the argo executor (its integration rule is the core's: every service must reach the pods)."""
 
-from stepline.plugins import hookimpl
+from stepline.api import hookimpl
 
 
 @hookimpl

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from stepline.component import Locality
-from stepline.plugins import Problem, hookimpl
+from stepline.api import Locality, Problem, hookimpl
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 

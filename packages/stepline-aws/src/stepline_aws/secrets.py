@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from stepline.component import Locality, Settings
-from stepline.errors import SecretNotFoundError, StepLineError
-from stepline.secrets.base import Secrets
+from stepline.api import Locality, SecretNotFoundError, Secrets, Settings, StepLineError
 
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
            "InvalidSignatureException", "ExpiredTokenException"}

@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError
-from stepline.component import Locality, config_error
-from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings
-from stepline.executors.step_process import step_command
-from stepline.runlog.models import CodeIdentity, Status
+from stepline.api import (
+    CodeIdentity,
+    EmulatorExecutor,
+    EmulatorSettings,
+    Locality,
+    Status,
+    config_error,
+    single_node_command,
+)
 
 from stepline_container.engines import (
     ContainerError,
@@ -87,7 +92,7 @@ class LocalContainerExecutor(EmulatorExecutor):
         overrides = self.step_overrides(node)
         bad = sorted(set(overrides) - set(STEP_SETTINGS))
         if bad:
-            from stepline.errors import ConfigError
+            from stepline.api import ConfigError
 
             raise ConfigError(f"overrides.{self.name}: unknown setting '{bad[0]}'",
                               hint=f"a step may override {', '.join(STEP_SETTINGS)}")
@@ -112,8 +117,10 @@ class LocalContainerExecutor(EmulatorExecutor):
 
     def container_spec(self, run, node, internal_name: str, settings: ContainerSettings) -> ContainerSpec:
         cwd = os.getcwd()
+        from stepline.api import config_files
+
         folders = [cwd, str(Path(run.pipeline_file).absolute().parent) if _is_file(run.pipeline_file) else None,
-                   str(Path(run.config_file).absolute().parent) if run.config_file else None, *self._mounts]
+                   *(str(path.parent) for path in config_files(run.config_file)), *self._mounts]
         mounts: list[Mount] = []
         for folder in folders:
             if folder and not any(_inside(folder, m.host) for m in mounts):
@@ -130,7 +137,7 @@ class LocalContainerExecutor(EmulatorExecutor):
         env.update(settings.environment)
         name = re.sub(r"[^a-zA-Z0-9_.-]", "-", f"stepline-{run.run_id}-{internal_name}")[:200]
         return ContainerSpec(name=f"{name}-{_random.token_hex(3)}", image=settings.docker_image,
-                             command=step_command(run, internal_name), workdir=cwd,
+                             command=single_node_command(run.run_id, internal_name, run.pipeline_file, run.config_file), workdir=cwd,
                              network=settings.network, mounts=mounts, env=env)
 
     # ---- running ------------------------------------------------------------------------------------
@@ -138,11 +145,11 @@ class LocalContainerExecutor(EmulatorExecutor):
         if node.type != "task":
             return super().run_leaf(run, node, internal_name, branch)  # stubs record in-process
         if not self._configured:  # e.g. a named per-step executor configured late: same hook
-            from stepline.plugins.manager import get_plugin_manager
+            from stepline.api import get_plugin_manager
 
             get_plugin_manager().configure_integration(self, run.services.services(), "traversal")
             self._configured = True
-        from stepline.errors import StepLineError
+        from stepline.api import StepLineError
 
         try:
             settings = self.step_settings(node)
@@ -189,7 +196,7 @@ def explain(outcome: Outcome, internal_name: str, spec: ContainerSpec) -> str:
 def record_failure(run, node, internal_name: str, message: str) -> Status:
     """Fail a step whose container never recorded an outcome, with the reason (what the container
     recorded, if anything, is kept), and say why on stderr."""
-    from stepline.executors.step_context import record_lost
+    from stepline.api import record_lost
 
     print(f"error: {message}", file=sys.stderr)
     return record_lost(run, node, internal_name, message).status

@@ -6,7 +6,7 @@ import importlib.util
 import os
 import shutil
 
-from stepline.plugins import Problem, hookimpl
+from stepline.api import Problem, hookimpl
 
 
 @hookimpl

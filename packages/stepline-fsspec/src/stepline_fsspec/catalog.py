@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
-from stepline.catalog.base import Catalog
-from stepline.component import Settings
+from stepline.api import Catalog, Settings, mask_url
 
-from stepline_fsspec.location import OnLocation, mask_url
+from stepline_fsspec.location import OnLocation
 
 
 class FsspecCatalogSettings(Settings):

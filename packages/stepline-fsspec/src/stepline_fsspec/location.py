@@ -9,8 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stepline.api import mask_url, write_aside
-from stepline.component import Locality
+from stepline.api import Locality, mask_url, write_aside
 
 #: Storage option keys whose values are never shown (run log, describe(), messages).
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
@@ -90,7 +89,7 @@ class OnLocation:
         component = super().from_config(config, source=source)
         problem = missing_implementation(component.settings.location)
         if problem:
-            from stepline.errors import ConfigError
+            from stepline.api import ConfigError
 
             raise ConfigError(f"{cls.kind.replace('_', ' ')} '{cls.name}': {problem}", file=source)
         return component

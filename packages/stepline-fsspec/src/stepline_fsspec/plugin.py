@@ -1,6 +1,6 @@
 """Hook implementations of stepline-fsspec. Importing this module imports no fsspec backend."""
 
-from stepline.plugins import hookimpl
+from stepline.api import hookimpl
 
 
 @hookimpl

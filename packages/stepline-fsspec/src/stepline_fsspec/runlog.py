@@ -6,10 +6,7 @@ import posixpath
 from typing import Any, ClassVar
 
 from pydantic import Field
-from stepline.component import Settings
-from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.files import key_from_filename, record_filename
-from stepline.runlog.models import RunLog
+from stepline.api import RUN_KEY, RunLog, RunLogStore, Settings, key_from_filename, record_filename
 
 from stepline_fsspec.location import OnLocation
 

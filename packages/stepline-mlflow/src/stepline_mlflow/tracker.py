@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from stepline.component import Locality, Settings
-from stepline.errors import StepLineError
-from stepline.tracking.base import ExperimentTracker
+from stepline.api import ExperimentTracker, Locality, Settings, StepLineError
 
 RUN_ID_TAG = "stepline.run_id"
 LEVEL_TAG = "stepline.level"  # "pipeline" or "branch"

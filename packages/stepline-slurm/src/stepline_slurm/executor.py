@@ -26,10 +26,16 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, ValidationError
-from stepline.component import Locality
-from stepline.errors import ConfigError, NotSupportedError, StepLineError, did_you_mean
-from stepline.executors.local import LocalExecutor, LocalSettings
-from stepline.runlog.models import Status
+from stepline.api import (
+    ConfigError,
+    LocalExecutor,
+    Locality,
+    LocalSettings,
+    NotSupportedError,
+    Status,
+    StepLineError,
+    did_you_mean,
+)
 
 from stepline_slurm.jobspec import JobSpec, check_env_names, job_name, render_script
 from stepline_slurm.schedulers import PJM_WHY, SLURM_WHY, JobState, parse_pjstat, parse_qstat, parse_scontrol
@@ -120,7 +126,7 @@ class BatchExecutor(LocalExecutor):
         self.job_spec(node, path)
 
     def script_for(self, run, node, internal_name: str, attempt: int) -> tuple[str, Path, Path]:
-        from stepline.executors.step_process import step_command
+        from stepline.api import single_node_command
 
         spec = self.job_spec(node, internal_name)
         folder = Path(self.settings.job_folder).absolute() / run.run_id
@@ -128,7 +134,7 @@ class BatchExecutor(LocalExecutor):
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", internal_name)
         script_path = folder / f"{stem}.attempt-{attempt}.sh"
         output = folder / f"{stem}.attempt-{attempt}.out"
-        command = [self.settings.stepline_executable, *step_command(run, internal_name)[1:]]
+        command = [self.settings.stepline_executable, *single_node_command(run.run_id, internal_name, run.pipeline_file, run.config_file)[1:]]
         text = render_script(spec, self.dialect, name=job_name(f"sl-{internal_name}", self.dialect),
                              output=str(output), workdir=os.getcwd(), command=command,
                              env={"STEPLINE_RUN_ID": run.run_id})
@@ -137,7 +143,7 @@ class BatchExecutor(LocalExecutor):
 
     # ---- running a step -----------------------------------------------------------------------
     def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
-        from stepline.executors.step_context import execute_step, record_lost
+        from stepline.api import execute_step, record_lost
 
         if node.type != "task":
             return execute_step(run, node, internal_name, branch=branch).status

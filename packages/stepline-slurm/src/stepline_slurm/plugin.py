@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stepline.plugins import hookimpl
+from stepline.api import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Hook implementations of stepline-sql. Importing this module does not import SQLAlchemy."""
 
-from stepline.plugins import hookimpl
+from stepline.api import hookimpl
 
 
 @hookimpl

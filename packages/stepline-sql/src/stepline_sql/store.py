@@ -15,11 +15,20 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
-from stepline.api import RunPage, RunQuery, RunSummary, mask_url, page_of
-from stepline.component import Locality, Settings
-from stepline.errors import ConfigError, StepLineError
-from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.models import RunLog
+from stepline.api import (
+    RUN_KEY,
+    ConfigError,
+    Locality,
+    RunLog,
+    RunLogStore,
+    RunPage,
+    RunQuery,
+    RunSummary,
+    Settings,
+    StepLineError,
+    mask_url,
+    page_of,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -148,7 +157,7 @@ class SqlRunLogStore(RunLogStore):
             engine = create_engine(url, **options)
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
             raise ConfigError(f"run log store 'sql': no database driver for '{mask_url(self.settings.url)}': {exc}",
-                              hint="install the driver, e.g. psycopg[binary] for postgresql+psycopg://") from None
+                              hint="install its driver; for postgresql+psycopg://: pip install \"stepline[postgres]\"") from None
         if url.get_backend_name() == "sqlite" and not _is_memory_sqlite(url):
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection, _record):

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
-from stepline.component import Locality, Settings
-from stepline.orchestration.render import RenderingExecutor
+from stepline.api import Locality, RenderingExecutor, Settings
 
 
 class StepFunctionsSettings(Settings):

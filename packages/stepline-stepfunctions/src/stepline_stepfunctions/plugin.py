@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from stepline.component import Locality
-from stepline.plugins import Problem, hookimpl
+from stepline.api import Locality, Problem, hookimpl
 
 _USE = {
     "run_log_store": "chunked-fsspec on S3 or sql on PostgreSQL",

@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from stepline.errors import NotSupportedError, StepLineError
-from stepline.orchestration.render import (
+from stepline.api import (
     STEPLINE,
+    NotSupportedError,
+    StepLineError,
     fan_command,
     finish_run_command,
     single_node_command,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from stepline.component import Locality
-from stepline.plugins import Problem, hookimpl
+from stepline.api import Locality, Problem, hookimpl
 
 
 @hookimpl

@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from stepline.component import Locality, Settings
-from stepline.errors import ConfigError, SecretNotFoundError, StepLineError
-from stepline.secrets.base import Secrets
+from stepline.api import ConfigError, Locality, SecretNotFoundError, Secrets, Settings, StepLineError
 
 DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 

@@ -93,6 +93,8 @@ _WHERE = {
     "start_run_command": "stepline.orchestration.render",
     "finish_run_command": "stepline.orchestration.render",
     "dump_keys": "stepline.orchestration.render",
+    # configuration: every file a configuration reference reads (to mount them elsewhere)
+    "config_files": "stepline.config.loader",
 }
 
 __all__ = [
@@ -139,6 +141,7 @@ __all__ = [
     "StepLog",
     "atomic_write_text",
     "config_error",
+    "config_files",
     "did_you_mean",
     "dump_keys",
     "execute_step",
@@ -176,6 +179,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from stepline.catalog.base import Catalog, CatalogError
     from stepline.component import KINDS, Component, Locality, Settings, config_error
+    from stepline.config.loader import config_files
     from stepline.errors import (
         ConfigError,
         IntegrationError,

@@ -10,14 +10,46 @@ from stepline.errors import ParameterError
 from stepline.runlog.models import Parameter
 
 ENV_PREFIXES = ("RUNNABLE_PRM_", "STEPLINE_PRM_")  # later wins
+MAX_VALUE_DEPTH = 64  # lists and mappings inside each other, as for YAML files
 
 
 def decode(text: str) -> Any:
-    """JSON-decode when possible, else keep the string."""
+    """JSON-decode when possible (and not nested deeper than MAX_VALUE_DEPTH), else keep the string."""
+    if text.count("[") + text.count("{") > MAX_VALUE_DEPTH and too_deep_text(text):
+        return text
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
+
+
+def too_deep_text(text: str) -> bool:
+    """Whether JSON text nests brackets deeper than MAX_VALUE_DEPTH (strings are not skipped: a
+    bracket inside a string only makes the check stricter)."""
+    depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_VALUE_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def value_depth(value: Any) -> int:
+    """How deep lists and mappings nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, (list, tuple)) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_VALUE_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def initial_parameters(params_file: str | None) -> dict[str, Parameter]:

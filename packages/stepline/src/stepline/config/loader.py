@@ -15,7 +15,8 @@ from stepline.config.stacks import ALIASES
 from stepline.errors import ConfigError
 from stepline.run.services import Services
 
-__all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "load_services", "read_config"]
+__all__ = ["ALIASES", "CONFIG_ENV_VARS", "DEFAULTS", "Services", "build_services", "config_files", "load_services",
+           "read_config"]
 
 if TYPE_CHECKING:
     from stepline.config.stacks import Stack
@@ -58,6 +59,12 @@ def read_config(reference: str | None) -> Stack:
 
     reference = configuration_reference(reference)
     return read_stack(reference) if reference else Stack(reference="default configuration")
+
+
+def config_files(reference: str | None) -> list[Path]:
+    """Every file a reference reads, ``extends:`` included: what an executor that runs steps in
+    another file system (a container) must make visible there."""
+    return read_config(reference).files
 
 
 def load_services(path: str | None = None) -> Services:

@@ -310,11 +310,15 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*[.:][A-Za-z_]\w*$")
 def compile_reducer(text: str, *, check_only: bool = False):
     """A reducer from a dotted path to a function, or from one lambda expression (nothing else)."""
     source = text.strip()
+    if len(source) > 1000:
+        raise ValueError("reducer is longer than 1000 characters; write it as a function and give its dotted path")
     if source.startswith("lambda"):
         try:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as exc:
             raise ValueError(f"reducer is not a valid lambda: {exc.msg}") from None
+        except (RecursionError, MemoryError):
+            raise ValueError("reducer is nested too deeply; write it as a function") from None
         if not isinstance(tree.body, ast.Lambda):
             raise ValueError("reducer must be exactly one lambda expression, e.g. 'lambda *x: max(x)'")
         for node in ast.walk(tree):

@@ -25,7 +25,7 @@ from stepline.plugins.problem import Problem
 from stepline.plugins.registry import Registry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from stepline.executors.base import Executor
     from stepline.plugins.hookspec import Phase, Service
@@ -98,16 +98,22 @@ class PluginManager:
         return found
 
     # ---- registration ---------------------------------------------------------------------------
+    def each_plugin(self, hook: str) -> Iterator[tuple[str, Any]]:
+        """(plugin name, result) of every implementation of ``hook``: one call per plugin, each
+        through pluggy (a subset caller), so the result is known by its plugin and tracing sees it."""
+        plugins = self.pm.get_plugins()
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # in registration order
+            others = [p for p in plugins if p is not impl.plugin]
+            for result in self.pm.subset_hook_caller(hook, remove_plugins=others)():
+                yield impl.plugin_name, result
+
     def registry(self) -> Registry:
         """Every component class the plugins offer, with the plugin and package each came from."""
         origins = self.origins()
-        owners = sorted(((_package_of(plugin), name) for name, plugin in self.pm.list_name_plugin() if plugin),
-                        key=lambda pair: -len(pair[0]))
         registry = Registry()
-        for classes in self.pm.hook.stepline_components():
+        for plugin, classes in self.each_plugin("stepline_components"):
+            package, version = origins.get(plugin, ("?", "?"))
             for cls in classes or []:
-                plugin = _owner(cls, owners)
-                package, version = origins.get(plugin, ("?", "?"))
                 registry.add(cls, plugin, package, version)
         return registry
 
@@ -115,18 +121,18 @@ class PluginManager:
         """Every configuration stack the plugins ship, by name (``stack:NAME``)."""
         origins = self.origins()
         found: dict[str, RegisteredStack] = {}
-        for impl in self.pm.hook.stepline_stacks.get_hookimpls():
-            package, version = origins.get(impl.plugin_name, ("?", "?"))
-            for name, source in (impl.function() or {}).items():
+        for plugin, stacks in self.each_plugin("stepline_stacks"):
+            package, version = origins.get(plugin, ("?", "?"))
+            for name, source in (stacks or {}).items():
                 if name in found:
                     raise PluginError(f"stack '{name}' is offered by both '{found[name].plugin}' and "
-                                      f"'{impl.plugin_name}'",
+                                      f"'{plugin}'",
                                       hint="uninstall one, or block it with STEPLINE_DISABLE_PLUGINS")
                 if not isinstance(source, (str, os.PathLike, dict)):
-                    raise PluginError(f"plugin '{impl.plugin_name}' offers stack '{name}' as {source!r}",
+                    raise PluginError(f"plugin '{plugin}' offers stack '{name}' as {source!r}",
                                       hint="return a path to a YAML file or a mapping")
                 found[str(name)] = RegisteredStack(str(name), source if isinstance(source, dict) else str(source),
-                                                   impl.plugin_name, package, version)
+                                                   plugin, package, version)
         return found
 
     # ---- before a run ---------------------------------------------------------------------------
@@ -177,21 +183,6 @@ def _problems(results: list[list[Problem] | None], hook: str) -> list[Problem]:
                                   hint="return stepline.plugins.Problem.error(...) or Problem.warning(...)")
             found.append(problem)
     return found
-
-
-def _package_of(plugin: Any) -> str:
-    module = getattr(plugin, "__name__", None) or type(plugin).__module__
-    return module.rpartition(".")[0] or module
-
-
-def _owner(cls: type, owners: list[tuple[str, str]]) -> str:
-    """The plugin whose package holds ``cls`` (the deepest one): ``stepline.runlog.plugin`` for
-    ``stepline.runlog.chunked_fs``, ``sql`` for ``stepline_sql.store``."""
-    module = cls.__module__
-    for package, name in owners:
-        if module == package or module.startswith(package + "."):
-            return name
-    return "?"
 
 
 def _version(package: str) -> str:

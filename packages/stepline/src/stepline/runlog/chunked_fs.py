@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename
+from stepline.runlog.files import SummaryCache, atomic_write_text, key_from_filename, record_filename
 from stepline.runlog.listing import RunSummary
 
 
@@ -28,6 +28,10 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
 
     def local_paths(self) -> list[str]:
         return [self.settings.log_folder]
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._summaries = SummaryCache()
 
     @property
     def folder(self) -> Path:
@@ -72,14 +76,20 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         return [entry.name for entry in os.scandir(self.folder) if entry.is_dir()]
 
     def run_summaries(self):
-        """One small file per run (its run record), read in one pass over the folder."""
+        """One small file per run (its run record), parsed again only when it was replaced."""
         if not self.folder.is_dir():
             return []
         name, found = record_filename(RUN_KEY), []
         for entry in os.scandir(self.folder):
-            try:
-                with open(os.path.join(entry.path, name), "rb") as handle:
-                    found.append(RunSummary.model_validate_json(handle.read()))
-            except (FileNotFoundError, NotADirectoryError):  # not a run folder, or one being created
-                continue
+            summary = self._summaries.get(os.path.join(entry.path, name), _parse_summary)
+            if summary is not None:  # None: not a run folder, or one being created
+                found.append(summary)
         return found
+
+
+def _parse_summary(path: str) -> RunSummary | None:
+    try:
+        with open(path, "rb") as handle:
+            return RunSummary.model_validate_json(handle.read())
+    except (FileNotFoundError, NotADirectoryError):
+        return None

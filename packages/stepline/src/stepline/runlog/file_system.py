@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.files import atomic_write_text
+from stepline.runlog.files import SummaryCache, atomic_write_text
 from stepline.runlog.listing import RunSummary
 
 #: A run's file starts with its run record (written first, and a replaced key keeps its place).
@@ -39,6 +40,7 @@ class FileSystemRunLogStore(RunLogStore):
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, str]]] = {}
+        self._summaries = SummaryCache()
 
     @property
     def folder(self) -> Path:
@@ -108,10 +110,14 @@ class FileSystemRunLogStore(RunLogStore):
         """Each run's record from the head of its file, without reading (or parsing) its step logs."""
         found = []
         for run_id in self._run_ids():
-            text = self._head_record(run_id)
-            if text is not None:
-                found.append(RunSummary.model_validate_json(text))
+            summary = self._summaries.get(str(self._path(run_id)), partial(self._head_summary, run_id))
+            if summary is not None:
+                found.append(summary)
         return found
+
+    def _head_summary(self, run_id: str, _path: str) -> RunSummary | None:
+        text = self._head_record(run_id)
+        return None if text is None else RunSummary.model_validate_json(text)
 
     def _head_record(self, run_id: str) -> str | None:
         decoder = json.JSONDecoder()

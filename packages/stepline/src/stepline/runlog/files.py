@@ -54,3 +54,31 @@ def key_from_filename(filename: str) -> str | None:
     stem = filename[: -len(".json")]
     readable, hashed, digest = stem.rpartition("~")
     return unquote(readable) + "~" + digest if hashed else unquote(stem)
+
+
+class SummaryCache:
+    """Run summaries parsed from files, kept while each file stays the same.
+
+    A store's file is only ever replaced (atomic rename: a new inode), so (inode, mtime, size)
+    says whether the summary parsed last time still holds; a long-lived reader (``stepline ui``)
+    then pays one ``stat`` per run for a listing instead of a read and a parse.
+    """
+
+    def __init__(self) -> None:
+        # no lock: one dict assignment is atomic, and the cache must stay picklable with its store
+        self._found: dict[str, tuple[tuple[int, int, int], object]] = {}
+
+    def get(self, path: str, parse):
+        """The summary of ``path`` (``parse(path)`` when it changed); None when the file is absent."""
+        try:
+            stat = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._found.get(path)
+        if cached and cached[0] == version:
+            return cached[1]
+        summary = parse(path)
+        if summary is not None:
+            self._found[path] = (version, summary)
+        return summary

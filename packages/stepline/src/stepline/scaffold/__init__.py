@@ -27,7 +27,8 @@ class Kind:
     extra_files: tuple[str, ...] = ()  # example files besides pipeline.yaml and config.yaml
 
 
-KINDS: dict[str, Kind] = {
+#: The kinds `new-backend` writes, by the name on the command line.
+TEMPLATES: dict[str, Kind] = {
     "executor": Kind("executor", "executor", "Executor", "An executor"),
     "run-log-store": Kind("run_log_store", "store", "RunLogStore", "A run log store"),
     "catalog": Kind("catalog", "catalog", "Catalog", "A catalog"),
@@ -50,15 +51,15 @@ def pin(version: str) -> str:
 def write_backend(kind: str, name: str, folder: Path) -> list[Path]:
     """Write the package for a backend of ``kind`` called ``name`` into ``folder`` (missing or
     empty); return the files written. Bad input is a one-line :class:`ConfigError`."""
-    if kind not in KINDS:
+    if kind not in TEMPLATES:
         raise ConfigError(f"unknown backend kind '{kind}'",
-                          hint=did_you_mean(kind, KINDS) or f"one of {', '.join(KINDS)}")
+                          hint=did_you_mean(kind, TEMPLATES) or f"one of {', '.join(TEMPLATES)}")
     if not _NAME.match(name):
         raise ConfigError(f"backend name '{name}' is not lower-case words joined by '-'",
                           hint="e.g. my-store: the package is stepline-my-store, the type: my-store")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ConfigError(f"'{folder}' exists and is not an empty folder", hint="give a new folder")
-    spec = KINDS[kind]
+    spec = TEMPLATES[kind]
     module = "stepline_" + name.replace("-", "_")
     cls = "".join(part.capitalize() for part in name.split("-")) + spec.suffix
     try:

@@ -78,11 +78,16 @@ def as_json_value(name: str, value: Any) -> Any:
     """A JSON-able form of a returned value, or TaskFailed saying to use kind: object."""
     from pydantic import BaseModel
 
+    from stepline.params import MAX_VALUE_DEPTH, value_depth
+
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        value = value.model_dump(mode="json")
+    if value_depth(value) > MAX_VALUE_DEPTH:
+        raise TaskFailed(f"return '{name}' nests lists or mappings more than {MAX_VALUE_DEPTH} levels deep; "
+                         f"declare it {{name: {name}, kind: object}} to pickle it into the catalog")
     try:
         json.dumps(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise TaskFailed(f"return '{name}' ({type(value).__name__}) is not JSON; declare it "
                          f"{{name: {name}, kind: object}} to pickle it into the catalog") from None
     return value

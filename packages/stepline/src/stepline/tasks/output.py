@@ -179,8 +179,13 @@ def capture_fds(sink: OutputSink):
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             with contextlib.suppress(Exception):
                 stream.flush()
+        try:
+            saved_out, saved_err = os.dup(1), os.dup(2)
+        except OSError:  # no stdout/stderr to redirect (a daemon with them closed)
+            with _python_streams(SinkWriter(sink)):
+                yield
+            return
         read_end, write_end = os.pipe()
-        saved_out, saved_err = os.dup(1), os.dup(2)
         console = open(saved_out, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         previous_console, sink.console = sink.console, console
         os.dup2(write_end, 1)

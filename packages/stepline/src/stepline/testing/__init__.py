@@ -16,7 +16,9 @@ and helpers: :mod:`stepline.testing.standard` writes the standard pipelines the 
 renderer kits run; :mod:`stepline.testing.cli` runs the ``stepline`` command in a copy of an
 example, for a backend's end-to-end test against its real server;
 :func:`stepline.testing.integration.executor_running_steps_in` gives an executor for each place
-steps run in, to test a backend's integration check.
+steps run in, to test a backend's integration check; :mod:`stepline.testing.fuzz` mutates pipeline,
+job, config and parameter files and checks every one loads or is a short error naming its file
+(``python -m stepline.testing.fuzz --count 10000``).
 
 The kit modules import pytest; importing this package does not.
 """

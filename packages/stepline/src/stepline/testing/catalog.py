@@ -11,6 +11,13 @@ Usage, in a backend's tests::
 
 The fixture must return a catalog with an empty store and whose ``compute_data_folder`` is a fresh
 folder the test may write to (the kit creates it if needed).
+
+The contract: put and get round-trip files byte for byte (binary and empty ones too) and record each
+with its sha256; glob patterns (``*``, ``**``) and folders match exactly what they say; putting again
+replaces the stored file; ``store_copy: false`` records only the hash; a pattern matching nothing is a
+CatalogError naming it (and the run); a pattern escaping the data folder is refused; bytes can be put
+and got by name; runs do not share files; a run's files can be copied to another run;
+``describe()`` is JSON.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ get and put, secrets) run with ``stepline execute`` under the executor ends with
 and the same run log as under the ``local`` executor, compared step by step (branches included):
 statuses, messages, attempts and their output parameters, catalog items and their sha256. What may
 differ is what depends on where a step ran: timings, pids, code identities, catalog paths. The run
-log records the executor, and no secret value reaches it.
+log records the executor, and no secret value reaches it. An executor that runs steps in another
+process (``runs_steps_in`` wider than this process) records a step whose process is killed as
+failed, with a reason, and the run goes on along ``on_failure``: never a step left ``PROCESSING``.
 
 Override ``services_config`` to add configuration sections the executor needs (a run log store its
 steps can reach), and ``kit_env`` for the environment the ``stepline`` command runs in (e.g. a
@@ -115,3 +117,22 @@ class ExecutorContract:
             assert got["steps"].get(step) == expected["steps"][step], f"step '{step}' differs"
         assert got == expected
         assert standard.SECRET_VALUE not in json.dumps(log)
+
+    def test_a_step_whose_process_is_killed_fails_with_a_reason(self, executor_config, services_config,
+                                                                 kit_env, tmp_path):
+        from stepline.api import Locality
+        from stepline.plugins.manager import component_class
+
+        if component_class("executor", executor_config["type"]).runs_steps_in <= Locality.PROCESS:
+            pytest.skip("steps run in this process: killing one kills the run")
+        folder = standard.write_pipeline("data", tmp_path / "killed")
+        (folder / "pipeline.yaml").write_text(standard.KILLED)
+        config = write_config(folder, {**standard.SERVICES, **services_config, "executor": executor_config})
+        done = stepline("execute", "pipeline.yaml", "-c", config, "--run-id", "kit-killed", cwd=folder,
+                        env=kit_env, timeout=self.timeout)
+        assert done.returncode == 1, done.stderr
+        log = run_log_json("kit-killed", config, cwd=folder, env=kit_env)
+        killed = log["steps"]["killed"]
+        assert killed["status"] == "FAIL" and killed["message"].strip(), killed
+        assert log["steps"]["after"]["status"] == "SUCCESS"
+        assert log["status"] == "FAIL"

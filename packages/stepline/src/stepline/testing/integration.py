@@ -68,8 +68,9 @@ class IntegrationCheckContract:
       gives the same answer when asked again;
     - a check says nothing about a built-in service (``file-system`` catalog, ``env`` secrets)
       that its plugin does not provide;
-    - through the plugin manager, an error problem raises :class:`~stepline.errors.IntegrationError`
-      with its message, and warnings come back as their messages.
+    - through the plugin manager, the plugin's errors stop the run with an
+      :class:`~stepline.errors.IntegrationError`, and when nothing stops it the plugin's warnings come
+      back as their messages.
     """
 
     @pytest.fixture

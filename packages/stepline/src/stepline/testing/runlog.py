@@ -14,6 +14,14 @@ rebuilds the store in child processes as ``type(store)(store.settings)`` (spawne
 ``os.environ`` as it is when the test runs); a store built from its settings must therefore reach
 the same data. Stores whose ``locality`` is ``PROCESS`` are instead checked to be invisible from
 another process, which is what that locality promises.
+
+The contract: a run is created once (a second create of its id, even racing from another process,
+fails); a run log comes back as written (run fields, parameters with their JSON types, step logs in
+execution order, branch logs nested under their step at any depth, branch parameters overlaying the
+run's); writing a step or branch again replaces it; an unknown run is a RunNotFoundError; runs do not
+share records; runs are listed oldest first and queried newest first, paged and filtered; many
+threads and processes write steps of one run at once without losing any; a reader never sees a
+half-written record.
 """
 
 from __future__ import annotations
@@ -314,6 +322,14 @@ class RunLogStoreContract:
         r3 = next(r for r in page.runs if r.run_id == "r3")
         assert (r3.status, r3.original_run_id, r3.tag) == (Status.SUCCESS, "r2", "")
         assert next(r for r in page.runs if r.run_id == "r4").status == Status.PROCESSING
+
+    def test_query_runs_sees_changes_since_the_last_listing(self, store):
+        self.new_run(store, "a", start_time="2026-01-01T00:00:00+00:00")
+        assert [r.status for r in store.query_runs().runs] == [Status.CREATED]
+        store.update_run("a", status=Status.SUCCESS, tag="later")
+        self.new_run(store, "b", start_time="2026-01-02T00:00:00+00:00")
+        listed = store.query_runs().runs
+        assert [(r.run_id, r.status, r.tag) for r in listed] == [("b", Status.CREATED, ""), ("a", Status.SUCCESS, "later")]
 
     def test_query_runs_pages_and_counts(self, store):
         self._listing_runs(store)

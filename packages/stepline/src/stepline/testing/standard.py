@@ -51,6 +51,11 @@ def bump(i: int) -> bool:
     return i >= 1
 
 
+def die() -> None:
+    os.kill(os.getpid(), 9)  # as the OOM killer or a scheduler would: no chance to record anything
+    os._exit(137)  # PID 1 of a container ignores even that: end without recording all the same
+
+
 def read_data(ratio: float) -> tuple:
     text = Path("data/numbers.csv").read_text()
     secret = stepline.get_secret("KIT_SECRET")
@@ -224,6 +229,25 @@ _PIPELINES: dict[str, dict[str, str]] = {
             """,
     },
 }
+
+#: A step whose process is killed (SIGKILL), routed by on_failure: for executors that run steps in
+#: another process, which must record the step failed with a reason and go on.
+KILLED = """\
+dag:
+  start_at: killed
+  steps:
+    killed:
+      type: task
+      command: kit_steps.die
+      on_failure: after
+    after:
+      type: task
+      command_type: shell
+      command: echo "the run went on"
+      next: failed
+    failed:
+      type: fail
+"""
 
 _TASK = "{type: task, command_type: shell, command: echo hi, returns: [] }"
 

@@ -26,7 +26,7 @@ from stepline.cli.summary import format_duration
 from stepline.errors import RunNotFoundError, StepLineError
 from stepline.inspect.html_file import asset, render_html, timeline_json
 from stepline.inspect.run_graph import run_graph
-from stepline.inspect.timeline import Span, Timeline, branch_summary, build_timeline, find_span
+from stepline.inspect.timeline import Span, branch_summary, build_timeline, find_span
 from stepline.paths import UnsafeIdentifierError
 from stepline.runlog.listing import RunQuery, normalise_time
 from stepline.runlog.models import DataCatalogItem, RunLog, Status
@@ -157,11 +157,7 @@ def run_page(state: UiState, request: Request) -> HTMLResponse:
                       graph=run_graph(timeline), step=step, selected=selected, items=items,
                       logs=_execution_logs(state, items) if step else [], executor=executor,
                       refresh=REFRESH_SECONDS if run.status.value in RUNNING else None,
-                      duration=_duration(timeline), others=others)
-
-
-def _duration(timeline: Timeline) -> float | None:
-    return timeline.root.duration
+                      duration=timeline.root.duration, others=others)
 
 
 def timeline_file(state: UiState, request: Request) -> HTMLResponse:
