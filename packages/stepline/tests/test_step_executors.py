@@ -86,3 +86,52 @@ def test_a_malformed_executors_section_is_a_one_line_error(write, workdir):
     write("pipeline.yaml", PIPELINE % "gpu")
     with pytest.raises(StepLineError, match="section 'executors.gpu': unknown key 'settings'"):
         prepare("pipeline.yaml", "config.yaml")
+
+
+NICE_PIPELINE = """
+dag:
+  start_at: level
+  steps:
+    level:
+      type: task
+      command_type: shell
+      command: 'export level=$(nice)'
+      returns: [level]
+"""
+
+
+def _run_with(executor, write):
+    write("pipeline.yaml", NICE_PIPELINE)
+    write("emulator.yaml", "executor:\n  type: emulator\n")
+    prepared = prepare("pipeline.yaml", "emulator.yaml")
+    prepared.services.executor = executor
+    return execute("pipeline.yaml", "emulator.yaml", prepared=prepared, quiet=True)
+
+
+def test_a_step_process_executor_runs_the_step_in_the_command_it_wraps(write, workdir):
+    from stepline.executors.step_process import StepProcessExecutor
+
+    class Nice(StepProcessExecutor):
+        name = "nice-test"
+
+        def wrap_command(self, run, node, internal_name, command):
+            return ["nice", "-n", "5", *command]
+
+    log = _run_with(Nice(), write)
+    assert log.status == Status.SUCCESS
+    assert log.parameters["level"].value == os.nice(0) + 5
+
+
+def test_a_step_its_wrapped_command_never_records_is_recorded_lost(write, workdir):
+    from stepline.executors.step_process import StepProcessExecutor
+
+    class Broken(StepProcessExecutor):
+        name = "broken-test"
+
+        def wrap_command(self, run, node, internal_name, command):
+            return ["false"]
+
+    log = _run_with(Broken(), write)
+    assert log.status == Status.FAIL
+    assert log.steps["level"].status == Status.FAIL
+    assert "`false` exited 1 without recording the step" in log.steps["level"].message
