@@ -20,7 +20,6 @@ branch prefix the Map's ItemSelector / the loop's Parameters set) with ``States.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -34,9 +33,12 @@ from stepline.api import (
     StepLineError,
     fan_command,
     finish_run_command,
+    reachable_from,
     single_node_command,
     start_run_command,
 )
+
+from stepline_stepfunctions.intrinsics import Expr, fmt, lit
 
 RUN_ID = "$$.Execution.Name"
 # placeholders handed to the core's callback command builders, replaced by intrinsic expressions
@@ -61,23 +63,6 @@ def _join(a: str, b: str) -> str:
     return f"{a}.{b}" if a else b
 
 
-_ODD = re.compile(r"[\\'{}]")
-
-
-def _entered(graph) -> set[str]:
-    """The steps a run can enter: from ``start_at`` along ``next`` and each step's failure target."""
-    seen, stack = set(), [graph.start_at]
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        node = graph.steps[name]
-        if not node.terminal:
-            stack += [t for t in (node.next, graph.failure_target(name)) if t]
-    return seen
-
-
 def _reached(start: str, states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``states`` without those no transition enters (``finish run`` of a pipeline that always fails)."""
     seen, stack = set(), [start]
@@ -90,46 +75,6 @@ def _reached(start: str, states: dict[str, dict[str, Any]]) -> dict[str, dict[st
         stack += [t for t in (state.get("Next"), state.get("Default")) if t]
         stack += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", []) if "Next" in c]
     return {name: state for name, state in states.items() if name in seen}
-
-
-def _safe(text: str) -> bool:
-    return not _ODD.search(text)
-
-
-def lit(text: str) -> str:
-    """An intrinsic-function argument giving ``text``. Text with a quote, brace or backslash is
-    passed as ``States.Base64Decode('...')`` instead of an escaped literal, which some
-    implementations (moto) do not unescape."""
-    if _safe(text):
-        return f"'{text}'"
-    return f"States.Base64Decode('{base64.b64encode(text.encode()).decode()}')"
-
-
-class Expr(str):
-    """An intrinsic-function argument (a path or a call), as opposed to literal text."""
-
-
-def fmt(*parts: str) -> str:
-    """An argument joining ``parts`` (plain ``str`` are literal text, :class:`Expr` are evaluated)."""
-    merged: list[str] = []
-    for part in parts:
-        if not isinstance(part, Expr) and merged and not isinstance(merged[-1], Expr):
-            merged[-1] = merged[-1] + part
-        else:
-            merged.append(part)
-    if len(merged) == 1 and not isinstance(merged[0], Expr):
-        return lit(merged[0])
-    template, args = "", []
-    for part in merged:
-        if isinstance(part, Expr):
-            template += "{}"
-            args.append(str(part))
-        elif _safe(part):
-            template += part
-        else:
-            template += "{}"
-            args.append(lit(part))
-    return f"States.Format('{template}', {', '.join(args)})"
 
 
 class Renderer:
@@ -336,7 +281,7 @@ class Renderer:
         first: dict[str, str] = {}   # step name -> its first state's name
         # a step no path reaches (the implicit success of a pipeline that always fails) would be a
         # state the machine never enters, which Step Functions refuses
-        reached = _entered(graph)
+        reached = reachable_from(graph, graph.start_at, at_run_time=True)
         steps = {name: node for name, node in graph.steps.items() if name in reached}
         for name, node in steps.items():
             first[name] = self.state_name(self.label(scope, name, node))
