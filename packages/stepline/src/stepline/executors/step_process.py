@@ -51,7 +51,7 @@ class StepProcessExecutor(LocalExecutor):
         command[0] = str(Path(sys.executable).with_name("stepline"))
         argv = self.wrap_command(run, node, internal_name, command)
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, env={**os.environ, "STEPLINE_RUN_ID": run.run_id},
-                              preexec_fn=partial(die_with_parent, os.getpid()))  # no orphan writing after a crash
+                              preexec_fn=partial(die_with_parent, os.getpid()), check=False)  # no orphan after a crash
         step = run.store.get_step_log(run.run_id, internal_name)
         if step is None or step.status == Status.PROCESSING:
             shown = shlex.join(["stepline", *command[1:]] if argv == command else argv)
