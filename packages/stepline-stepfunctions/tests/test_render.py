@@ -184,17 +184,21 @@ def test_long_step_names_are_cut_to_80_characters_uniquely(tmp_path):
     assert document["States"][names[0]]["Next"] == names[1]
 
 
-@pytest.mark.parametrize(("section", "body", "use"), [
-    ("run_log_store", {"type": "buffered"}, "chunked-fsspec on S3 or sql on PostgreSQL"),
-    ("run_log_store", {"type": "chunked-fs"}, "chunked-fsspec on S3 or sql on PostgreSQL"),
-    ("run_log_store", {"type": "sql", "config": {"url": "sqlite:///runs.db"}}, "chunked-fsspec on S3"),
-    ("run_log_store", {"type": "chunked-fsspec", "config": {"location": "file:///tmp/runs"}}, "chunked-fsspec on S3"),
-    ("catalog", {"type": "file-system"}, "use fsspec on S3"),
-    ("secrets", {"type": "dotenv"}, "use env, aws-secrets-manager or vault"),
+# A catalog or secrets backend the pipeline never uses is only a warning, so those cases use a
+# pipeline that does use the service.
+@pytest.mark.parametrize(("section", "body", "use", "example"), [
+    ("run_log_store", {"type": "buffered"}, "chunked-fsspec on S3 or sql on PostgreSQL", "01-hello-shell"),
+    ("run_log_store", {"type": "chunked-fs"}, "chunked-fsspec on S3 or sql on PostgreSQL", "01-hello-shell"),
+    ("run_log_store", {"type": "sql", "config": {"url": "sqlite:///runs.db"}}, "chunked-fsspec on S3",
+     "01-hello-shell"),
+    ("run_log_store", {"type": "chunked-fsspec", "config": {"location": "file:///tmp/runs"}}, "chunked-fsspec on S3",
+     "01-hello-shell"),
+    ("catalog", {"type": "file-system"}, "use fsspec on S3", "04-catalog"),
+    ("secrets", {"type": "dotenv"}, "use env, aws-secrets-manager or vault", "05-secrets-dotenv"),
 ])
-def test_services_pods_cannot_share_are_rejected_before_rendering(section, body, use, tmp_path):
+def test_services_pods_cannot_share_are_rejected_before_rendering(section, body, use, example, tmp_path):
     with pytest.raises(IntegrationError, match=use) as caught:
-        render(EXAMPLES / "01-hello-shell" / "pipeline.yaml", tmp_path, **{section: body})
+        render(EXAMPLES / example / "pipeline.yaml", tmp_path, **{section: body})
     assert "step-functions executor" in str(caught.value) and "\n" not in str(caught.value)
 
 

@@ -71,3 +71,9 @@ def test_importing_the_api_imports_nothing_else():
     code = "import sys, stepline.api; print(sorted(m for m in sys.modules if m.startswith('stepline.')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "['stepline.api']\n"
+
+
+def test_every_public_name_is_in_the_api_reference():
+    page = (PACKAGES.parent / "docs" / "reference" / "api.md").read_text()
+    missing = [name for name in stepline.api.__all__ if f"`{name}`" not in page]
+    assert not missing, f"docs/reference/api.md does not list {missing}"

@@ -79,6 +79,8 @@ _WHERE = {
     "Executor": "stepline.executors.base",
     "LocalExecutor": "stepline.executors.local",
     "LocalSettings": "stepline.executors.local",
+    "StepProcessExecutor": "stepline.executors.step_process",
+    "step_command": "stepline.executors.step_process",
     "EmulatorExecutor": "stepline.executors.emulator",
     "EmulatorSettings": "stepline.executors.emulator",
     "execute_step": "stepline.executors.step_context",
@@ -139,6 +141,7 @@ __all__ = [
     "Status",
     "StepLineError",
     "StepLog",
+    "StepProcessExecutor",
     "atomic_write_text",
     "config_error",
     "config_files",
@@ -150,15 +153,16 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "key_from_filename",
+    "mask_url",
     "page_of",
+    "reachable_from",
     "record_filename",
     "record_lost",
+    "run_targets",
     "single_node_command",
     "start_run_command",
-    "mask_url",
+    "step_command",
     "write_aside",
-    "reachable_from",
-    "run_targets",
 ]
 
 
@@ -196,6 +200,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from stepline.executors.emulator import EmulatorExecutor, EmulatorSettings
     from stepline.executors.local import LocalExecutor, LocalSettings
     from stepline.executors.step_context import execute_step, record_lost
+    from stepline.executors.step_process import StepProcessExecutor, step_command
     from stepline.orchestration.render import (
         STEPLINE,
         NameBook,
