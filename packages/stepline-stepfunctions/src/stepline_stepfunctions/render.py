@@ -14,6 +14,10 @@ Shape (state names are derived from step paths, so two renders give identical by
 - a loop is a counter (Pass) -> ``fan out`` -> one-branch Parallel -> ``fan in`` -> ``read`` ->
   Choice that goes back to the counter's increment until the loop is done or ``max_iterations``.
 
+Modules: this one (names, callback commands, graphs, the whole machine); :mod:`.composites` (the
+shapes above); :mod:`.compute` (Batch/ECS Task states); :mod:`.stand_ins` (real tasks or test
+stand-ins, chosen once); :mod:`.intrinsics` (intrinsic-function arguments).
+
 Inside maps and loops the internal name of a step is built at run time from ``$.branch`` (the
 branch prefix the Map's ItemSelector / the loop's Parameters set) with ``States.Format``.
 """
@@ -22,9 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from stepline.api import (
@@ -38,29 +39,17 @@ from stepline.api import (
     start_run_command,
 )
 
+from stepline_stepfunctions.composites import SHAPES
+from stepline_stepfunctions.compute import RUN_ID
 from stepline_stepfunctions.intrinsics import Expr, fmt, lit
+from stepline_stepfunctions.scope import Scope
+from stepline_stepfunctions.scope import join as _join
+from stepline_stepfunctions.stand_ins import tasks_for
 
-RUN_ID = "$$.Execution.Name"
 # placeholders handed to the core's callback command builders, replaced by intrinsic expressions
 _RUN, _STEP, _ITER = "\0run", "\0step", "\0iteration"
 MAX_NAME = 80
-_JOB_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 SUPPORTED = ("task", "stub", "success", "fail", "parallel", "map", "conditional", "loop", "dag")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where a graph's states live: ``rel`` is the static part of the branch prefix; when
-    ``dynamic`` the prefix starts with the value of ``$.branch`` in the state input."""
-
-    dynamic: bool
-    rel: str
-    template: str  # the internal-name template of the branch ('process.*'), for state names
-    top: bool = False
-
-
-def _join(a: str, b: str) -> str:
-    return f"{a}.{b}" if a else b
 
 
 def _reached(start: str, states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -87,8 +76,7 @@ class Renderer:
         self.params_file = self.s.parameters_file or params_file
         self.source = pipeline_file
         self.names: dict[str, str] = {}  # state name -> the template it was made for
-        self.fails = set(self.s.stand_in_failures)
-        self.used_stand_ins: set[str] = set()
+        self.tasks = tasks_for(self.s, self.state_name)  # real compute or test stand-ins, chosen once
 
     # ---- names and command pieces --------------------------------------------------------------
     def state_name(self, label: str) -> str:
@@ -184,83 +172,12 @@ class Renderer:
             return bucket, fmt(head, Expr(RUN_ID), "/", Expr("$.branch"), *tail)
         return bucket, fmt(head, Expr(RUN_ID), "/", *[t[1:] if i == 0 else t for i, t in enumerate(tail)])
 
-    # ---- task states -----------------------------------------------------------------------------
-    def task(self, step_template: str, command: str, *, job: str, overrides: dict[str, Any]) -> dict[str, Any]:
-        s = self.s
-        env = [{"Name": "STEPLINE_RUN_ID", "Value.$": RUN_ID}]
-        env += [{"Name": k, "Value": v} for k, v in sorted({**s.environment, **overrides.get("environment", {})}.items())]
-        if s.compute == "batch":
-            params: dict[str, Any] = {
-                "JobName": job,
-                "JobQueue": overrides.get("job_queue", s.job_queue),
-                "JobDefinition": overrides.get("job_definition", s.job_definition),
-                "ContainerOverrides": {"Command.$": command, "Environment": env},
-            }
-            resource = "arn:aws:states:::batch:submitJob.sync"
-        else:
-            params = {
-                "LaunchType": s.launch_type,
-                "Cluster": overrides.get("cluster", s.cluster),
-                "TaskDefinition": overrides.get("task_definition", s.task_definition),
-                "Overrides": {"ContainerOverrides": [{
-                    "Name": overrides.get("container_name", s.container_name),
-                    "Command.$": command, "Environment": env}]},
-            }
-            if s.subnets or s.security_groups:
-                vpc: dict[str, Any] = {"Subnets": list(s.subnets)}
-                if s.security_groups:
-                    vpc["SecurityGroups"] = list(s.security_groups)
-                vpc["AssignPublicIp"] = "ENABLED" if s.assign_public_ip else "DISABLED"
-                params["NetworkConfiguration"] = {"AwsvpcConfiguration": vpc}
-            resource = "arn:aws:states:::ecs:runTask.sync"
-        return {"Type": "Task", "Resource": resource, "Parameters": params, "ResultPath": None}
-
-    def job_name(self, label: str) -> str:
-        slug = _JOB_NAME_BAD.sub("-", label).strip("-") or "step"
-        digest = hashlib.sha256(label.encode()).hexdigest()[:8]
-        return f"stepline-{slug[:100]}-{digest}"
-
-    def callback(self, label: str, step_template: str, command: str, overrides: dict[str, Any] | None = None,
-                 *, fails: bool = False) -> dict[str, Any]:
-        """A Task state running ``command``, or its test-only stand-in."""
-        if self.s.stand_in_tasks:
-            if fails:
-                inner = self.state_name(f"{label} (stand-in failure)")
-                return {"Type": "Parallel", "Branches": [{
-                    "StartAt": inner,
-                    "States": {inner: {
-                        "Type": "Fail", "Error": "StandIn.Failed", "Cause": f"stand-in failure of {step_template}"}}}],
-                    "ResultPath": None}
-            # evaluates the real command, so a test sees it in the execution history
-            return {"Type": "Pass", "Parameters": {"command.$": command}, "ResultPath": "$.stand_in"}
-        return self.task(step_template, command, job=self.job_name(label), overrides=overrides or {})
-
-    def reader(self, scope: Scope, name: str, direction: str, stand_in: dict[str, Any],
-               loop: bool = False) -> dict[str, Any]:
-        """An aws-sdk Task that reads what the relay stored and puts it at ``$.fan``; its stand-in
-        is a Pass giving the key it would read and the simulated result."""
+    # ---- states ------------------------------------------------------------------------------------
+    def reader(self, scope: Scope, name: str, direction: str, simulated: dict[str, Any], loop: bool = False,
+               field: str = "items") -> dict[str, Any]:
+        """The state that reads what the relay stored into ``$.fan.<field>`` (``simulated`` for stand-ins)."""
         bucket, key = self.exchange_key_expr(scope, name, direction, loop=loop)
-        if self.s.stand_in_tasks:
-            return {"Type": "Pass", "Parameters": {"key.$": key, **stand_in}, "ResultPath": "$.fan"}
-        return {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
-                "Parameters": {"Bucket": bucket, "Key.$": key},
-                "ResultSelector": {"items.$": "States.StringToJson($.Body)"},
-                "ResultPath": "$.fan",
-                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}]}
-
-    def retry(self, node) -> list[dict[str, Any]]:
-        attempts = getattr(node, "max_attempts", 1)
-        if attempts <= 1 or not self.s.retry_errors or self.s.stand_in_tasks:
-            return []
-        delay = max(1, math.ceil(getattr(node, "retry_delay_seconds", 0) or 0))
-        policy = getattr(node, "retry_backoff", None)
-        retry = {"ErrorEquals": list(self.s.retry_errors), "IntervalSeconds": delay,
-                 "MaxAttempts": attempts - 1, "BackoffRate": policy.factor if policy else self.s.backoff_rate}
-        if policy is not None and policy.max_seconds:
-            retry["MaxDelaySeconds"] = max(1, math.ceil(policy.max_seconds))
-        if policy is not None and policy.jitter:
-            retry["JitterStrategy"] = "FULL"
-        return [retry]
+        return self.tasks.reader(bucket, key, field, simulated)
 
     def attach(self, state: dict[str, Any], catch: str | None, nxt: str | None) -> dict[str, Any]:
         """``state`` with its Catch (not on Pass stand-ins, which cannot fail) and Next."""
@@ -311,30 +228,28 @@ class Renderer:
             # the callback records the success/fail node (a fail node exits 1), then the graph ends
             if scope.top:
                 after = self.finish_ok if node.type == "success" else self.finish_failed
-                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), after, after)
+                states[me] = self.attach(self.tasks.callback(me, template, self.leaf_command(scope, name)), after, after)
                 return
             fail_end = self.state_name(f"{first[graph.fail_name]} (end)")
             if node.type == "success":
                 end = self.state_name(f"{me} (end)")
-                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), fail_end, end)
+                states[me] = self.attach(self.tasks.callback(me, template, self.leaf_command(scope, name)), fail_end, end)
                 states[end] = {"Type": "Succeed"}
             else:
-                states[me] = self.attach(self.callback(me, template, self.leaf_command(scope, name)), fail_end,
+                states[me] = self.attach(self.tasks.callback(me, template, self.leaf_command(scope, name)), fail_end,
                                          fail_end)
                 states[fail_end] = {"Type": "Fail", "Error": "Stepline.BranchFailed",
                                     "Cause": f"the branch ended in step '{template}'"}
             return
         overrides = self.overrides(node, template)
         if not node.composite:
-            state = self.callback(me, template, self.leaf_command(scope, name), overrides,
-                                  fails=template in self.fails)
-            self.mark(template)
-            retry = self.retry(node)
+            state = self.tasks.callback(me, template, self.leaf_command(scope, name), overrides, stand_in=template)
+            retry = self.tasks.retry(node)
             if retry:
                 state["Retry"] = retry
             states[me] = self.attach(state, on_fail, nxt)
             return
-        getattr(self, f"composite_{node.type}")(node, name, template, scope, states, me, nxt, on_fail, overrides)
+        SHAPES[node.type](self, node, name, template, scope, states, me, nxt, on_fail, overrides)
 
     def overrides(self, node, template: str) -> dict[str, Any]:
         found = self.executor.step_overrides(node)
@@ -345,118 +260,17 @@ class Renderer:
                                 hint=f"overrides: {', '.join(sorted(allowed))}")
         return found
 
-    def mark(self, template: str) -> None:
-        self.used_stand_ins.add(template)
-
     def fan(self, me: str, template: str, scope: Scope, name: str, direction: str, *, relay: bool,
             overrides: dict[str, Any], loop: bool = False) -> dict[str, Any]:
         label = f"{me} (fan {direction})" if direction == "in" else me
-        fails = f"{template}:{direction}" in self.fails
-        state = self.callback(label, template, self.fan_command(scope, name, direction, relay, loop), overrides,
-                              fails=fails)
-        self.mark(f"{template}:{direction}")
-        return state
+        return self.tasks.callback(label, template, self.fan_command(scope, name, direction, relay, loop), overrides,
+                             stand_in=f"{template}:{direction}")
 
     def sub(self, graph, scope: Scope) -> dict[str, Any]:
         body = self.graph(graph, scope)
         if not body["States"]:
             raise StepLineError("a branch has no states", file=self.source, step=scope.template)
         return body
-
-    def composite_parallel(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
-        branches = node.branch_graphs()
-        if not branches:
-            raise StepLineError("a parallel step needs at least one branch", file=self.source, step=template)
-        fan_in = self.state_name(f"{me} (fan in)")
-        body = self.state_name(f"{me} (branches)")
-        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=False, overrides=overrides), on_fail, body)
-        states[body] = {"Type": "Parallel",
-                        "Branches": [self.sub(g, Scope(scope.dynamic, _join(_join(scope.rel, name), key),
-                                                       _join(template, key)))
-                                     for key, g in branches.items()],
-                        "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
-        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
-
-    composite_dag = composite_parallel
-
-    def composite_map(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
-        read = self.state_name(f"{me} (read branches)")
-        body = self.state_name(f"{me} (map)")
-        fan_in = self.state_name(f"{me} (fan in)")
-        items = [str(x) for x in self.s.stand_in_results.get(template, [])]
-        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=True, overrides=overrides),
-                                 on_fail, read)
-        states[read] = self.attach(self.reader(scope, name, "out", {"items": items}), fan_in, body)
-        inner = Scope(True, "", _join(template, "*"))
-        processor = self.sub(node.branch, inner)
-        mapped: dict[str, Any] = {"Type": "Map", "ItemsPath": "$.fan.items",
-                                  "ItemSelector": {"branch.$": self.branch_expr(scope, name, "$$.Map.Item.Value")}}
-        if self.s.map_mode == "distributed":
-            processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
-            mapped["Label"] = "stepline-" + hashlib.sha256(template.encode()).hexdigest()[:12]
-        else:
-            processor["ProcessorConfig"] = {"Mode": "INLINE"}
-        mapped["ItemProcessor"] = processor
-        if self.s.max_concurrency:
-            mapped["MaxConcurrency"] = self.s.max_concurrency
-        mapped.update({"ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in})
-        states[body] = mapped
-        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
-
-    def composite_conditional(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
-        read = self.state_name(f"{me} (read branch)")
-        choice = self.state_name(f"{me} (choose)")
-        fan_in = self.state_name(f"{me} (fan in)")
-        taken = self.s.stand_in_results.get(template, next(iter(node.branch_graphs())))
-        states[me] = self.attach(self.fan(me, template, scope, name, "out", relay=True, overrides=overrides),
-                                 on_fail, read)
-        states[read] = self.attach(self.reader(scope, name, "out", {"items": [str(taken)]}), fan_in, choice)
-        choices = []
-        for key, g in node.branch_graphs().items():
-            branch_state = self.state_name(f"{me} ({key})")
-            states[branch_state] = {"Type": "Parallel",
-                                    "Branches": [self.sub(g, Scope(scope.dynamic, _join(_join(scope.rel, name), key),
-                                                                   _join(template, key)))],
-                                    "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
-            choices.append({"Variable": "$.fan.items[0]", "StringEquals": key, "Next": branch_state})
-        # fan out fails when nothing matches and there is no default; fan in then records it
-        states[choice] = {"Type": "Choice", "Choices": choices, "Default": fan_in}
-        states[fan_in] = self.attach(self.fan(me, template, scope, name, "in", relay=False, overrides=overrides), on_fail, nxt)
-
-    def composite_loop(self, node, name, template, scope, states, me, nxt, on_fail, overrides) -> None:
-        fan_out = self.state_name(f"{me} (fan out)")
-        body = self.state_name(f"{me} (iteration)")
-        fan_in = self.state_name(f"{me} (fan in)")
-        read = self.state_name(f"{me} (read decision)")
-        check = self.state_name(f"{me} (check)")
-        again = self.state_name(f"{me} (next iteration)")
-        states[me] = {"Type": "Pass", "Result": {"i": 0}, "ResultPath": "$.loop", "Next": fan_out}
-        states[fan_out] = self.attach(self.fan(fan_out, template, scope, name, "out", relay=False,
-                                               overrides=overrides, loop=True), on_fail, body)
-        states[body] = {"Type": "Parallel",
-                        "Branches": [self.sub(node.branch, Scope(True, "", _join(template, "*")))],
-                        "Parameters": {"branch.$": self.branch_expr(scope, name, "$.loop.i")},
-                        "ResultPath": None, "Catch": self.catch(fan_in), "Next": fan_in}
-        # fan in --iteration N prints continue (exit 0), SUCCESS (exit 0) or FAIL (exit 1)
-        fan_in_state = self.fan(me, template, scope, name, "in", relay=True, overrides=overrides, loop=True)
-        states[fan_in] = self.attach(fan_in_state, on_fail, read)
-        breaks = self.s.stand_in_results.get(template)
-        if breaks is None:
-            answer: dict[str, Any] = {"answer": "continue"}
-        else:
-            answers = ", ".join(["'continue'"] * int(breaks) + ["'SUCCESS'"])
-            answer = {"answer.$": f"States.ArrayGetItem(States.Array({answers}), $.loop.i)"}
-        reader = self.reader(scope, name, "in", answer, loop=True)
-        if reader["Type"] == "Task":
-            reader["ResultSelector"] = {"answer.$": "States.StringToJson($.Body)"}
-        states[read] = self.attach(reader, on_fail, check)
-        # bounded by the machine too: never more than max_iterations, whatever the answer
-        states[check] = {"Type": "Choice", "Choices": [{"And": [
-            {"Variable": "$.fan.answer", "StringEquals": "continue"},
-            {"Variable": "$.loop.i", "NumericLessThan": node.max_iterations - 1}], "Next": again}],
-            "Default": nxt}
-        states[again] = {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.loop.i, 1)"},
-                         "ResultPath": "$.loop", "Next": fan_out}
 
     # ---- whole machine ---------------------------------------------------------------------------
     def machine(self, graph) -> dict[str, Any]:
@@ -465,12 +279,12 @@ class Renderer:
         self.finish_ok = self.state_name("finish run")
         self.finish_failed = self.state_name("finish run (failed)")
         succeeded, failed = self.state_name("run succeeded"), self.state_name("run failed")
-        entry = [(start, self.attach(self.callback(start, "", self.run_command("start")), failed, None))]
+        entry = [(start, self.attach(self.tasks.callback(start, "", self.run_command("start")), failed, None))]
         body = self.graph(graph, top, entry=entry)
         # finish-run sets the run's status from its steps and exits 1 when the run failed
         finish = self.run_command("finish")
-        body["States"][self.finish_ok] = self.attach(self.callback(self.finish_ok, "", finish), failed, succeeded)
-        body["States"][self.finish_failed] = self.attach(self.callback(self.finish_failed, "", finish), failed, failed)
+        body["States"][self.finish_ok] = self.attach(self.tasks.callback(self.finish_ok, "", finish), failed, succeeded)
+        body["States"][self.finish_failed] = self.attach(self.tasks.callback(self.finish_failed, "", finish), failed, failed)
         body["States"][succeeded] = {"Type": "Succeed"}
         body["States"][failed] = {"Type": "Fail", "Error": "Stepline.RunFailed",
                                   "Cause": "the run failed: stepline runs show RUN_ID (the execution name) tells why"}
@@ -479,11 +293,7 @@ class Renderer:
         machine.update(body)
         if self.s.timeout_seconds:
             machine["TimeoutSeconds"] = self.s.timeout_seconds
-        unknown = sorted(x for x in self.fails | set(self.s.stand_in_results)
-                         if x.split(":")[0] not in {t.split(":")[0] for t in self.used_stand_ins})
-        if unknown:
-            raise StepLineError(f"stand-in setting names step '{unknown[0]}', which the pipeline does not have",
-                                file=self.source)
+        self.tasks.check_names(self.source)
         return machine
 
     def document(self, graph) -> dict[str, Any]:
