@@ -79,8 +79,9 @@ class StepProcessExecutor(LocalExecutor):
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env={**os.environ, "STEPLINE_RUN_ID": run.run_id},
                                    stderr=subprocess.PIPE if self.keeps_stderr else None,
                                    preexec_fn=partial(die_with_parent, os.getpid()))  # noqa: PLW1509 - only prctl: no orphan after a crash
-        reader = _pump(process.stderr, lines) if self.keeps_stderr else None
-        try:
+        reader = None
+        try:  # from the start of the reader on: an interrupt while it starts must still stop the step
+            reader = _pump(process.stderr, lines) if self.keeps_stderr else None
             exit_code = process.wait()
         except BaseException:  # interrupted: what runs the step must not outlive the run
             process.kill()
