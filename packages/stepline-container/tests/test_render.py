@@ -119,16 +119,16 @@ def test_docker_missing_image_and_refused_start_are_one_line_messages(write, wor
     with pytest.raises(ContainerError, match=r"image 'localhost/big:2' is not available to docker; build or pull"):
         engine.image_digest("localhost/big:2")
     outcome = engine.run(spec)
-    message = explain(outcome, "fan.3.s", spec)
+    message = explain(outcome, "fan.3.s", spec.image)
     assert message == ("the container of step 'fan.3.s' (image localhost/big:2) could not start: "
                        "500 Server Error: OCI runtime create failed: no such file")
 
 
 def test_exit_codes_are_explained():
     spec = SimpleNamespace(image="i")
-    assert "could not run `stepline` (exit 127)" in explain(Outcome(127), "s", spec)
-    assert "was stopped (SIGTERM" in explain(Outcome(143), "s", spec)
-    assert explain(Outcome(3, "Error: boom"), "s", spec) == \
+    assert "could not run `stepline` (exit 127)" in explain(Outcome(127), "s", spec.image)
+    assert "was stopped (SIGTERM" in explain(Outcome(143), "s", spec.image)
+    assert explain(Outcome(3, "Error: boom"), "s", spec.image) == \
         "the container of step 's' exited 3 without recording the step: Error: boom"
 
 

@@ -1,13 +1,13 @@
-"""Container engines: the podman CLI and the Docker API (docker SDK, imported only when used), and
-their contract: an engine runs a :class:`ContainerSpec` and returns an :class:`Outcome`, or raises
-:class:`ContainerError`."""
+"""Container engines: the podman CLI and the Docker API (docker SDK, imported only when used). The
+podman engine renders a :class:`ContainerSpec` to ``podman run`` argv (the executor runs it as the
+step's process); the Docker engine runs the spec through the daemon and returns an :class:`Outcome`.
+Both raise :class:`ContainerError` for an engine or image that is missing."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,31 +44,9 @@ class Outcome:
     error: str = ""  # the engine's last error line, if any
 
 
-def pump(stream, sink, keep: list[str]) -> threading.Thread:
-    """Copy an engine's stderr to ours while keeping its last error line."""
-
-    def copy() -> None:
-        for line in iter(stream.readline, b""):
-            sink.write(line.decode(errors="replace"))
-            sink.flush()
-            text = line.decode(errors="replace").strip()
-            if text:
-                keep.append(text)
-                del keep[:-20]
-
-    thread = threading.Thread(target=copy, daemon=True)
-    thread.start()
-    return thread
-
-
-def last_error(lines: list[str]) -> str:
-    for line in reversed(lines):
-        if line.lower().startswith("error"):
-            return line
-    return ""
-
-
 class PodmanEngine:
+    """The podman CLI: image digests, and the ``podman run`` argv of a step."""
+
     def __init__(self, podman: str = "podman") -> None:
         self.podman = podman
 
@@ -93,22 +71,6 @@ class PodmanEngine:
         for key, value in spec.env.items():
             argv += ["--env", key if value is None else f"{key}={value}"]
         return argv + [spec.image, *spec.command]
-
-    def run(self, spec: ContainerSpec) -> Outcome:
-        lines: list[str] = []
-        try:
-            process = subprocess.Popen(self.argv(spec), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        except FileNotFoundError:
-            raise ContainerError(f"'{self.podman}' is not installed; install podman or set engine: docker") from None
-        reader = pump(process.stderr, sys.stderr, lines)
-        try:
-            code = process.wait()
-        except BaseException:  # interrupted: the container must not outlive the run
-            process.kill()
-            subprocess.run([self.podman, "rm", "--force", "--time", "0", spec.name], capture_output=True, timeout=60, check=False)
-            raise
-        reader.join(timeout=5)
-        return Outcome(code, last_error(lines))
 
 
 class DockerEngine:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import secrets as _random
+import subprocess
 import sys
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -20,10 +21,10 @@ from typing import ClassVar, Literal
 from pydantic import Field, ValidationError
 from stepline.api import (
     CodeIdentity,
-    EmulatorExecutor,
     EmulatorSettings,
     Locality,
     Status,
+    StepProcessExecutor,
     config_error,
     single_node_command,
 )
@@ -58,7 +59,7 @@ class ContainerSettings(EmulatorSettings):
 STEP_SETTINGS = ("docker_image", "network", "environment", "mounts")
 
 
-class LocalContainerExecutor(EmulatorExecutor):
+class LocalContainerExecutor(StepProcessExecutor):
     name: ClassVar[str] = "local-container"
     runs_steps_in: ClassVar[Locality] = Locality.MACHINE
     Settings: ClassVar[type] = ContainerSettings
@@ -141,6 +142,9 @@ class LocalContainerExecutor(EmulatorExecutor):
                              network=settings.network, mounts=mounts, env=env)
 
     # ---- running ------------------------------------------------------------------------------------
+    #: podman's own errors ("Error: image not known") explain a container that never started.
+    keeps_stderr: ClassVar[bool] = True
+
     def run_leaf(self, run, node, internal_name: str, branch: str) -> Status:
         if node.type != "task":
             return super().run_leaf(run, node, internal_name, branch)  # stubs record in-process
@@ -153,20 +157,52 @@ class LocalContainerExecutor(EmulatorExecutor):
 
         try:
             settings = self.step_settings(node)
+            engine = self.engine(settings)
+            identity = self._image_identity(engine, settings.docker_image)
+            if isinstance(engine, DockerEngine):
+                status = self._run_with_docker_api(run, node, internal_name, engine, settings)
+            else:
+                status = super().run_leaf(run, node, internal_name, branch)  # runs wrap_command's argv
         except StepLineError as exc:
             return record_failure(run, node, internal_name, str(exc))
-        engine = self.engine(settings)
-        try:
-            identity = self._image_identity(engine, settings.docker_image)
-            spec = self.container_spec(run, node, internal_name, settings)
-            outcome = engine.run(spec)
         except ContainerError as exc:
             return record_failure(run, node, internal_name, f"step '{internal_name}': {exc}")
         step = run.store.get_step_log(run.run_id, internal_name)
-        if step is None or step.status not in (Status.SUCCESS, Status.FAIL):
-            return record_failure(run, node, internal_name, explain(outcome, internal_name, spec))
         step.code_identities.append(identity)
         run.store.put_step_log(run.run_id, step)
+        return status
+
+    def wrap_command(self, run, node, internal_name: str, command: list[str]) -> list[str]:
+        """The ``podman run`` argv that runs the step's ``stepline execute-single-node`` call (with
+        the image's own ``stepline``) in the step's container."""
+        settings = self.step_settings(node)
+        spec = self.container_spec(run, node, internal_name, settings)
+        return PodmanEngine(settings.podman).argv(spec)
+
+    def lost_reason(self, run, node, internal_name: str, command: list[str], argv: list[str],
+                    exit_code: int, error: str) -> str:
+        """What podman's exit code says about a container that ended without recording the step
+        (also said on stderr)."""
+        image = self.step_settings(node).docker_image
+        message = explain(Outcome(exit_code, error), internal_name, image)
+        print(f"error: {message}", file=sys.stderr)
+        return message
+
+    def stop(self, run, node, internal_name: str, argv: list[str]) -> None:
+        """Remove the step's container: killing ``podman run`` does not stop it."""
+        name = argv[argv.index("--name") + 1]
+        subprocess.run([argv[0], "rm", "--force", "--time", "0", name], capture_output=True, timeout=60, check=False)
+
+    def _run_with_docker_api(self, run, node, internal_name: str, engine: DockerEngine,
+                             settings: ContainerSettings) -> Status:
+        """Run the step through the Docker API. This path keeps its own run-and-wait instead of
+        :meth:`wrap_command`: the docker SDK asks the daemon to create the container, so there is
+        no process here to spawn, wait for or kill; only the lost-step record is shared."""
+        spec = self.container_spec(run, node, internal_name, settings)
+        outcome = engine.run(spec)
+        step = run.store.get_step_log(run.run_id, internal_name)
+        if step is None or step.status not in (Status.SUCCESS, Status.FAIL):
+            return record_failure(run, node, internal_name, explain(outcome, internal_name, spec.image))
         return step.status
 
     def _image_identity(self, engine, image: str) -> CodeIdentity:
@@ -178,14 +214,14 @@ class LocalContainerExecutor(EmulatorExecutor):
         return self._identities[key]
 
 
-def explain(outcome: Outcome, internal_name: str, spec: ContainerSpec) -> str:
+def explain(outcome: Outcome, internal_name: str, image: str) -> str:
     """One line: why the container of a step ended without recording the step."""
     code, detail = outcome.exit_code, f": {outcome.error}" if outcome.error else ""
     if code == _ENGINE_FAILED:
-        return f"the container of step '{internal_name}' (image {spec.image}) could not start{detail}"
+        return f"the container of step '{internal_name}' (image {image}) could not start{detail}"
     if code in (_NOT_EXECUTABLE, _NOT_FOUND):
         return (f"the container of step '{internal_name}' could not run `stepline` (exit {code}); "
-                f"install stepline in the image {spec.image}{detail}")
+                f"install stepline in the image {image}{detail}")
     if code in (137, -9):
         return f"the container of step '{internal_name}' was killed (SIGKILL, exit {code}) before the step finished"
     if code in (143, -15):

@@ -103,9 +103,9 @@ class EnvironmentTask(TaskType):
 
         readers = [threading.Thread(target=pump_output, daemon=True),
                    threading.Thread(target=pump_outcome, daemon=True)]
-        for reader in readers:
-            reader.start()
-        try:
+        try:  # from the start of the readers on: an interrupt while they start must still stop the task
+            for reader in readers:
+                reader.start()
             assert proc.stdin is not None
             try:
                 proc.stdin.write(request)

@@ -183,10 +183,10 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
             chunks.append(stream.read())
 
     readers = [threading.Thread(target=pump_output, daemon=True), threading.Thread(target=pump_result, daemon=True)]
-    for reader in readers:
-        reader.start()
     deadline = time.monotonic() + invocation.timeout
-    try:
+    try:  # from the start of the readers on: an interrupt while they start must still stop the task
+        for reader in readers:
+            reader.start()
         while True:
             done, _ = os.waitpid(pid, os.WNOHANG)
             if done:

@@ -101,8 +101,8 @@ class ShellTaskType(TaskType):
                 invocation.output.write(line.decode("utf-8", "replace"))
 
         reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
+        try:  # from the start of the reader on: an interrupt while it starts must still stop the task
+            reader.start()
             code = proc.wait(timeout=invocation.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)

@@ -69,14 +69,12 @@ def write_config(folder: Path, sections: dict[str, Any]) -> str:
 _LOCAL_RUNS: dict[str, tuple[int, dict[str, Any]]] = {}
 
 
-class ExecutorContract:
-    """Behaviour every executor that runs pipelines must have. Override ``executor_config``."""
-
-    timeout: float = 300
+class KitFixtures:
+    """The fixtures the executor and renderer kits share; a subclass provides ``executor_config``."""
 
     @pytest.fixture
     def executor_config(self) -> dict[str, Any]:
-        pytest.fail("an ExecutorContract subclass must provide the 'executor_config' fixture", pytrace=False)
+        pytest.fail(f"{type(self).__name__} must provide the 'executor_config' fixture", pytrace=False)
 
     @pytest.fixture
     def services_config(self) -> dict[str, Any]:
@@ -87,6 +85,12 @@ class ExecutorContract:
     def kit_env(self) -> dict[str, str]:
         """The environment of the ``stepline`` command: this one, without Stepline's variables."""
         return clean_env()
+
+
+class ExecutorContract(KitFixtures):
+    """Behaviour every executor that runs pipelines must have. Override ``executor_config``."""
+
+    timeout: float = 300
 
     def run(self, name: str, folder: Path, sections: dict[str, Any], env: dict[str, str], run_id: str):
         standard.write_pipeline(name, folder)

@@ -36,29 +36,16 @@ from typing import Any
 import pytest
 
 from stepline.testing import standard
-from stepline.testing.cli import clean_env, stepline
-from stepline.testing.executor import write_config
+from stepline.testing.cli import stepline
+from stepline.testing.executor import KitFixtures, write_config
 
 _WRITTEN = re.compile(r"^rendered .* to (?P<path>.+)$", re.MULTILINE)
 
 
-class RendererContract:
+class RendererContract(KitFixtures):
     """Behaviour every executor that renders a workflow must have. Override ``executor_config``."""
 
     timeout: float = 120
-
-    @pytest.fixture
-    def executor_config(self) -> dict[str, Any]:
-        pytest.fail("a RendererContract subclass must provide the 'executor_config' fixture", pytrace=False)
-
-    @pytest.fixture
-    def services_config(self) -> dict[str, Any]:
-        """Configuration sections besides ``executor`` and ``secrets`` (the kit's dotenv)."""
-        return {}
-
-    @pytest.fixture
-    def kit_env(self) -> dict[str, str]:
-        return clean_env()
 
     def check_rendered(self, text: str, folder: Path) -> None:
         """Check the rendered workflow against the orchestrator's own schema; raise (or assert) if it
