@@ -13,7 +13,13 @@ from stepline.envs.uv import find_uv
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = find_uv() or str(Path.home() / ".local" / "bin" / "uv")
-pytestmark = pytest.mark.skipif(not Path(UV).is_file(), reason="uv is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _uv_is_installed():
+    # `make setup` installs uv: a machine without it must fail here, not skip the example
+    if not Path(UV).is_file():
+        pytest.fail(f"uv is not installed at {UV} (run `make setup`)", pytrace=False)
 
 
 @pytest.fixture

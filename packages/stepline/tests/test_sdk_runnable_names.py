@@ -153,8 +153,7 @@ def test_execute_returns_at_once_while_a_reference_is_loaded(workdir, write):
 
 
 def test_loop_index_is_an_environment_variable_of_a_notebook(workdir):
-    nbformat = pytest.importorskip("nbformat")
-    pytest.importorskip("papermill")
+    import nbformat
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import os\nseen = int(os.environ['round'])\nstop = seen == 1")]
     nbformat.write(nb, str(workdir / "body.ipynb"))
