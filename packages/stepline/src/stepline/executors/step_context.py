@@ -185,11 +185,21 @@ def _unlisted_secrets_hidden(run: RunContext, node: TaskNode):
         os.environ.update(saved)
 
 
-def _secret_env_names(run: RunContext) -> set[str]:
+#: (graph, secrets backend, names) of the last run asked: walking the whole graph for every step made
+#: a step's cost grow with the pipeline's size.
+_SECRET_ENV_NAMES: list[tuple[Any, Any, frozenset[str]]] = []
+
+
+def _secret_env_names(run: RunContext) -> frozenset[str]:
     from stepline.pipeline.graph import walk
 
+    if _SECRET_ENV_NAMES and _SECRET_ENV_NAMES[0][0] is run.graph \
+            and _SECRET_ENV_NAMES[0][1] is run.services.secrets:
+        return _SECRET_ENV_NAMES[0][2]
     names = {name for _, node in walk(run.graph) for name in getattr(node, "secrets", None) or []}
-    return set(_env_names(run, names))
+    found = frozenset(_env_names(run, names))
+    _SECRET_ENV_NAMES[:] = [(run.graph, run.services.secrets, found)]
+    return found
 
 
 def _env_names(run: RunContext, names) -> list[str]:
