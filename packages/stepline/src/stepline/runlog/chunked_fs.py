@@ -47,12 +47,17 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         for key, text in records.items():
             atomic_write_text(run_dir / record_filename(key), text)
 
+    def _path(self, run_id: str, key: str) -> str:
+        # strings, not Paths: this runs for every record read or written
+        return os.path.join(self.settings.log_folder, run_id, record_filename(key))
+
     def _write(self, run_id, key, text):
-        atomic_write_text(self._run_dir(run_id) / record_filename(key), text)
+        atomic_write_text(self._path(run_id, key), text)
 
     def _read(self, run_id, key):
         try:
-            return (self._run_dir(run_id) / record_filename(key)).read_text(encoding="utf-8")
+            with open(self._path(run_id, key), encoding="utf-8") as handle:
+                return handle.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
 
@@ -65,7 +70,8 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
             key = key_from_filename(entry.name)
             if key is not None:
                 try:
-                    records[key] = Path(entry.path).read_text(encoding="utf-8")
+                    with open(entry.path, encoding="utf-8") as handle:
+                        records[key] = handle.read()
                 except FileNotFoundError:  # replaced while listing; the rename left the new name
                     continue
         return records

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tempfile
 from collections.abc import Callable
@@ -28,9 +29,37 @@ def write_aside(path: str | Path, fill: Callable[[str], Any], publish: Callable[
             os.unlink(tmp)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically (see :func:`write_aside`)."""
-    write_aside(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+#: Numbers temporary files; with the process id, a name no other writer uses (forked children and
+#: threads included: ``next`` on a count is atomic).
+_TMP_NUMBERS = itertools.count()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically, as :func:`write_aside` does, in fewer system calls
+    (it runs for every record a run log store writes): one exclusive create of a name unique to this
+    writer, one write, one rename."""
+    target = os.fspath(path)
+    folder = os.path.dirname(target) or "."
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{next(_TMP_NUMBERS)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(tmp, flags, 0o600)
+    except FileExistsError:  # left by a killed process that had this process id
+        write_aside(target, lambda other: Path(other).write_text(text, encoding="utf-8"))
+        return
+    try:
+        with open(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 _RECORD_NAME_MAX = 200  # file systems allow 255 bytes in a name
