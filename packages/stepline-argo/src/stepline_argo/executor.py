@@ -283,26 +283,46 @@ def to_yaml(data: Any) -> str:
     """Block-style YAML for the manifest's plain data (dicts, lists, scalars): deterministic, and an
     order of magnitude faster than PyYAML's representer on large workflows."""
     out: list[str] = []
+    seen: dict[str, str] = {}  # a manifest repeats its keys and many values thousands of times
 
-    def emit(value: Any, indent: str) -> None:
+    def scalar(value: Any) -> str:
+        if type(value) is not str:
+            return _scalar(value)
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = _scalar(value)
+        return text
+
+    def emit(value: Any, indent: str, lead: str) -> None:
+        """``value``'s lines at ``indent``; the first line starts with ``lead`` instead (the same
+        width: a parent list's ``- ``)."""
         if isinstance(value, dict):
+            inner = indent + "  "
             for key, item in value.items():
-                head = f"{indent}{_scalar(key)}:"
-                if isinstance(item, (dict, list)) and item:
+                head = lead + (seen.get(key) or scalar(key)) + ":"
+                lead = indent
+                if type(item) is str:
+                    out.append(head + " " + (seen.get(item) or scalar(item)))
+                elif isinstance(item, dict) and item:
                     out.append(head)
-                    emit(item, indent + ("" if isinstance(item, list) else "  "))
+                    emit(item, inner, inner)
+                elif isinstance(item, list) and item:
+                    out.append(head)
+                    emit(item, indent, indent)
                 else:
-                    out.append(f"{head} {_empty(item) if isinstance(item, (dict, list)) else _scalar(item)}")
+                    out.append(head + " " + (_empty(item) if isinstance(item, (dict, list)) else scalar(item)))
         else:
+            inner = indent + "  "
             for item in value:
-                if isinstance(item, (dict, list)) and item:
-                    mark = len(out)
-                    emit(item, indent + "  ")
-                    out[mark] = f"{indent}- {out[mark][len(indent) + 2:]}"
+                if type(item) is str:
+                    out.append(lead + "- " + (seen.get(item) or scalar(item)))
+                elif isinstance(item, (dict, list)) and item:
+                    emit(item, inner, lead + "- ")
                 else:
-                    out.append(f"{indent}- {_empty(item) if isinstance(item, (dict, list)) else _scalar(item)}")
+                    out.append(lead + "- " + (_empty(item) if isinstance(item, (dict, list)) else scalar(item)))
+                lead = indent
 
-    emit(data, "")
+    emit(data, "", "")
     return "\n".join(out) + "\n"
 
 
@@ -612,21 +632,26 @@ class _Manifest:
 
 
 def _ordered(graph: Any, steps: list[str]) -> list[str]:
-    """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic)."""
+    """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic):
+    a depth-first post-order, reversed. Iterative, since a chain of steps is as deep as it is long."""
     order: list[str] = []
     seen: set[str] = set()
-
-    def visit(step: str) -> None:
-        if step in seen:
-            return
-        seen.add(step)
-        for target in reversed(run_targets(graph, step)):
-            if target in steps:
-                visit(target)
-        order.append(step)
-
-    for step in steps:
-        visit(step)
+    wanted = set(steps)
+    for root in steps:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(reversed(run_targets(graph, root))))]
+        while stack:
+            step, targets = stack[-1]
+            for target in targets:
+                if target in wanted and target not in seen:
+                    seen.add(target)
+                    stack.append((target, iter(reversed(run_targets(graph, target)))))
+                    break
+            else:
+                stack.pop()
+                order.append(step)
     return list(reversed(order))
 
 
