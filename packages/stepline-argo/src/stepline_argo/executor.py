@@ -41,7 +41,7 @@ _SAFE_KEY = re.compile(r"^[^'\\\"{}]+$")
 
 
 class Resources(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     requests: dict[str, str] = Field(default_factory=dict)
     limits: dict[str, str] = Field(default_factory=dict)
 
@@ -58,7 +58,7 @@ class Resources(BaseModel):
 
 
 class Toleration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     key: str | None = None
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
@@ -67,13 +67,13 @@ class Toleration(BaseModel):
 
 
 class PersistentVolume(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(description="The PersistentVolumeClaim to mount.")
     mount_path: str
 
 
 class SecretFromK8s(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     environment_variable: str
     secret_name: str
     secret_key: str
@@ -82,7 +82,7 @@ class SecretFromK8s(BaseModel):
 class StepOverride(BaseModel):
     """What a step's ``overrides: {argo: {...}}`` may change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     resources: Resources | None = None
@@ -91,7 +91,7 @@ class StepOverride(BaseModel):
 
 
 class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str
     value: str
 
@@ -99,7 +99,7 @@ class EnvVar(BaseModel):
 class RunnableDefaults(BaseModel):
     """runnable's ``defaults:`` block: what every step's container and template get."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, alias_generator=to_camel, populate_by_name=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     resources: Resources | None = None
@@ -114,7 +114,7 @@ class RunnableDefaults(BaseModel):
 class RunnableWorkflow(BaseModel):
     """runnable's ``argoWorkflow:``: the workflow's metadata and spec, passed through."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
     spec: dict[str, Any] = Field(default_factory=dict)
 
@@ -130,7 +130,7 @@ class RunnableWorkflow(BaseModel):
 class CronSchedule(BaseModel):
     """runnable's ``cron_schedule: {schedules: [...], timezone: ...}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     schedules: list[str] = Field(min_length=1)
     timezone: str | None = None
 
@@ -138,7 +138,7 @@ class CronSchedule(BaseModel):
 class CustomVolume(BaseModel):
     """runnable's ``custom_volumes`` entry."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, alias_generator=to_camel, populate_by_name=True)
     mount_path: str
     persistent_volume_claim: dict[str, Any]
 
@@ -148,7 +148,7 @@ RUNNABLE_MOUNT = "/mnt"
 
 
 class ArgoSettings(Settings):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     service_account_name: str | None = None
