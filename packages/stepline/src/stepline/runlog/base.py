@@ -97,13 +97,21 @@ class RunLogStore(Component, abc.ABC):
         self._write(run_id, RUN_KEY, _run_record(updated))
         return updated
 
-    def get_run_log(self, run_id: str) -> RunLog:
-        """The whole run, with step and branch logs nested as users see them."""
-        records = self._read_all(check_run_id(run_id))
+    def get_run_log(self, run_id: str, *, top_level: bool = False) -> RunLog:
+        """The whole run, with step and branch logs nested as users see them. ``top_level``: only the
+        pipeline's own steps, without their branches (what a run's summary shows; a map of many
+        items is then not read)."""
+        check_run_id(run_id)
+        records = self._read_top_level(run_id) if top_level else self._read_all(run_id)
         if records is None or RUN_KEY not in records:
             raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
                                    hint="see `stepline runs list`")
-        return assemble(records)
+        return assemble(records, top_level=top_level)
+
+    def _read_top_level(self, run_id: str) -> dict[str, str] | None:
+        """At least the run's own records and those of its top-level steps (see :func:`top_level_key`);
+        a store that can read only those overrides it."""
+        return self._read_all(run_id)
 
     def get_parameters(self, run_id: str, branch: str = "") -> dict[str, Parameter]:
         """The parameters a step in ``branch`` sees: the run's, overlaid by those set in each
@@ -228,11 +236,25 @@ def _natural(name: str) -> list[object]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
-def assemble(records: dict[str, str]) -> RunLog:
-    """Nest flat records into a RunLog: steps under branches under steps, by dotted names."""
+def top_level_key(key: str) -> bool:
+    """Whether record ``key`` may be the run's own or a top-level step's (a hashed long name may)."""
+    if not key.startswith(STEP_PREFIX):
+        return key in (RUN_KEY, PARAMS_KEY)
+    return "." not in key or "~" in key
+
+
+def assemble(records: dict[str, str], *, top_level: bool = False) -> RunLog:
+    """Nest flat records into a RunLog: steps under branches under steps, by dotted names.
+    ``top_level``: only the top-level steps, without their branches."""
     run = RunLog.model_validate_json(records[RUN_KEY])
     if PARAMS_KEY in records:
         run.parameters = _params_from_text(records[PARAMS_KEY])
+    if top_level:
+        found = (StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)
+                 and top_level_key(k))
+        for step in sorted((s for s in found if not parent_of(s.internal_name)), key=_step_order):
+            run.steps[step.internal_name] = step
+        return run
     found = [BranchLog.model_validate_json(t) for k, t in records.items() if k.startswith(BRANCH_PREFIX)]
     branches = {branch.internal_name: branch for branch in found}  # a long name's key is only a hash
     step_by_name: dict[str, StepLog] = {}

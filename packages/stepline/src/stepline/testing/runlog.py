@@ -253,6 +253,18 @@ class RunLogStoreContract:
         assert fork.branches["fan.4.fork.left"].status == Status.PROCESSING
         assert list(fork.branches["fan.4.fork.left"].steps) == ["fan.4.fork.left.leaf"]
 
+    def test_top_level_run_log_has_the_pipeline_steps_without_branches(self, store):
+        long = "x" * 300  # a name too long for a file name is stored under a hash
+        self.new_run(store, parameters={"n": Parameter(value=1)})
+        for name in ("first", "fan", long, f"fan.0.{long}", "fan.1.work", f"{long}.a.leaf"):
+            store.put_step_log("run-1", make_step(name))
+        store.put_branch_log("run-1", BranchLog(internal_name="fan.0"), with_steps=[make_step("fan.0.success")])
+        top = store.get_run_log("run-1", top_level=True)
+        assert list(top.steps) == ["first", "fan", long]
+        assert all(step.branches == {} for step in top.steps.values())
+        assert top.parameters == {"n": Parameter(value=1)}
+        assert top.steps["fan"] == store.get_run_log("run-1").steps["fan"].model_copy(update={"branches": {}})
+
     def test_branch_log_round_trip_and_replace(self, store):
         self.new_run(store)
         store.put_branch_log("run-1", BranchLog(internal_name="par.left", status=Status.PROCESSING))
