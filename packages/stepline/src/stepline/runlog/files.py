@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import os
@@ -76,6 +77,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 _RECORD_NAME_MAX = 200  # file systems allow 255 bytes in a name
 
 
+@functools.lru_cache(maxsize=4096)
 def record_filename(key: str) -> str:
     """A record key ('step/fan.3.square') as a safe file name: escaped and reversible, or for a key
     too long for a file name, an escaped prefix, ``~`` and a hash of the whole key."""
