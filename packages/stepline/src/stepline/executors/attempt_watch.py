@@ -16,6 +16,7 @@ multi-threaded process can deadlock the child) and started again when work is pe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -29,7 +30,7 @@ _IDLE_TICKS = 20  # the watcher keeps polling this many ticks after its last wor
 class Late:
     """One attempt's pending work; :meth:`cancel` it when the attempt ends."""
 
-    __slots__ = ("due", "work", "lock", "state")
+    __slots__ = ("due", "lock", "state", "work")
 
     def __init__(self, due: float, work: list[Callable[[], None]]) -> None:
         self.due, self.work, self.lock, self.state = due, work, threading.Lock(), "pending"
@@ -40,10 +41,8 @@ class Late:
                 return
             self.state = "done"
             for action in self.work:
-                try:
+                with contextlib.suppress(Exception):  # the attempt's own end records what matters
                     action()
-                except Exception:  # noqa: BLE001 - the attempt's own end records what matters
-                    pass
 
     def cancel(self) -> bool:
         """Nothing more happens for this attempt (waits while its work is being done); returns

@@ -8,7 +8,13 @@ from typing import ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.files import SummaryCache, atomic_write_bytes, atomic_write_text, key_from_filename, record_filename
+from stepline.runlog.files import (
+    SummaryCache,
+    atomic_write_bytes,
+    atomic_write_text,
+    key_from_filename,
+    record_filename,
+)
 from stepline.runlog.listing import RunSummary
 
 
