@@ -22,8 +22,10 @@ test: setup
 docs: setup
 	$(UV) run --no-sync mkdocs serve -a 127.0.0.1:8000
 
+# The issue-19 figures, current tree against the previous release (docs/performance.md);
+# add the runnable peer with: make bench BENCH_ARGS="--peer runnable==0.50.0"
 bench: setup
-	$(UV) run --no-sync python bench/bench_steps.py
+	$(UV) run --no-sync python bench/bench_compare.py $(BENCH_ARGS)
 
 # Build every sdist and wheel into dist/, twine check --strict, smoke-test each extra alone
 # (docs/releasing.md says how a release is cut).

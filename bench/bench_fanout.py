@@ -1,5 +1,6 @@
 """Fan-out scale: a map over M no-op python items (M = 100, 1,000, 10,000) and a parallel of
-4 x `sleep 1`, through the CLI on the default chunked-fs store. Prints wall time and peak RSS.
+4 x `sleep 1`, through the CLI on the default chunked-fs store. Prints wall time and peak RSS, and
+each per-item cost as atomic writes' worth of the floor measured in the same run (see bench_steps.py).
 
     uv run python bench/bench_fanout.py [M ...]
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from common import run_cli, startup_seconds, workspace
+from common import atomic_write_seconds, run_cli, startup_seconds, workspace, writes_worth
 
 MAP = """dag:
   start_at: fan
@@ -40,12 +41,14 @@ def main(sizes: list[int]) -> None:
     folder = workspace()
     base = startup_seconds(folder)
     (folder / "map.yaml").write_text(MAP)
-    print(f"fixed cost of a run: {base:.2f} s")
-    print(f"{'items':>7} {'total s':>8} {'per item ms':>12} {'peak RSS MiB':>13}")
+    write = atomic_write_seconds(folder)
+    print(f"fixed cost of a run: {base:.2f} s; floor: 1 atomic write {write * 1e6:.1f} µs")
+    print(f"{'items':>7} {'total s':>8} {'per item ms':>12} {'writes':>7} {'peak RSS MiB':>13}")
     for m in sizes:
         (folder / f"params{m}.yaml").write_text(f"items: {list(range(m))}\n")
         total, rss = run_cli(folder, "execute", "map.yaml", "-p", f"params{m}.yaml")
-        print(f"{m:>7} {total:>8.2f} {(total - base) / m * 1000:>12.2f} {rss / 1024:>13.0f}")
+        per_item = (total - base) / m
+        print(f"{m:>7} {total:>8.2f} {per_item * 1000:>12.2f} {writes_worth(per_item, write):>7} {rss / 1024:>13.0f}")
     (folder / "parallel.yaml").write_text(PARALLEL)
     (folder / "four.yaml").write_text("executor: {type: local, config: {max_workers: 4}}\n")
     total, _ = run_cli(folder, "execute", "parallel.yaml", "-c", "four.yaml")

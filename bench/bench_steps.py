@@ -1,5 +1,7 @@
 """Per-step overhead: a chain of N no-op python steps and N `true` shell steps, through the CLI,
-on the default persistent store (chunked-fs). Also `stepline --help` and `import stepline`.
+on the default persistent store (chunked-fs). Also `stepline --help` and `import stepline`, and the
+floor measured in the same run: one small atomic write + rename in the bench's workspace (where the
+run log lives); each per-step cost is also printed as that many writes' worth ("47 w").
 
     uv run python bench/bench_steps.py [N ...]
 """
@@ -10,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from common import STEPLINE, run_cli, startup_seconds, workspace
+from common import STEPLINE, atomic_write_seconds, run_cli, startup_seconds, workspace, writes_worth
 
 
 def chain(kind: str, n: int) -> str:
@@ -39,12 +41,15 @@ def main(sizes: list[int]) -> None:
     print(f"stepline --help        {timed([STEPLINE, '--help']) * 1000:7.0f} ms")
     print(f"import stepline        {timed([sys.executable, '-c', 'import stepline']) * 1000:7.0f} ms")
     print(f"execute (1 stub step)  {base * 1000:7.0f} ms  (fixed cost per run)")
-    print(f"{'steps':>6} {'kind':>7} {'total s':>8} {'per step ms':>12}")
+    write = atomic_write_seconds(folder)
+    print(f"floor: 1 atomic write  {write * 1e6:7.1f} µs  (1 KiB, O_EXCL temp file + os.replace, best of 5 x 200)")
+    print(f"{'steps':>6} {'kind':>7} {'total s':>8} {'per step ms':>12} {'writes':>7}")
     for n in sizes:
         for kind in ("python", "shell"):
             (folder / f"{kind}{n}.yaml").write_text(chain(kind, n))
             total, _ = run_cli(folder, "execute", f"{kind}{n}.yaml")
-            print(f"{n:>6} {kind:>7} {total:>8.2f} {(total - base) / n * 1000:>12.2f}")
+            per_step = (total - base) / n
+            print(f"{n:>6} {kind:>7} {total:>8.2f} {per_step * 1000:>12.2f} {writes_worth(per_step, write):>7}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 STEPLINE = str(Path(sys.executable).with_name("stepline"))
+RECORD = b"x" * 1024  # about the size of one step record
 
 STEPS_PY = '''
 def noop():
@@ -35,7 +36,7 @@ def run_cli(folder: Path, *args: str) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB, of the CLI and its children) of one stepline call."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    done = subprocess.run([STEPLINE, *args], cwd=folder, capture_output=True, text=True,
+    done = subprocess.run([STEPLINE, *args], check=False, cwd=folder, capture_output=True, text=True,
                           env={**os.environ})
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
@@ -47,3 +48,28 @@ def startup_seconds(folder: Path) -> float:
     """The fixed cost of one `stepline execute` of a one-stub pipeline."""
     (folder / "one.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
     return min(run_cli(folder, "execute", "one.yaml")[0] for _ in range(3))
+
+
+def atomic_write_seconds(folder: Path, writes: int = 200, batches: int = 5) -> float:
+    """The floor of a step's cost: seconds of one small atomic write + rename, the way the run log
+    stores write a record (a temp file created with O_EXCL next to a new target, ~1 KiB written,
+    closed, ``os.replace``), in ``folder`` (give the bench's workspace: the run log lives there).
+    Best of ``batches`` batches of ``writes`` writes, each batch in a fresh sub-folder."""
+    best = float("inf")
+    for batch in range(batches):
+        target = folder / ".stepline" / "floor" / f"batch{batch}-{os.getpid()}-{time.monotonic_ns()}"
+        target.mkdir(parents=True)
+        start = time.perf_counter()
+        for i in range(writes):
+            fd, tmp = tempfile.mkstemp(dir=target, prefix=".tmp-")  # O_CREAT | O_EXCL
+            os.write(fd, RECORD)
+            os.close(fd)
+            os.replace(tmp, target / f"{i}.json")
+        best = min(best, (time.perf_counter() - start) / writes)
+        shutil.rmtree(target, ignore_errors=True)
+    return best
+
+
+def writes_worth(seconds: float, write: float) -> str:
+    """A cost as a number of atomic writes (``seconds / write``), e.g. ``"47 w"``."""
+    return f"{seconds / write:.0f} w" if write > 0 else "? w"

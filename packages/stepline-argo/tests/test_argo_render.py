@@ -329,3 +329,22 @@ class TestArgoRendererContract(RendererContract):
         manifest = yaml.safe_load(text)
         hera_round_trip(manifest)
         semantic_check(manifest)
+
+
+def test_a_chain_longer_than_the_recursion_limit_renders(tmp_path):
+    """Ordering the DAG's tasks once recursed a level per step: 1,000 steps in a row raised RecursionError."""
+    steps = sys.getrecursionlimit() + 200
+    chain = {f"s{i}": {"type": "task", "command_type": "shell", "command": "true",
+                       **({"next": f"s{i + 1}"} if i + 1 < steps else {})} for i in range(steps)}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump({"dag": {"start_at": "s0", "steps": chain}}))
+    (tmp_path / "argo.yaml").write_text(yaml.safe_dump(CONFIG))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        manifest = yaml.safe_load((tmp_path / render("pipeline.yaml", "argo.yaml")).read_text())
+    finally:
+        os.chdir(cwd)
+    semantic_check(manifest)
+    pipeline = next(t for t in manifest["spec"]["templates"] if t["name"] == "pipeline")
+    tasks = [t["name"] for t in pipeline["dag"]["tasks"]]
+    assert tasks[:3] == ["start-run", "s0", "s1"] and len(tasks) == steps + 3  # and the success and fail nodes

@@ -41,7 +41,7 @@ _SAFE_KEY = re.compile(r"^[^'\\\"{}]+$")
 
 
 class Resources(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     requests: dict[str, str] = Field(default_factory=dict)
     limits: dict[str, str] = Field(default_factory=dict)
 
@@ -58,7 +58,7 @@ class Resources(BaseModel):
 
 
 class Toleration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     key: str | None = None
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
@@ -67,13 +67,13 @@ class Toleration(BaseModel):
 
 
 class PersistentVolume(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(description="The PersistentVolumeClaim to mount.")
     mount_path: str
 
 
 class SecretFromK8s(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     environment_variable: str
     secret_name: str
     secret_key: str
@@ -82,7 +82,7 @@ class SecretFromK8s(BaseModel):
 class StepOverride(BaseModel):
     """What a step's ``overrides: {argo: {...}}`` may change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     resources: Resources | None = None
@@ -91,7 +91,7 @@ class StepOverride(BaseModel):
 
 
 class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str
     value: str
 
@@ -99,7 +99,7 @@ class EnvVar(BaseModel):
 class RunnableDefaults(BaseModel):
     """runnable's ``defaults:`` block: what every step's container and template get."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, alias_generator=to_camel, populate_by_name=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     resources: Resources | None = None
@@ -114,7 +114,7 @@ class RunnableDefaults(BaseModel):
 class RunnableWorkflow(BaseModel):
     """runnable's ``argoWorkflow:``: the workflow's metadata and spec, passed through."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
     spec: dict[str, Any] = Field(default_factory=dict)
 
@@ -130,7 +130,7 @@ class RunnableWorkflow(BaseModel):
 class CronSchedule(BaseModel):
     """runnable's ``cron_schedule: {schedules: [...], timezone: ...}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     schedules: list[str] = Field(min_length=1)
     timezone: str | None = None
 
@@ -138,7 +138,7 @@ class CronSchedule(BaseModel):
 class CustomVolume(BaseModel):
     """runnable's ``custom_volumes`` entry."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, alias_generator=to_camel, populate_by_name=True)
     mount_path: str
     persistent_volume_claim: dict[str, Any]
 
@@ -148,7 +148,7 @@ RUNNABLE_MOUNT = "/mnt"
 
 
 class ArgoSettings(Settings):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
     service_account_name: str | None = None
@@ -209,6 +209,10 @@ class ArgoSettings(Settings):
                 raise ValueError(f"{where} '{text}' names variable ${name}, which is not set: export "
                                  f"RUNNABLE_VAR_{name}=... (or STEPLINE_VAR_{name})")
         return self
+
+
+#: What a step without ``overrides.argo`` gets (never changed: templates copy what they use).
+_NO_OVERRIDE = StepOverride()
 
 
 class ArgoExecutor(RenderingExecutor):
@@ -283,26 +287,46 @@ def to_yaml(data: Any) -> str:
     """Block-style YAML for the manifest's plain data (dicts, lists, scalars): deterministic, and an
     order of magnitude faster than PyYAML's representer on large workflows."""
     out: list[str] = []
+    seen: dict[str, str] = {}  # a manifest repeats its keys and many values thousands of times
 
-    def emit(value: Any, indent: str) -> None:
+    def scalar(value: Any) -> str:
+        if type(value) is not str:
+            return _scalar(value)
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = _scalar(value)
+        return text
+
+    def emit(value: Any, indent: str, lead: str) -> None:
+        """``value``'s lines at ``indent``; the first line starts with ``lead`` instead (the same
+        width: a parent list's ``- ``)."""
         if isinstance(value, dict):
+            inner = indent + "  "
             for key, item in value.items():
-                head = f"{indent}{_scalar(key)}:"
-                if isinstance(item, (dict, list)) and item:
+                head = lead + (seen.get(key) or scalar(key)) + ":"
+                lead = indent
+                if type(item) is str:
+                    out.append(head + " " + (seen.get(item) or scalar(item)))
+                elif isinstance(item, dict) and item:
                     out.append(head)
-                    emit(item, indent + ("" if isinstance(item, list) else "  "))
+                    emit(item, inner, inner)
+                elif isinstance(item, list) and item:
+                    out.append(head)
+                    emit(item, indent, indent)
                 else:
-                    out.append(f"{head} {_empty(item) if isinstance(item, (dict, list)) else _scalar(item)}")
+                    out.append(head + " " + (_empty(item) if isinstance(item, (dict, list)) else scalar(item)))
         else:
+            inner = indent + "  "
             for item in value:
-                if isinstance(item, (dict, list)) and item:
-                    mark = len(out)
-                    emit(item, indent + "  ")
-                    out[mark] = f"{indent}- {out[mark][len(indent) + 2:]}"
+                if type(item) is str:
+                    out.append(lead + "- " + (seen.get(item) or scalar(item)))
+                elif isinstance(item, (dict, list)) and item:
+                    emit(item, inner, lead + "- ")
                 else:
-                    out.append(f"{indent}- {_empty(item) if isinstance(item, (dict, list)) else _scalar(item)}")
+                    out.append(lead + "- " + (_empty(item) if isinstance(item, (dict, list)) else scalar(item)))
+                lead = indent
 
-    emit(data, "")
+    emit(data, "", "")
     return "\n".join(out) + "\n"
 
 
@@ -326,6 +350,7 @@ class _Manifest:
         self.names = NameBook()
         self.templates: list[dict] = []
         self.done: set[str] = set()
+        self.resources: dict[int, dict[str, Any]] = {}  # id of a Resources model (alive as long as us) -> dump
 
     # ---- the workflow ---------------------------------------------------------------------------
     def build(self) -> dict:
@@ -414,10 +439,9 @@ class _Manifest:
         if s.secret_from_k8s and node is not None:  # runnable: the task's secrets, by name, from one secret
             container["env"] += [{"name": n, "valueFrom": {"secretKeyRef": {"name": s.secret_from_k8s, "key": n}}}
                                  for n in getattr(node, "secrets", [])]
-        resources = _dump(override.resources or s.resources)
-        resources = {k: v for k, v in resources.items() if v}
+        resources = self.dumped(override.resources or s.resources)
         if resources:
-            container["resources"] = resources
+            container["resources"] = {k: dict(v) for k, v in resources.items()}
         if s.persistent_volumes:
             container["volumeMounts"] = [{"name": self.volume_name(i), "mountPath": v.mount_path}
                                          for i, v in enumerate(s.persistent_volumes)]
@@ -440,11 +464,21 @@ class _Manifest:
             template["retryStrategy"] = retry
         return template
 
+    def dumped(self, resources: Resources) -> dict[str, Any]:
+        """A container's ``resources`` (empty parts left out), dumped once per model: most steps share
+        the executor's."""
+        found = self.resources.get(id(resources))
+        if found is None:
+            found = self.resources[id(resources)] = {k: v for k, v in _dump(resources).items() if v}
+        return found
+
     def override(self, node: Any) -> StepOverride:
         named = self.executor.named_override(node) if node is not None else None
         if named is not None:
             return named
         raw = self.executor.step_overrides(node) if node is not None else {}
+        if not raw:
+            return _NO_OVERRIDE
         try:
             return StepOverride.model_validate(raw)
         except ValidationError as exc:
@@ -612,21 +646,26 @@ class _Manifest:
 
 
 def _ordered(graph: Any, steps: list[str]) -> list[str]:
-    """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic)."""
+    """Steps in an order where every step comes after the steps that lead to it (the graph is acyclic):
+    a depth-first post-order, reversed. Iterative, since a chain of steps is as deep as it is long."""
     order: list[str] = []
     seen: set[str] = set()
-
-    def visit(step: str) -> None:
-        if step in seen:
-            return
-        seen.add(step)
-        for target in reversed(run_targets(graph, step)):
-            if target in steps:
-                visit(target)
-        order.append(step)
-
-    for step in steps:
-        visit(step)
+    wanted = set(steps)
+    for root in steps:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(reversed(run_targets(graph, root))))]
+        while stack:
+            step, targets = stack[-1]
+            for target in targets:
+                if target in wanted and target not in seen:
+                    seen.add(target)
+                    stack.append((target, iter(reversed(run_targets(graph, target)))))
+                    break
+            else:
+                stack.pop()
+                order.append(step)
     return list(reversed(order))
 
 

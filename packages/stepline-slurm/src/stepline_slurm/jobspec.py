@@ -20,7 +20,7 @@ class JobSpec(BaseModel):
     """What every job asks the scheduler for. The executor's ``config:`` holds the defaults; a
     step's ``overrides: {slurm: {...}}`` (or ``pbs``/``pjsub``) replaces single fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     partition: str | None = Field(None, description="Slurm partition; PBS queue (-q); PJM resource group (rscgrp)")
     account: str | None = Field(None, description="account/project to charge (PJM: group, -g)")

@@ -1,3 +1,3 @@
-from stepline.cli.app import main
+from stepline.cli.entry import main
 
 main()

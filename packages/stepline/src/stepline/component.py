@@ -26,9 +26,12 @@ class Locality(IntEnum):
 
 
 class Settings(BaseModel):
-    """Base of every component's ``config:`` block: unknown keys are errors."""
+    """Base of every component's ``config:`` block: unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid")
+    Built on first use (``defer_build``): every installed backend's settings are imported when the
+    plugins load, and a run validates only the few its configuration names."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Component:

@@ -12,20 +12,18 @@ from typing import Annotated
 
 import typer
 
+from stepline.cli.execute import config_reference as _ref
+from stepline.cli.execute import execute_pipeline
+from stepline.cli.execute import pipeline_path as _pipeline_path
+from stepline.cli.execute import store_place as _where
+from stepline.cli.guard import run_guarded
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, help="Stepline: define a pipeline once, run it anywhere.")
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect past runs.")
 app.add_typer(runs_app, name="runs")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configurations.")
 app.add_typer(config_app, name="config")
-
-
-
-def _ref(configs: list[str] | None) -> str | None:
-    """Several ``-c`` as one reference, comma-separated: the form ``STEPLINE_CONFIGURATION_FILE``
-    takes and rendered callbacks pass on; later entries merge over earlier ones."""
-    return ",".join(configs) if configs else None
-
 
 ConfigOpt = Annotated[list[str] | None, typer.Option(
     "--config", "-c",
@@ -41,24 +39,6 @@ def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show trace
         os.environ["STEPLINE_DEBUG"] = "1"
 
 
-def _pipeline_path(positional: str | None, option: str | None) -> str:
-    from stepline.errors import StepLineError
-
-    if positional and option and positional != option:
-        raise StepLineError(f"two pipelines given ('{positional}' and -f '{option}')", hint="give one")
-    path = positional or option
-    if not path:
-        raise StepLineError("no pipeline given", hint="stepline execute PIPELINE.yaml")
-    return path
-
-
-def _where(store) -> str:
-    described = store.describe()
-    config = described.get("config") or {}
-    place = config.get("log_folder") or config.get("location") or config.get("url") or "memory"
-    return f"{place} ({described['type']})"
-
-
 @app.command()
 def execute(
     pipeline: Annotated[str | None, typer.Argument(
@@ -71,25 +51,7 @@ def execute(
     progress: ProgressOpt = True,
 ) -> None:
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
-    from stepline.cli.progress import StepProgress
-    from stepline.cli.summary import summary
-    from stepline.run.execute import execute as run_pipeline
-    from stepline.run.prepare import prepare
-
-    path = _pipeline_path(pipeline, file)
-    prepared = prepare(path, _ref(config))
-    for warning in prepared.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if prepared.services.executor.renders:
-        from stepline.run.execute import render
-
-        written = render(path, _ref(config), parameters, prepared=prepared)
-        print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
-        raise typer.Exit(0)
-    run_log = run_pipeline(path, _ref(config), parameters, run_id, tag, prepared=prepared,
-                           observers=[StepProgress()] if progress else None)
-    print(summary(run_log, _where(prepared.services.run_log_store)), file=sys.stderr)
-    raise typer.Exit(0 if run_log.status.value == "SUCCESS" else 1)
+    raise typer.Exit(execute_pipeline(pipeline, file, config, parameters, run_id, tag, progress))
 
 
 @app.command()
@@ -394,31 +356,9 @@ _register_graph()
 
 
 def main() -> None:
-    """Console entry point: one-line errors, truthful exit codes."""
-    from stepline.errors import Interrupted, StepLineError
-
-    try:
-        app()
-    except KeyboardInterrupt:
-        print("stepline: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Interrupted as exc:
-        print("stepline: interrupted", file=sys.stderr)
-        sys.exit(128 + exc.signum)
-    except StepLineError as exc:
-        if os.environ.get("STEPLINE_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        if os.environ.get("STEPLINE_DEBUG"):
-            raise
-        text = " ".join(str(exc).split())[:300]
-        print(f"error: internal error: {type(exc).__name__}: {text} (run with --debug for the traceback, "
-              "and please report it)", file=sys.stderr)
-        sys.exit(70)
+    """The typer app with one-line errors and truthful exit codes (the console entry point,
+    :func:`stepline.cli.entry.main`, comes here for every command but the fast path of ``execute``)."""
+    run_guarded(app)
 
 
 if __name__ == "__main__":

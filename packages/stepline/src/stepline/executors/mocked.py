@@ -26,7 +26,7 @@ from stepline.runlog.models import Status
 
 
 class Patch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: str
     #: The replacement's command type; the patched step's own when left out.

@@ -22,11 +22,28 @@ class Graph(BaseModel):
 
     @property
     def success_name(self) -> str:
-        return next(name for name, node in self.steps.items() if node.type == "success")
+        return self._terminal_name("success")
 
     @property
     def fail_name(self) -> str:
-        return next(name for name, node in self.steps.items() if node.type == "fail")
+        return self._terminal_name("fail")
+
+    def _terminal_name(self, kind: str) -> str:
+        """The first step of type ``kind`` (success or fail), found once per ``steps`` mapping:
+        traversals and renderers ask at every step, and a scan each time made a 1,000-step pipeline
+        quadratic. The cache lives outside the model's fields (equality and dumps ignore it) and is
+        tied to the mapping's identity, so a copy with other steps looks again."""
+        cached = self.__dict__.get("_first_of_type")
+        if cached is None or cached[0] is not self.steps:
+            first: dict[str, str] = {}
+            for name, node in self.steps.items():
+                first.setdefault(node.type, name)
+            cached = (self.steps, first)
+            self.__dict__["_first_of_type"] = cached
+        if kind not in cached[1]:
+            raise PipelineDefinitionError(f"the graph has no '{kind}' step",
+                                          hint="graphs are completed (graph.complete) before they are used")
+        return cached[1][kind]
 
     def failure_target(self, name: str) -> str:
         return self.steps[name].on_failure or self.fail_name

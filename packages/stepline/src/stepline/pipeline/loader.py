@@ -22,10 +22,12 @@ MAX_NESTING = 16  # composite steps inside composite steps (dag_definition inclu
 TOP_KEYS = ("dag", "pipeline")
 
 
-def load_pipeline(path: str | Path) -> Graph:
-    """Load, complete and check a pipeline file."""
+def load_pipeline(path: str | Path, raw: Any = None) -> Graph:
+    """Load, complete and check a pipeline file; ``raw``: its document, when the caller has already
+    read it (a large pipeline's YAML costs more to parse than the graph to build)."""
     file = str(path)
-    raw = load_yaml_file(file)
+    if raw is None:
+        raw = load_yaml_file(file)
     if not isinstance(raw, dict):
         raise PipelineDefinitionError("a pipeline file must be a mapping with a top-level 'dag:'", file=file)
     written = list(raw)
@@ -86,13 +88,15 @@ def parse_node(raw: Any, *, name: str, path: str, context: dict[str, Any]):
         raise PipelineDefinitionError("a step must be a mapping of keys", file=file, step=path)
     node_type = raw.get("type")
     registry = get_registry()
-    known = registry.names("node")
-    if node_type is None:
-        raise PipelineDefinitionError("missing key 'type'", file=file, step=path, hint=f"one of: {', '.join(known)}")
-    if node_type not in known:
+    entry = registry.entries.get(("node", node_type)) if isinstance(node_type, str) else None
+    if entry is None:
+        known = registry.names("node")
+        if node_type is None:
+            raise PipelineDefinitionError("missing key 'type'", file=file, step=path,
+                                          hint=f"one of: {', '.join(known)}")
         raise PipelineDefinitionError(f"unknown step type '{node_type}'", file=file, step=path,
                                       hint=did_you_mean(str(node_type), known) or f"one of: {', '.join(known)}")
-    cls = registry.get("node", node_type)
+    cls = entry.cls
     try:
         return cls.model_validate(raw, context={**context, "path": path})
     except ValidationError as exc:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 class Node(BaseModel):
     """Fields every step has."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: every node type is imported when the plugins load, a pipeline uses a few.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     kind: ClassVar[str] = "node"
     #: Terminal nodes end a graph; they take no ``next``.
     terminal: ClassVar[bool] = False
@@ -42,13 +43,13 @@ class Node(BaseModel):
 
 
 class ReturnSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str
     kind: Literal["json", "object", "metric"] = "json"
 
 
 class CatalogSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     get: list[str] = Field(default_factory=list)
     put: list[str] = Field(default_factory=list)
     store_copy: bool = True
@@ -74,7 +75,7 @@ class RetryBackoff(BaseModel):
     ``min(retry_delay_seconds * factor ** (n - 1), max_seconds)`` after attempt ``n`` failed; with
     ``jitter``, a uniformly random part of that (AWS's "full jitter")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     factor: float = Field(2.0, ge=1.0, le=10.0, allow_inf_nan=False)
     max_seconds: float | None = Field(None, gt=0, le=MAX_DELAY_SECONDS, allow_inf_nan=False)
     jitter: bool = False

@@ -81,7 +81,7 @@ def _load_yaml(path: str) -> Graph:
         from stepline.pipeline.job_file import job_graph, parse_job
 
         return job_graph(*parse_job(raw, file=path))
-    return load_pipeline(path)
+    return load_pipeline(path, raw)
 
 
 def load_object(reference: str) -> Any:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class UvSpec(BaseModel):
     """A step's ``uv:`` block: the packages its environment has and the interpreter it uses."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: PEP 508 requirement strings, e.g. ``scikit-learn==1.4.2``.
     dependencies: list[str] = Field(default_factory=list)

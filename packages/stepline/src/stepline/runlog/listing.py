@@ -18,7 +18,7 @@ from stepline.runlog.models import Status
 class RunSummary(BaseModel):
     """A run's own fields that a runs list shows (parsed from its run record; the rest is ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     run_id: str
     status: Status = Status.CREATED
@@ -38,7 +38,7 @@ class RunSummary(BaseModel):
 class RunQuery(BaseModel):
     """Which runs to list, in which order, and which page of them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     statuses: frozenset[Status] = frozenset()
     tag: str | None = None
@@ -70,6 +70,8 @@ class RunQuery(BaseModel):
 
 class RunPage(BaseModel):
     """One page of a listing: the runs on it and how many matched in all."""
+
+    model_config = ConfigDict(defer_build=True)
 
     runs: list[RunSummary]
     total: int

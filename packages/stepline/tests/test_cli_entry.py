@@ -1,0 +1,123 @@
+"""The console entry point's fast path of ``execute``: it reads exactly what typer's command reads,
+hands everything else to the typer app, ends a run the same way, and imports neither typer nor any
+backend's heavy dependency."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stepline.cli.entry import DEFAULTS, FLAGS, VALUE_OPTIONS, parse_execute
+from stepline.testing.cli import STEPLINE, clean_env
+
+TYPER_PATH = "from stepline.cli.app import main; main()"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["execute", "p.yaml"], {"pipeline": "p.yaml"}),
+    (["execute", "-f", "p.yaml", "-c", "a.yaml", "--config", "b.yaml", "--config=c.yaml"],
+     {"file": "p.yaml", "config": ["a.yaml", "b.yaml", "c.yaml"]}),
+    (["execute", "--no-progress", "p.yaml", "--tag", "nightly", "--run-id=r1", "-p", "params.yaml"],
+     {"pipeline": "p.yaml", "progress": False, "tag": "nightly", "run_id": "r1", "parameters": "params.yaml"}),
+])
+def test_reads_executes_options(args, expected):
+    assert parse_execute(args) == (False, {**DEFAULTS, **expected})
+
+
+def test_reads_the_global_debug_flag():
+    assert parse_execute(["--debug", "execute", "p.yaml"]) == (True, {**DEFAULTS, "pipeline": "p.yaml"})
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--help"], ["validate", "p.yaml"], ["execute", "p.yaml", "--help"], ["execute", "--tga", "x", "p.yaml"],
+    ["execute", "p.yaml", "--tag"], ["execute", "--tag", "--progress", "p.yaml"], ["execute", "--tag=", "p.yaml"],
+    ["execute", "a.yaml", "b.yaml"], ["execute", "--", "p.yaml"], ["execute", "-"], ["execute", ""],
+    ["execute", "-fp.yaml"], ["execute", "--progress=yes", "p.yaml"], ["execute", "--tag", "a", "--tag", "b", "p"],
+    ["execute", "--debug", "p.yaml"], ["--debug", "--debug", "execute", "p.yaml"], ["runs", "execute"],
+])
+def test_leaves_everything_else_to_typer(args):
+    assert parse_execute(args) is None
+
+
+def test_knows_every_option_of_the_typer_command():
+    """A new option of ``execute`` must be added to the fast path (or it would go to typer, slowly)."""
+    import typer
+    from stepline.cli.app import app
+
+    command = typer.main.get_command(app).commands["execute"]
+    spellings, defaults = set(), {}
+    for param in command.params:
+        spellings.update(param.opts + param.secondary_opts if param.param_type_name == "option" else [])
+        defaults[param.name] = param.default
+    assert spellings == set(VALUE_OPTIONS) | set(FLAGS)
+    assert defaults == DEFAULTS
+
+
+PIPELINES = {
+    "ok.yaml": "dag: {start_at: a, steps: {a: {type: stub}}}\n",
+    "fails.yaml": "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'exit 3'}}}\n",
+    "bad.yaml": "dag: {start_at: a, steps: {a: {type: stb}}}\n",
+    "c1.yaml": "run_log_store: {type: file-system, config: {log_folder: runs1}}\n",
+    "c2.yaml": "catalog: {type: do-nothing}\n",
+}
+CASES = [
+    ["execute", "ok.yaml", "--run-id", "r1", "--tag", "t"],
+    ["execute", "-f", "fails.yaml", "--no-progress", "--run-id", "r2"],
+    ["execute", "bad.yaml"],
+    ["execute", "-c", "c1.yaml", "-c", "c2.yaml", "ok.yaml", "--run-id", "r3"],
+    ["execute", "ok.yaml", "-f", "fails.yaml"],
+    ["--debug", "execute", "-c", "missing.yaml", "ok.yaml"],
+]
+
+
+def _same_for_both(text: str) -> str:
+    """Output with what differs from one run to the next (times, traceback frames) masked."""
+    text = re.sub(r" *(\d+ ms|\d+\.\d+ s|\d\d:\d\d:\d\d)", " T", text)
+    return text[text.find("error:"):] if text.startswith("Traceback") else text
+
+
+@pytest.mark.parametrize("args", CASES, ids=[" ".join(c) for c in CASES])
+def test_fast_path_ends_like_the_typer_app(tmp_path, args):
+    ends = []
+    for name, command in (("fast", [STEPLINE]), ("typer", [sys.executable, "-c", TYPER_PATH])):
+        folder = tmp_path / name
+        folder.mkdir()
+        for file, text in PIPELINES.items():
+            (folder / file).write_text(text)
+        done = subprocess.run([*command, *args], cwd=folder, env=clean_env(), capture_output=True, text=True, check=False,
+                              timeout=60)
+        runs = sorted(p.name for p in folder.rglob("*") if p.is_file() and p.name not in PIPELINES)
+        ends.append((done.returncode, done.stdout, _same_for_both(done.stderr), runs))
+    assert ends[0] == ends[1]
+
+
+def _modules_after(code: str, cwd: Path, *argv: str) -> set[str]:
+    """Top-level packages imported by ``code`` run with ``sys.argv[1:] = argv``, listed as it exits."""
+    probe = ("import atexit, json, sys\n"
+             "atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})),"
+             " file=sys.stderr))\n"
+             f"sys.argv = ['stepline', *{list(argv)!r}]\n{code}")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False,
+                          timeout=60)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+HEAVY = {"rich", "starlette", "uvicorn", "jinja2", "fsspec", "sqlalchemy", "boto3", "botocore", "hvac", "mlflow",
+         "papermill", "nbformat"}
+
+
+def test_execute_imports_no_typer_nor_heavy_backends(tmp_path):
+    (tmp_path / "ok.yaml").write_text(PIPELINES["ok.yaml"])
+    loaded = _modules_after("from stepline.cli.entry import main; main()", tmp_path, "execute", "ok.yaml")
+    assert "stepline" in loaded
+    assert not loaded & (HEAVY | {"typer", "click"})
+
+
+def test_the_cli_module_imports_only_typer(tmp_path):
+    loaded = _modules_after("import stepline.cli.app", tmp_path)
+    assert "typer" in loaded
+    assert not loaded & (HEAVY | {"pydantic", "yaml", "pluggy"})
