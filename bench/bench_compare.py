@@ -393,8 +393,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    commit, where = resolve_baseline(ROOT, args.baseline)
     peer_spec = peer_requirement(args.peer) if args.peer else None
+    commit, where = resolve_baseline(ROOT, args.baseline)
     here = _git(ROOT, "describe", "--always", "--dirty").stdout.strip()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stepline-compare-") as tmp:
