@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stepline.api import Locality, mask_url, write_aside
+from stepline.api import Locality, atomic_write_bytes, mask_url, write_aside
 
 #: Storage option keys whose values are never shown (run log, describe(), messages).
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
@@ -149,7 +149,7 @@ class Location:
         """Replace one object atomically: readers see the old bytes or the new ones."""
         path = self.path(rel)
         if self.is_local:  # fsspec writes a local file in place: write aside, then rename over it
-            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.replace)
+            atomic_write_bytes(path, data)
         else:  # one PUT per object on object stores; memory:// swaps the object in one assignment
             self.fs.pipe_file(path, data)
 
@@ -165,7 +165,7 @@ class Location:
         """Write an object that must not exist yet; FileExistsError if it does."""
         path = self.path(rel)
         if self.is_local:  # a hard link is atomic, complete, and fails with FileExistsError if taken
-            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.link)
+            atomic_write_bytes(path, data, os.link)
         elif self.is_memory:
             # memory:// checks, then stores: make that one step for the threads of this process
             with _MEMORY_CREATE_LOCK:
