@@ -53,6 +53,7 @@ CORE = "packages/stepline"
 RENDERERS = ("packages/stepline-argo", "packages/stepline-stepfunctions", "packages/stepline-fsspec")
 RENDERER_EXTRAS = {"packages/stepline-fsspec": "[s3]"}  # Step Functions wants its run log on S3
 PEER_PACKAGE = "runnable"
+PEER_ROUNDS = 2  # a runnable run of 200 steps takes 10-25 s; its ratio to Stepline's is far from 1
 
 
 class BenchError(Exception):
@@ -323,8 +324,9 @@ class Figure:
 FIGURES = (
     Figure("one", "execute, one-step pipeline", ("execute", "one.yaml"), target="< 200 ms", weight=3),
     Figure("help", "stepline --help", ("--help",), target="< 100 ms", weight=2),
-    Figure("py200", "python no-op step, N=200", ("execute", "python200.yaml"), 200, "ms/step", "<= 0.3", 2),
-    Figure("py2000", "python no-op step, N=2,000", ("execute", "python2000.yaml"), 2000, "ms/step", "<= 0.3"),
+    Figure("py200", "python no-op step, N=200", ("execute", "python200.yaml"), 200, "ms/step", "<= 0.3, ~18 w", 2),
+    Figure("py2000", "python no-op step, N=2,000", ("execute", "python2000.yaml"), 2000, "ms/step",
+           "<= 0.3, ~18 w"),
     Figure("sh200", "shell `true` step, N=200", ("execute", "shell200.yaml"), 200, "ms/step", "<= 2"),
     Figure("map100", "map item, 100 items", ("execute", "map.yaml", "-p", "items100.yaml"), 100, "ms/item",
            "<= 0.5", 2),
@@ -391,8 +393,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    commit, where = resolve_baseline(ROOT, args.baseline)
     peer_spec = peer_requirement(args.peer) if args.peer else None
+    commit, where = resolve_baseline(ROOT, args.baseline)
     here = _git(ROOT, "describe", "--always", "--dirty").stdout.strip()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stepline-compare-") as tmp:
@@ -408,7 +410,7 @@ def run(args: argparse.Namespace) -> None:
                 for side in (current, previous):
                     write = min(write, atomic_write_seconds(side.folder, batches=2))
                     measure_cli(side, figure)
-                if peer and figure.key in ("one", "py200") and round_ < args.rounds:
+                if peer and figure.key in ("one", "py200") and round_ < min(args.rounds, PEER_ROUNDS):
                     measure_peer(peer, 0 if figure.key == "one" else 200)
         for side in (current, previous):
             add_renderers(side)

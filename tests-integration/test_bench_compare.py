@@ -81,6 +81,17 @@ def test_the_table_shows_both_sides_the_ratio_and_writes_worth() -> None:
     assert ratio(1.0, 0.0) == "-"
 
 
+def test_both_sides_are_built_from_the_core_and_renderer_sources_without_tests(tmp_path: Path) -> None:
+    archived = bench_compare._sources("HEAD", tmp_path / "previous")
+    copied = bench_compare._sources(None, tmp_path / "current")
+    for tree in (archived, copied):
+        for package in (bench_compare.CORE, *bench_compare.RENDERERS):
+            assert (tree / package / "pyproject.toml").is_file()
+        assert (tree / "packages/stepline/src/stepline/__init__.py").is_file()
+    assert not (copied / "packages/stepline/tests").exists()
+    assert not any(copied.rglob("__pycache__"))
+
+
 def test_help_and_an_unknown_peer(capsys: pytest.CaptureFixture[str]) -> None:
     shown = subprocess.run([sys.executable, str(BENCH / "bench_compare.py"), "--help"],
                            check=False, capture_output=True, text=True, timeout=60)
