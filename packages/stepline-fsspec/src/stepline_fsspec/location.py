@@ -32,20 +32,22 @@ _EXTRA = {"s3": 'pip install "stepline[s3]"', "s3a": 'pip install "stepline[s3]"
 
 def missing_implementation(url: str) -> str | None:
     """Why fsspec cannot open ``url`` here (a protocol whose package is not installed, or unknown),
-    in one line with the install command; None when it can."""
-    from fsspec import get_filesystem_class
-    from fsspec.registry import known_implementations
+    in one line with the install command; None when it can. The package is looked for, not imported:
+    s3fs (botocore) takes longer to import than a render of 1,000 steps, which never opens the store."""
+    from importlib.util import find_spec
+
+    from fsspec.registry import known_implementations, registry
 
     for part in url.split("::"):
         protocol = protocol_of(part)
-        try:
-            get_filesystem_class(protocol)
-        except ImportError:
-            package = known_implementations[protocol]["class"].split(".")[0]
+        if protocol in registry:  # imported already, or registered by a plugin
+            continue
+        if protocol not in known_implementations:
+            return f"location '{mask_url(url)}': fsspec knows no protocol '{protocol}'"
+        package = known_implementations[protocol]["class"].split(".")[0]
+        if find_spec(package) is None:
             fix = _EXTRA.get(protocol, f"pip install {package}")
             return f"location '{mask_url(url)}' needs {package}, which is not installed: {fix}"
-        except ValueError:
-            return f"location '{mask_url(url)}': fsspec knows no protocol '{protocol}'"
     return None
 
 
