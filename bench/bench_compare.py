@@ -1,17 +1,19 @@
 """The current tree against the previous release, in one run, so a regression shows as a ratio.
 
-    uv run --no-sync python bench/bench_compare.py [--baseline REF] [--rounds 3] [--peer runnable==0.50.0]
+    uv run --no-sync python bench/bench_compare.py [--baseline REF] [--rounds 3] [--large] [--peer runnable==0.50.0]
 
 Both sides are built the same way, into a temporary folder that is removed at the end: the sources
 (the working tree as it is, uncommitted changes included; the previous release by ``git archive``)
-are installed with ``uv pip`` into a fresh venv of their own holding the core package and the Argo
-renderer only (offline from uv's cache when it can). Each figure is then measured on both sides in
-turn, A B A B (``--rounds`` times), in the same minute, and the best of each side is kept:
+are installed with ``uv pip`` into a fresh venv of their own holding the core package only (offline
+from uv's cache when it can). Each figure is then measured on both sides in turn, A B A B (``--rounds``
+times, more for the short ones), in the same minute, and the best of each side is kept:
 
 * a chain of no-op python steps (N = 200 and 2,000) and of shell ``true`` steps (N = 200), per step;
-* a map of no-op python items (100 and 1,000 items), per item;
+* a map of no-op python items (100 and 1,000 items; with ``--large`` 10,000 too), per item, and peak RSS;
 * ``stepline execute`` of a one-step pipeline and ``stepline --help``, wall time;
-* rendering a 1,000-node pipeline for Argo, in-process (and whether every render was byte-identical).
+* then, with the Argo and Step Functions renderers added to both venvs: loading, checking and
+  rendering a 1,000-node pipeline for each, in-process, and the render alone (and whether every
+  render, across processes too, was byte-identical).
 
 Per-step and per-item figures are the run's wall time minus the one-step run's, divided by N. Next to
 them: the floor, one small atomic write + rename in the same kind of folder (the workspace the run
@@ -40,13 +42,18 @@ from pathlib import Path
 import yaml
 from bench_fanout import MAP
 from bench_render import pipeline as render_pipeline
+from bench_render_sfn import pipeline as sfn_pipeline
 from bench_steps import chain
 from common import STEPS_PY, atomic_write_seconds, writes_worth
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).resolve().with_name("render_driver.py")
-PACKAGES = ("packages/stepline", "packages/stepline-argo")
+CORE = "packages/stepline"
+# installed after the CLI figures, so that those see the core alone: what the render rows need
+RENDERERS = ("packages/stepline-argo", "packages/stepline-stepfunctions", "packages/stepline-fsspec")
+RENDERER_EXTRAS = {"packages/stepline-fsspec": "[s3]"}  # Step Functions wants its run log on S3
 PEER_PACKAGE = "runnable"
+PEER_ROUNDS = 2  # a runnable run of 200 steps takes 10-25 s; its ratio to Stepline's is far from 1
 
 
 class BenchError(Exception):
@@ -135,7 +142,7 @@ def format_table(rows: list[Row], write_ms: float, current: str = "current", pre
         line = (f"{row.name:<{name_width}}  {row.unit:<8} {row.current:>{cur_width}.2f} {writes(row.current):>6} "
                 f"{row.previous:>{prev_width}.2f} {writes(row.previous):>6} "
                 f"{ratio(row.current, row.previous):>9}  {row.target}")
-        lines.append(f"{line}  {row.note}" if row.note else line)
+        lines.append(f"{line}  {row.note}" if row.note else line.rstrip())
     return "\n".join(lines)
 
 
@@ -149,7 +156,10 @@ class Side:
     label: str
     python: Path
     folder: Path
+    tree: Path | None = None  # the sources of the side's packages
     best: dict[str, float] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # renderer -> sha256 of its first render
+    differed: set[str] = field(default_factory=set)  # renderers whose renders were not byte-identical
 
     def tool(self, name: str) -> str:
         return str(self.python.with_name(name))
@@ -161,16 +171,23 @@ class Side:
         env["PATH"] = f"{self.python.parent}{os.pathsep}{env.get('PATH', '')}"
         return env
 
-    def run(self, *args: str, extra_env: dict[str, str] | None = None) -> tuple[float, str]:
-        """Wall seconds and stdout of one command in the workspace; a failure stops the bench."""
+    def run(self, *args: str, extra_env: dict[str, str] | None = None) -> tuple[float, str, float]:
+        """Wall seconds, stdout and peak RSS (MiB, of the process and the children it waited for) of
+        one command in the workspace; a failure stops the bench."""
         env = {**self.env(), **(extra_env or {})}
-        start = time.perf_counter()
-        done = subprocess.run(list(args), check=False, cwd=self.folder, capture_output=True, text=True, env=env)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise BenchError(f"{self.label}: {' '.join(args)} exited {done.returncode}: "
-                             f"{(done.stderr or done.stdout).strip()[-600:]}")
-        return elapsed, done.stdout
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            process = subprocess.Popen(list(args), cwd=self.folder, stdout=out, stderr=err, env=env)
+            _, status, usage = os.wait4(process.pid, 0)  # this run's own rusage, unlike RUSAGE_CHILDREN
+            elapsed = time.perf_counter() - start
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if process.returncode != 0:
+            raise BenchError(f"{self.label}: {' '.join(args)} exited {process.returncode}: "
+                             f"{(stderr or stdout).strip()[-600:]}")
+        return elapsed, stdout, usage.ru_maxrss / 1024
 
     def keep(self, key: str, seconds: float) -> None:
         self.best[key] = min(seconds, self.best.get(key, float("inf")))
@@ -184,30 +201,35 @@ def _uv() -> str:
 
 
 def _venv(folder: Path, requirements: list[str]) -> Path:
-    """A fresh venv in ``folder`` with ``requirements``, offline from uv's cache when it can."""
-    uv = _uv()
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(folder)], check=True, capture_output=True)
+    """A fresh venv in ``folder`` with ``requirements``."""
+    subprocess.run([_uv(), "venv", "-q", "--python", sys.executable, str(folder)], check=True, capture_output=True)
     python = folder / "bin" / "python"
-    install = [uv, "pip", "install", "-q", "--python", str(python), "--no-sources", "--compile-bytecode"]
+    _install(python, requirements)
+    return python
+
+
+def _install(python: Path, requirements: list[str]) -> None:
+    """``requirements`` into ``python``'s venv, offline from uv's cache when it can, compiled."""
+    install = [_uv(), "pip", "install", "-q", "--python", str(python), "--no-sources", "--compile-bytecode"]
     if subprocess.run([*install, "--offline", *requirements], check=False, capture_output=True).returncode != 0:
         done = subprocess.run([*install, *requirements], check=False, capture_output=True, text=True)
         if done.returncode != 0:
             raise BenchError(f"cannot install {' '.join(requirements)}: {done.stderr.strip()[-600:]}")
-    return python
 
 
 def _sources(commit: str | None, dest: Path) -> Path:
     """The packages to install: from ``commit`` by ``git archive``, or (None) the working tree as it is."""
     dest.mkdir(parents=True)
     if commit is None:
-        for package in PACKAGES:
+        for package in (CORE, *RENDERERS):
             shutil.copytree(ROOT / package, dest / package,
                             ignore=shutil.ignore_patterns("tests", "__pycache__", "*.pyc", ".*"))
         return dest
     archive = dest / "tree.tar"
-    done = _git(ROOT, "archive", "--format=tar", "-o", str(archive), commit, "--", *PACKAGES)
+    done = _git(ROOT, "archive", "--format=tar", "-o", str(archive), commit, "--", CORE, *RENDERERS)
     if done.returncode != 0:
-        raise BenchError(f"git archive {commit}: {done.stderr.strip()}")
+        raise BenchError(f"git archive {commit[:10]} {CORE} {' '.join(RENDERERS)}: {done.stderr.strip()} "
+                         "(a baseline needs the core and the renderer packages; pass a newer --baseline)")
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
     return dest
@@ -220,24 +242,35 @@ def _workspace(folder: Path) -> Path:
 
 
 def stepline_side(label: str, commit: str | None, tmp: Path) -> Side:
-    """A venv with the core and the Argo renderer of ``commit`` (None: the working tree), and a
-    workspace holding every pipeline the figures run."""
+    """A venv with the core package of ``commit`` (None: the working tree), and a workspace holding
+    every pipeline the figures run."""
     tree = _sources(commit, tmp / label / "src")
-    python = _venv(tmp / label / "venv", [str(tree / package) for package in PACKAGES])
+    python = _venv(tmp / label / "venv", [str(tree / CORE)])
     folder = _workspace(tmp / label / "work")
     for n, kind in ((200, "python"), (2000, "python"), (200, "shell")):
         (folder / f"{kind}{n}.yaml").write_text(chain(kind, n))
     (folder / "one.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
     (folder / "map.yaml").write_text(MAP)
-    for m in (100, 1000):
+    for m in (100, 1000, 10000):
         (folder / f"items{m}.yaml").write_text(f"items: {list(range(m))}\n")
-    (folder / "render.yaml").write_text(yaml.safe_dump(render_pipeline()))
+    (folder / "argo-pipeline.yaml").write_text(yaml.safe_dump(render_pipeline()))
     (folder / "argo.yaml").write_text(yaml.safe_dump({
         "executor": {"type": "argo", "config": {"image": "bench:1", "persistent_volumes": [
             {"name": "v", "mount_path": "/mnt"}]}},
         "run_log_store": {"type": "chunked-fs", "config": {"log_folder": "/mnt/runs"}},
         "catalog": {"type": "file-system", "config": {"catalog_location": "/mnt/catalog"}}}))
-    return Side(label, python, folder)
+    (folder / "sfn-pipeline.yaml").write_text(yaml.safe_dump(sfn_pipeline(1000)[0], sort_keys=False))
+    (folder / "sfn.yaml").write_text(yaml.safe_dump({
+        "executor": {"type": "step-functions", "config": {
+            "job_queue": "q", "job_definition": "d", "exchange_location": "s3://bucket/exchange"}},
+        "run_log_store": {"type": "chunked-fsspec", "config": {"location": "s3://bucket/runs"}},
+        "catalog": {"type": "fsspec", "config": {"location": "s3://bucket/catalog"}}}))
+    return Side(label, python, folder, tree)
+
+
+def add_renderers(side: Side) -> None:
+    """Install the renderer packages (and Step Functions' S3 run log store) into the side's venv."""
+    _install(side.python, [f"{side.tree / package}{RENDERER_EXTRAS.get(package, '')}" for package in RENDERERS])
 
 
 RUNNABLE_CHAIN = '''import os
@@ -281,42 +314,81 @@ def peer_side(spec: str, tmp: Path) -> Side:
 
 @dataclass(frozen=True)
 class Figure:
-    """One thing timed: ``args`` to the side's ``stepline``; a per-step or per-item figure (``per``)
-    is the wall time minus the one-step run's, over ``per``."""
+    """One row of the table. A CLI figure runs ``args`` with the side's ``stepline``, ``weight`` x
+    ``--rounds`` times (short, noisy runs get more); a per-step or per-item figure (``per``) is its
+    wall time minus the one-step run's, over ``per``. A render figure (no ``args``) is filled by
+    :func:`measure_render`."""
 
     key: str
     name: str
-    args: tuple[str, ...]
+    args: tuple[str, ...] = ()
     per: int = 0
     unit: str = "ms"
     target: str = ""
+    weight: int = 1
+    rounds: int = 0  # a fixed number of rounds (a long run), whatever --rounds says
 
 
 FIGURES = (
-    Figure("one", "execute, one-step pipeline", ("execute", "one.yaml"), target="< 200 ms"),
-    Figure("help", "stepline --help", ("--help",), target="< 100 ms"),
-    Figure("py200", "python no-op step, N=200", ("execute", "python200.yaml"), 200, "ms/step", "<= 0.3"),
-    Figure("py2000", "python no-op step, N=2,000", ("execute", "python2000.yaml"), 2000, "ms/step", "<= 0.3"),
+    Figure("one", "execute, one-step pipeline", ("execute", "one.yaml"), target="< 200 ms", weight=3),
+    Figure("help", "stepline --help", ("--help",), target="< 100 ms", weight=2),
+    Figure("py200", "python no-op step, N=200", ("execute", "python200.yaml"), 200, "ms/step", "<= 0.3, ~18 w", 2),
+    Figure("py2000", "python no-op step, N=2,000", ("execute", "python2000.yaml"), 2000, "ms/step",
+           "<= 0.3, ~18 w"),
     Figure("sh200", "shell `true` step, N=200", ("execute", "shell200.yaml"), 200, "ms/step", "<= 2"),
-    Figure("map100", "map item, 100 items", ("execute", "map.yaml", "-p", "items100.yaml"), 100, "ms/item", "<= 0.5"),
+    Figure("map100", "map item, 100 items", ("execute", "map.yaml", "-p", "items100.yaml"), 100, "ms/item",
+           "<= 0.5", 2),
     Figure("map1000", "map item, 1,000 items", ("execute", "map.yaml", "-p", "items1000.yaml"), 1000, "ms/item",
            "<= 0.5"),
 )
-RENDER = Figure("render", "argo render, 1,001 nodes", (), target="< 300 ms")
+# --large: 30 s or more a side on a loaded machine, so one round
+LARGE = Figure("map10000", "map item, 10,000 items", ("execute", "map.yaml", "-p", "items10000.yaml"), 10000,
+               "ms/item", "<= 0.5", rounds=1)
+# renderer -> (pipeline file, config file, nodes); each gives two rows: load+check+render, render alone
+RENDERS = {"argo": ("argo-pipeline.yaml", "argo.yaml", "1,001"),
+           "step-functions": ("sfn-pipeline.yaml", "sfn.yaml", "1,008")}
+RENDER_FIGURES = tuple(
+    figure for name, (_, _, nodes) in RENDERS.items() for figure in (
+        Figure(f"{name}-total", f"{name}: load+check+render, {nodes} nodes", target="< 300 ms"),
+        Figure(f"{name}-render", f"{name}: render alone")))
 
 
-def measure_stepline(side: Side, figure: Figure) -> None:
-    if figure is RENDER:
-        _, out = side.run(str(side.python), str(DRIVER), "render.yaml", "argo.yaml", "5")
-        result = json.loads(out.strip().splitlines()[-1])
-        side.keep(figure.key, result["seconds"])
-        side.best["render-identical"] = min(side.best.get("render-identical", 1.0), float(result["identical"]))
-    else:
-        side.keep(figure.key, side.run(side.tool("stepline"), *figure.args)[0])
+def measure_cli(side: Side, figure: Figure) -> None:
+    seconds, _, rss = side.run(side.tool("stepline"), *figure.args)
+    side.keep(figure.key, seconds)
+    side.keep(f"{figure.key}-rss", rss)
+
+
+def measure_render(side: Side, renderer: str) -> None:
+    """One run of bench/render_driver.py (itself best of 5) in the side's interpreter."""
+    pipeline, config, _ = RENDERS[renderer]
+    out = side.run(str(side.python), str(DRIVER), pipeline, config, "5")[1]
+    result = json.loads(out.strip().splitlines()[-1])
+    side.keep(f"{renderer}-total", result["total"])
+    side.keep(f"{renderer}-render", result["render"])
+    if not result["identical"] or side.digests.setdefault(renderer, result["sha256"]) != result["sha256"]:
+        side.differed.add(renderer)
 
 
 def measure_peer(peer: Side, steps: int) -> None:
     peer.keep(f"peer{steps}", peer.run(str(peer.python), "chain.py", extra_env={"BENCH_STEPS": str(steps)})[0])
+
+
+def _differed(figure: Figure, sides: tuple[Side, ...]) -> str:
+    renderer, _, part = figure.key.rpartition("-")
+    differed = [side.label for side in sides if part == "total" and renderer in side.differed]
+    return f"RENDERS DIFFERED between runs ({', '.join(differed)})" if differed else ""
+
+
+def extra_rows(current: Side, previous: Side, large: bool) -> list[Row]:
+    """Rows derived from the map runs: peak RSS (and, with --large, the 10,000-item wall time)."""
+    rows = [Row("map of 1,000 items: peak RSS", "MiB", current.best["map1000-rss"], previous.best["map1000-rss"])]
+    if large:
+        rows += [Row("map of 10,000 items: wall", "ms", current.best["map10000"] * 1000,
+                     previous.best["map10000"] * 1000, "< 5000 ms"),
+                 Row("map of 10,000 items: peak RSS", "MiB", current.best["map10000-rss"],
+                     previous.best["map10000-rss"], "< 150 MiB")]
+    return rows
 
 
 def per_unit(side: Side, figure: Figure) -> float:
@@ -331,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REF", help="the previous release: a commit, tag or branch "
                         "(default: the newest v* tag before HEAD, else the commit in bench/baseline)")
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per figure; each side keeps its best")
+    parser.add_argument("--large", action="store_true",
+                        help="also a map of 10,000 items (wall, per item, peak RSS), one round")
     parser.add_argument("--peer", metavar="runnable==VERSION",
                         help="also run the python chain (N=200) on runnable, installed from PyPI")
     args = parser.parse_args(argv)
@@ -345,8 +419,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    commit, where = resolve_baseline(ROOT, args.baseline)
     peer_spec = peer_requirement(args.peer) if args.peer else None
+    commit, where = resolve_baseline(ROOT, args.baseline)
     here = _git(ROOT, "describe", "--always", "--dirty").stdout.strip()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stepline-compare-") as tmp:
@@ -357,17 +431,23 @@ def run(args: argparse.Namespace) -> None:
               f"built in {time.perf_counter() - started:.0f} s; best of {args.rounds}, interleaved; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         write = float("inf")
-        for figure in (*FIGURES, RENDER):
-            for _ in range(args.rounds):
+        figures = (*FIGURES, LARGE) if args.large else FIGURES
+        for figure in figures:
+            for round_ in range(figure.rounds or args.rounds * figure.weight):
                 for side in (current, previous):
                     write = min(write, atomic_write_seconds(side.folder, batches=2))
-                    measure_stepline(side, figure)
-                if peer and figure.key in ("one", "py200"):
+                    measure_cli(side, figure)
+                if peer and figure.key in ("one", "py200") and round_ < min(args.rounds, PEER_ROUNDS):
                     measure_peer(peer, 0 if figure.key == "one" else 200)
-        rows = [Row(f.name, f.unit, per_unit(current, f), per_unit(previous, f), f.target, bool(f.per))
-                for f in (*FIGURES, RENDER)]
-        if current.best["render-identical"] < 1 or previous.best["render-identical"] < 1:
-            rows[-1].note = "RENDERS DIFFERED between runs"
+        for side in (current, previous):
+            add_renderers(side)
+        for renderer in RENDERS:
+            for _ in range(args.rounds):
+                for side in (current, previous):
+                    measure_render(side, renderer)
+        rows = [Row(f.name, f.unit, per_unit(current, f), per_unit(previous, f), f.target, bool(f.per),
+                    _differed(f, (current, previous))) for f in (*figures, *RENDER_FIGURES)]
+        rows[len(figures):len(figures)] = extra_rows(current, previous, args.large)
         print(f"floor: one atomic write + rename of 1 KiB in the workspaces = {write * 1e6:.1f} µs "
               "(best of every batch of 200 taken between the runs); 'w' = that many writes' worth")
         print(format_table(rows, write * 1000, current="current", previous=f"previous {commit[:7]}"))

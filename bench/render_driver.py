@@ -1,15 +1,18 @@
 """Time one renderer in-process, in whichever interpreter runs this file (bench_compare runs it in each
-side's venv): load and check the pipeline once, then render it ``repeat`` times.
+side's venv), ``repeat`` times.
 
     python bench/render_driver.py PIPELINE.yaml CONFIG.yaml [REPEAT]
 
-Prints one JSON line: best render seconds, whether every render was byte-identical, and the size.
+Each time: load and check the pipeline and its config (``prepare``), then render. Prints one JSON
+line: the best load+check+render and the best render alone (seconds), whether every render was
+byte-identical, the size and the sha256 of the render (bench_compare compares it across processes).
 Uses the internal render API (``stepline.run.prepare``, ``stepline.orchestration.render``), which the
 previous release must share; if it moves, this driver is where both sides are adapted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -19,16 +22,21 @@ def main(pipeline: str, config: str, repeat: int = 5) -> None:
     from stepline.orchestration.render import RenderJob
     from stepline.run.prepare import prepare
 
-    prepared = prepare(pipeline, config)
-    job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file=pipeline,
-                    config_file=config)
-    best, texts = float("inf"), set()
+    total = render = float("inf")
+    texts = set()
     for _ in range(repeat):
         started = time.perf_counter()
+        prepared = prepare(pipeline, config)
+        job = RenderJob(graph=prepared.graph, services=prepared.services, pipeline_file=pipeline,
+                        config_file=config)
+        checked = time.perf_counter()
         text = prepared.services.executor.render_text(job)
-        best = min(best, time.perf_counter() - started)
+        done = time.perf_counter()
+        total, render = min(total, done - started), min(render, done - checked)
         texts.add(text)
-    print(json.dumps({"seconds": best, "identical": len(texts) == 1, "bytes": len(text.encode())}))
+    data = text.encode()
+    print(json.dumps({"total": total, "render": render, "identical": len(texts) == 1, "bytes": len(data),
+                      "sha256": hashlib.sha256(data).hexdigest()}))
 
 
 if __name__ == "__main__":

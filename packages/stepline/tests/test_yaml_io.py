@@ -47,6 +47,22 @@ def test_a_hostile_document_is_one_line_naming_file_and_line(tmp_path, text, exp
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("bad: \"a\\0b\"\n", "a NUL character in a value"),
+    ("k7: again\n", "duplicate key 'k7'"),
+    ("bad: {1: x}\n", "a key is not a string: '1'"),
+    ("bad: &r [*r]\n", "an alias refers to itself"),
+    ("bad: " + _LAUGHS + "\n", f"aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+    ("bad: " + "[" * 70 + "]" * 70 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
+])
+def test_a_problem_at_the_end_of_a_large_document_is_found(tmp_path, text, expected):
+    """Large documents (a 1,000-step pipeline) take a one-pass check, which must miss nothing."""
+    body = "".join(f"k{i}: {{type: task, next: k{i + 1}, returns: [a, b]}}\n" for i in range(2000))
+    with pytest.raises(PipelineDefinitionError, match=expected):
+        load(tmp_path, body + text)
+    assert len(load(tmp_path, body)) == 2000
+
+
 def test_not_utf8_names_the_line(tmp_path):
     with pytest.raises(ConfigError, match=r"not UTF-8: line 2: byte 0xff .*save the file as UTF-8"):
         load(tmp_path, b"a: 1\nb: \xff\n", what="configuration")

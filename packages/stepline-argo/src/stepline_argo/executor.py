@@ -211,6 +211,10 @@ class ArgoSettings(Settings):
         return self
 
 
+#: What a step without ``overrides.argo`` gets (never changed: templates copy what they use).
+_NO_OVERRIDE = StepOverride()
+
+
 class ArgoExecutor(RenderingExecutor):
     name: ClassVar[str] = "argo"
     runs_steps_in: ClassVar[Locality] = Locality.NETWORK
@@ -346,6 +350,7 @@ class _Manifest:
         self.names = NameBook()
         self.templates: list[dict] = []
         self.done: set[str] = set()
+        self.resources: dict[int, dict[str, Any]] = {}  # id of a Resources model (alive as long as us) -> dump
 
     # ---- the workflow ---------------------------------------------------------------------------
     def build(self) -> dict:
@@ -434,10 +439,9 @@ class _Manifest:
         if s.secret_from_k8s and node is not None:  # runnable: the task's secrets, by name, from one secret
             container["env"] += [{"name": n, "valueFrom": {"secretKeyRef": {"name": s.secret_from_k8s, "key": n}}}
                                  for n in getattr(node, "secrets", [])]
-        resources = _dump(override.resources or s.resources)
-        resources = {k: v for k, v in resources.items() if v}
+        resources = self.dumped(override.resources or s.resources)
         if resources:
-            container["resources"] = resources
+            container["resources"] = {k: dict(v) for k, v in resources.items()}
         if s.persistent_volumes:
             container["volumeMounts"] = [{"name": self.volume_name(i), "mountPath": v.mount_path}
                                          for i, v in enumerate(s.persistent_volumes)]
@@ -460,11 +464,21 @@ class _Manifest:
             template["retryStrategy"] = retry
         return template
 
+    def dumped(self, resources: Resources) -> dict[str, Any]:
+        """A container's ``resources`` (empty parts left out), dumped once per model: most steps share
+        the executor's."""
+        found = self.resources.get(id(resources))
+        if found is None:
+            found = self.resources[id(resources)] = {k: v for k, v in _dump(resources).items() if v}
+        return found
+
     def override(self, node: Any) -> StepOverride:
         named = self.executor.named_override(node) if node is not None else None
         if named is not None:
             return named
         raw = self.executor.step_overrides(node) if node is not None else {}
+        if not raw:
+            return _NO_OVERRIDE
         try:
             return StepOverride.model_validate(raw)
         except ValidationError as exc:

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stepline.api import Locality, mask_url, write_aside
+from stepline.api import Locality, atomic_write_bytes, mask_url, write_aside
 
 #: Storage option keys whose values are never shown (run log, describe(), messages).
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|auth|session|sas|connection|private|cert",
@@ -32,20 +32,22 @@ _EXTRA = {"s3": 'pip install "stepline[s3]"', "s3a": 'pip install "stepline[s3]"
 
 def missing_implementation(url: str) -> str | None:
     """Why fsspec cannot open ``url`` here (a protocol whose package is not installed, or unknown),
-    in one line with the install command; None when it can."""
-    from fsspec import get_filesystem_class
-    from fsspec.registry import known_implementations
+    in one line with the install command; None when it can. The package is looked for, not imported:
+    s3fs (botocore) takes longer to import than a render of 1,000 steps, which never opens the store."""
+    from importlib.util import find_spec
+
+    from fsspec.registry import known_implementations, registry
 
     for part in url.split("::"):
         protocol = protocol_of(part)
-        try:
-            get_filesystem_class(protocol)
-        except ImportError:
-            package = known_implementations[protocol]["class"].split(".")[0]
+        if protocol in registry:  # imported already, or registered by a plugin
+            continue
+        if protocol not in known_implementations:
+            return f"location '{mask_url(url)}': fsspec knows no protocol '{protocol}'"
+        package = known_implementations[protocol]["class"].split(".")[0]
+        if find_spec(package) is None:
             fix = _EXTRA.get(protocol, f"pip install {package}")
             return f"location '{mask_url(url)}' needs {package}, which is not installed: {fix}"
-        except ValueError:
-            return f"location '{mask_url(url)}': fsspec knows no protocol '{protocol}'"
     return None
 
 
@@ -149,7 +151,7 @@ class Location:
         """Replace one object atomically: readers see the old bytes or the new ones."""
         path = self.path(rel)
         if self.is_local:  # fsspec writes a local file in place: write aside, then rename over it
-            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.replace)
+            atomic_write_bytes(path, data)
         else:  # one PUT per object on object stores; memory:// swaps the object in one assignment
             self.fs.pipe_file(path, data)
 
@@ -165,7 +167,7 @@ class Location:
         """Write an object that must not exist yet; FileExistsError if it does."""
         path = self.path(rel)
         if self.is_local:  # a hard link is atomic, complete, and fails with FileExistsError if taken
-            write_aside(path, lambda tmp: Path(tmp).write_bytes(data), os.link)
+            atomic_write_bytes(path, data, os.link)
         elif self.is_memory:
             # memory:// checks, then stores: make that one step for the threads of this process
             with _MEMORY_CREATE_LOCK:

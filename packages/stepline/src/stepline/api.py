@@ -56,6 +56,7 @@ _WHERE = {
     "RUN_KEY": "stepline.runlog.base",
     "record_filename": "stepline.runlog.files",
     "key_from_filename": "stepline.runlog.files",
+    "atomic_write_bytes": "stepline.runlog.files",
     "atomic_write_text": "stepline.runlog.files",
     "write_aside": "stepline.runlog.files",
     # listing runs (RunLogStore.query_runs / run_summaries)
@@ -145,6 +146,7 @@ __all__ = [
     "StepLineError",
     "StepLog",
     "StepProcessExecutor",
+    "atomic_write_bytes",
     "atomic_write_text",
     "config_error",
     "config_files",
@@ -222,7 +224,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from stepline.plugins.manager import get_plugin_manager
     from stepline.plugins.problem import Problem, Severity
     from stepline.runlog.base import RUN_KEY, RunLogStore
-    from stepline.runlog.files import atomic_write_text, key_from_filename, record_filename, write_aside
+    from stepline.runlog.files import atomic_write_bytes, atomic_write_text, key_from_filename, record_filename, write_aside
     from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
     from stepline.runlog.models import (
         Attempt,

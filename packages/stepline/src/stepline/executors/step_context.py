@@ -7,6 +7,7 @@ and metrics -> put catalog items -> write the step log.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import pickle
@@ -14,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import Interrupted, StepLineError
+from stepline.executors.attempt_watch import watcher
 from stepline.paths import safe_file_name
 from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
 from stepline.tasks.output import Masker
@@ -118,13 +120,18 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         sink = OutputSink(list(secrets.values()), echo=not run.quiet)
         attempt = Attempt(attempt_number=number, input_parameters=received)
         step.attempts.append(attempt)
-        run.store.put_step_log(run.run_id, step)  # a killed process leaves the attempt it was in
         invocation = Invocation(node=node, step=step.internal_name, parameters=values, secrets=secrets,
                                 output=sink, timeout=node.timeout_seconds, attempt=number,
                                 environment=loop_indices(run.graph, step.internal_name))
+        # an attempt that runs on has its start recorded, so a killed process leaves the attempt it
+        # was in; one that ends first is recorded once, at its end (see attempt_watch)
+        started = watcher().watch(functools.partial(store.put_step_log, run.run_id, step))
         try:
             with _unlisted_secrets_hidden(run, node):
-                returned = task_type.run(invocation)
+                try:
+                    returned = task_type.run(invocation)
+                finally:
+                    watcher().done(started)
             outputs = _to_parameters(run, node, step.internal_name, returned)
             _refuse_secrets(outputs, secrets)
             attempt.output_parameters = outputs

@@ -128,6 +128,8 @@ def check_nodes(root: Any) -> None:
     """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion)."""
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+    if _plain_tree(root, MappingNode, ScalarNode, SequenceNode):
+        return
     distinct = 0
     sizes: dict[int, int] = {}  # expanded size of each finished node
     depths: dict[int, int] = {}
@@ -165,6 +167,41 @@ def check_nodes(root: Any) -> None:
         elif not isinstance(node, SequenceNode):  # pragma: no cover - the composer makes only these three
             raise _BadNode(node, f"unexpected node {type(node).__name__}")
         stack.extend((child, False) for child in _children(node))
+
+
+def _plain_tree(root: Any, mapping: type, scalar: type, sequence: type) -> bool:
+    """True when the document passes every check of :func:`check_nodes` without needing its sizes: no
+    node met twice (no alias), nothing nested deeper than MAX_DEPTH, good keys, no NUL. One cheap pass,
+    for the common document (a large pipeline); anything else, error or not, gets the full check,
+    which says what is wrong exactly as it always has."""
+    met: set[int] = set()
+    stack = [(root, 1)]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node, depth = pop()
+        key = id(node)
+        if key in met or depth > MAX_DEPTH:
+            return False
+        met.add(key)
+        kind = type(node)
+        if kind is scalar:
+            if "\x00" in node.value:
+                return False
+        elif kind is mapping:
+            try:
+                _check_keys(node, scalar)
+            except _BadNode:
+                return False
+            depth += 1
+            for pair in node.value:
+                push((pair[0], depth))
+                push((pair[1], depth))
+        elif kind is sequence:
+            depth += 1
+            extend((child, depth) for child in node.value)
+        else:
+            return False
+    return True
 
 
 def _children(node: Any) -> list[Any]:

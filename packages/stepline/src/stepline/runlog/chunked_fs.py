@@ -8,7 +8,13 @@ from typing import ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
-from stepline.runlog.files import SummaryCache, atomic_write_text, key_from_filename, record_filename
+from stepline.runlog.files import (
+    SummaryCache,
+    atomic_write_bytes,
+    atomic_write_text,
+    key_from_filename,
+    record_filename,
+)
 from stepline.runlog.listing import RunSummary
 
 
@@ -40,6 +46,10 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
     def _run_dir(self, run_id: str) -> Path:
         return self.folder / run_id
 
+    def _path(self, run_id: str, key: str) -> str:
+        # plain strings: on the per-step path, building Path objects cost more than the read itself
+        return os.path.join(self.settings.log_folder, run_id, record_filename(key))
+
     def _create(self, run_id, records):
         self.folder.mkdir(parents=True, exist_ok=True)
         run_dir = self._run_dir(run_id)
@@ -48,11 +58,12 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
             atomic_write_text(run_dir / record_filename(key), text)
 
     def _write(self, run_id, key, text):
-        atomic_write_text(self._run_dir(run_id) / record_filename(key), text)
+        atomic_write_bytes(self._path(run_id, key), text.encode("utf-8"))
 
     def _read(self, run_id, key):
         try:
-            return (self._run_dir(run_id) / record_filename(key)).read_text(encoding="utf-8")
+            with open(self._path(run_id, key), "rb") as handle:
+                return handle.read().decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
             return None
 

@@ -21,7 +21,10 @@ import os
 import re
 import sys
 import threading
+import time
 from urllib.parse import quote
+
+from stepline.executors.attempt_watch import watcher
 
 MASK = "********"
 _MIN_FORM = 4  # encoded forms and lines of a secret shorter than this are not masked on their own
@@ -186,32 +189,32 @@ def capture_fds(sink: OutputSink):
                 yield
             return
         read_end, write_end = os.pipe()
+        pump, late, writer = _Pump(read_end, sink), None, None
         console = open(saved_out, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         previous_console, sink.console = sink.console, console
-        os.dup2(write_end, 1)
-        os.dup2(write_end, 2)
-        os.close(write_end)
-
-        def pump() -> None:
-            with open(read_end, "rb", buffering=0) as stream:
-                decoder = _decoder()
-                while chunk := stream.read(65536):
-                    sink.write(decoder.decode(chunk))
-                sink.write(decoder.decode(b"", final=True))
-
-        reader = threading.Thread(target=pump, daemon=True, name="stepline-capture")
-        reader.start()
-        writer = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
-                                  line_buffering=True, write_through=True)
-        try:
+        try:  # from the first redirect on: an interrupt anywhere must still restore the descriptors
+            os.dup2(write_end, 1)
+            os.dup2(write_end, 2)
+            os.close(write_end)
+            write_end = -1
+            late = watcher().watch(pump.start)  # a task that runs on has its output echoed live
+            writer = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
+                                      line_buffering=True, write_through=True)
             with _python_streams(writer):
                 yield
         finally:
-            with contextlib.suppress(Exception):
-                writer.flush()
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.flush()
             os.dup2(saved_out, 1)  # the pipe's last write end closes: the pump reads to the end
             os.dup2(saved_err, 2)
-            reader.join(timeout=5)
+            if write_end >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(write_end)
+            if late is not None and watcher().done(late):
+                pump.thread.join(timeout=5)
+            else:
+                pump.drain(timeout=5)
             sink.console = previous_console
             console.close()
     finally:
@@ -219,6 +222,42 @@ def capture_fds(sink: OutputSink):
             if fd is not None:
                 os.close(fd)
         _CAPTURING.release()
+
+
+class _Pump:
+    """Reads a capture pipe into a sink: in a thread of its own once the task runs on
+    (:meth:`start`), or in the caller's thread when the task has ended first (:meth:`drain`)."""
+
+    def __init__(self, read_end: int, sink: OutputSink) -> None:
+        self.read_end, self.sink, self.decoder = read_end, sink, _decoder()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._read_all, daemon=True, name="stepline-capture")
+        self.thread.start()
+
+    def _read_all(self) -> None:
+        try:
+            while chunk := os.read(self.read_end, 65536):
+                self.sink.write(self.decoder.decode(chunk))
+            self.sink.write(self.decoder.decode(b"", final=True))
+        finally:
+            os.close(self.read_end)
+
+    def drain(self, timeout: float) -> None:
+        """Read to the end here; a process the task left running that still holds the pipe after
+        ``timeout`` seconds is read on by a thread."""
+        import select
+
+        deadline = time.monotonic() + timeout
+        while select.select([self.read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(self.read_end, 65536)
+            if not chunk:
+                self.sink.write(self.decoder.decode(b"", final=True))
+                os.close(self.read_end)
+                return
+            self.sink.write(self.decoder.decode(chunk))
+        self.start()
 
 
 @contextlib.contextmanager

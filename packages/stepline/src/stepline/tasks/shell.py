@@ -7,13 +7,15 @@ private file (never printed or logged; only the names in ``returns`` are kept), 
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import select
 import shlex
 import signal
 import subprocess
 import tempfile
-import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -74,15 +76,13 @@ class ShellTaskType(TaskType):
 
     def run(self, invocation: Invocation) -> dict[str, Any]:
         names = [r.name for r in invocation.node.returns]
+        if not names:  # nothing to read back: no private folder to make and remove
+            self._run(invocation, names, os.devnull, os.devnull)
+            return {}
         with tempfile.TemporaryDirectory(prefix="stepline-") as private:
             capture = Path(private) / "exported"
             returns_file = Path(private) / "returns"
-            env = {**os.environ, **invocation.environment, **parameter_env(invocation.parameters),
-                   **invocation.secrets, "STEPLINE_RETURNS": str(returns_file)}
-            script = build_script(invocation.node.command, names, str(capture))
-            code = self._spawn(script, env, invocation)
-            if code != 0:
-                raise TaskFailed(f"command exited with code {code}")
+            self._run(invocation, names, str(capture), str(returns_file))
             found = {**read_capture(capture), **read_returns_file(returns_file)}
         missing = [n for n in names if n not in found]
         if missing:
@@ -90,29 +90,43 @@ class ShellTaskType(TaskType):
                              "nor wrote it to $STEPLINE_RETURNS")
         return {name: decode(found[name]) for name in names}
 
+    def _run(self, invocation: Invocation, names: list[str], capture: str, returns_file: str) -> None:
+        env = {**os.environ, **invocation.environment, **parameter_env(invocation.parameters),
+               **invocation.secrets, "STEPLINE_RETURNS": returns_file}
+        code = self._spawn(build_script(invocation.node.command, names, capture), env, invocation)
+        if code != 0:
+            raise TaskFailed(f"command exited with code {code}")
+
     @staticmethod
     def _spawn(script: str, env: dict[str, str], invocation: Invocation) -> int:
         proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                invocation.output.write(line.decode("utf-8", "replace"))
-
-        reader = threading.Thread(target=pump, daemon=True)
-        try:  # from the start of the reader on: an interrupt while it starts must still stop the task
-            reader.start()
-            code = proc.wait(timeout=invocation.timeout)
+        deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
+        try:  # from the start on: an interrupt must still stop the task
+            with proc.stdout:
+                _read_output(proc.stdout.fileno(), invocation.output, deadline)
+            return proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            reader.join(timeout=2)
             raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed") from None
         except BaseException:
             _kill_group(proc)
             raise
-        reader.join()
-        return code
+
+
+def _read_output(fd: int, output: Any, deadline: float | None) -> None:
+    """Copy the command's output into the sink as it comes, in this thread, until every process
+    holding the pipe has closed it; TimeoutExpired past ``deadline``."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not select.select([fd], [], [], wait)[0]:
+            raise subprocess.TimeoutExpired("bash", wait or 0)
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            output.write(decoder.decode(b"", final=True))
+            return
+        output.write(decoder.decode(chunk))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
