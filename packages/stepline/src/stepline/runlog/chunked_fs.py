@@ -67,12 +67,14 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def _read_all(self, run_id, wanted=None):
+    def _read_all(self, run_id, wanted=None, may_be_wanted=None):
         run_dir = self._run_dir(run_id)
         if not run_dir.is_dir():
             return None
         records = {}
         for entry in os.scandir(run_dir):
+            if may_be_wanted is not None and not may_be_wanted(entry.name):
+                continue
             key = key_from_filename(entry.name)
             if key is not None and (wanted is None or wanted(key)):
                 try:
@@ -83,7 +85,9 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         return records
 
     def _read_top_level(self, run_id):
-        return self._read_all(run_id, top_level_key)
+        # a file name keeps its key's dots (a hashed one has a '~'): a dotted name is a nested step's
+        # or a branch's record, passed over before it is even unescaped (20,000 of them for a big map)
+        return self._read_all(run_id, top_level_key, lambda name: "." not in name[:-5] or "~" in name)
 
     def _run_ids(self):
         if not self.folder.is_dir():
