@@ -1,6 +1,6 @@
 """The current tree against the previous release, in one run, so a regression shows as a ratio.
 
-    uv run --no-sync python bench/bench_compare.py [--baseline REF] [--rounds 3] [--peer runnable==0.50.0]
+    uv run --no-sync python bench/bench_compare.py [--baseline REF] [--rounds 3] [--large] [--peer runnable==0.50.0]
 
 Both sides are built the same way, into a temporary folder that is removed at the end: the sources
 (the working tree as it is, uncommitted changes included; the previous release by ``git archive``)
@@ -9,7 +9,7 @@ from uv's cache when it can). Each figure is then measured on both sides in turn
 times, more for the short ones), in the same minute, and the best of each side is kept:
 
 * a chain of no-op python steps (N = 200 and 2,000) and of shell ``true`` steps (N = 200), per step;
-* a map of no-op python items (100 and 1,000 items), per item;
+* a map of no-op python items (100 and 1,000 items; with ``--large`` 10,000 too), per item, and peak RSS;
 * ``stepline execute`` of a one-step pipeline and ``stepline --help``, wall time;
 * then, with the Argo and Step Functions renderers added to both venvs: loading, checking and
   rendering a 1,000-node pipeline for each, in-process, and the render alone (and whether every
@@ -171,16 +171,23 @@ class Side:
         env["PATH"] = f"{self.python.parent}{os.pathsep}{env.get('PATH', '')}"
         return env
 
-    def run(self, *args: str, extra_env: dict[str, str] | None = None) -> tuple[float, str]:
-        """Wall seconds and stdout of one command in the workspace; a failure stops the bench."""
+    def run(self, *args: str, extra_env: dict[str, str] | None = None) -> tuple[float, str, float]:
+        """Wall seconds, stdout and peak RSS (MiB, of the process and the children it waited for) of
+        one command in the workspace; a failure stops the bench."""
         env = {**self.env(), **(extra_env or {})}
-        start = time.perf_counter()
-        done = subprocess.run(list(args), check=False, cwd=self.folder, capture_output=True, text=True, env=env)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise BenchError(f"{self.label}: {' '.join(args)} exited {done.returncode}: "
-                             f"{(done.stderr or done.stdout).strip()[-600:]}")
-        return elapsed, done.stdout
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            process = subprocess.Popen(list(args), cwd=self.folder, stdout=out, stderr=err, env=env)
+            _, status, usage = os.wait4(process.pid, 0)  # this run's own rusage, unlike RUSAGE_CHILDREN
+            elapsed = time.perf_counter() - start
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if process.returncode != 0:
+            raise BenchError(f"{self.label}: {' '.join(args)} exited {process.returncode}: "
+                             f"{(stderr or stdout).strip()[-600:]}")
+        return elapsed, stdout, usage.ru_maxrss / 1024
 
     def keep(self, key: str, seconds: float) -> None:
         self.best[key] = min(seconds, self.best.get(key, float("inf")))
@@ -244,7 +251,7 @@ def stepline_side(label: str, commit: str | None, tmp: Path) -> Side:
         (folder / f"{kind}{n}.yaml").write_text(chain(kind, n))
     (folder / "one.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
     (folder / "map.yaml").write_text(MAP)
-    for m in (100, 1000):
+    for m in (100, 1000, 10000):
         (folder / f"items{m}.yaml").write_text(f"items: {list(range(m))}\n")
     (folder / "argo-pipeline.yaml").write_text(yaml.safe_dump(render_pipeline()))
     (folder / "argo.yaml").write_text(yaml.safe_dump({
@@ -319,6 +326,7 @@ class Figure:
     unit: str = "ms"
     target: str = ""
     weight: int = 1
+    rounds: int = 0  # a fixed number of rounds (a long run), whatever --rounds says
 
 
 FIGURES = (
@@ -333,6 +341,9 @@ FIGURES = (
     Figure("map1000", "map item, 1,000 items", ("execute", "map.yaml", "-p", "items1000.yaml"), 1000, "ms/item",
            "<= 0.5"),
 )
+# --large: 30 s or more a side on a loaded machine, so one round
+LARGE = Figure("map10000", "map item, 10,000 items", ("execute", "map.yaml", "-p", "items10000.yaml"), 10000,
+               "ms/item", "<= 0.5", rounds=1)
 # renderer -> (pipeline file, config file, nodes); each gives two rows: load+check+render, render alone
 RENDERS = {"argo": ("argo-pipeline.yaml", "argo.yaml", "1,001"),
            "step-functions": ("sfn-pipeline.yaml", "sfn.yaml", "1,008")}
@@ -343,13 +354,15 @@ RENDER_FIGURES = tuple(
 
 
 def measure_cli(side: Side, figure: Figure) -> None:
-    side.keep(figure.key, side.run(side.tool("stepline"), *figure.args)[0])
+    seconds, _, rss = side.run(side.tool("stepline"), *figure.args)
+    side.keep(figure.key, seconds)
+    side.keep(f"{figure.key}-rss", rss)
 
 
 def measure_render(side: Side, renderer: str) -> None:
     """One run of bench/render_driver.py (itself best of 5) in the side's interpreter."""
     pipeline, config, _ = RENDERS[renderer]
-    _, out = side.run(str(side.python), str(DRIVER), pipeline, config, "5")
+    out = side.run(str(side.python), str(DRIVER), pipeline, config, "5")[1]
     result = json.loads(out.strip().splitlines()[-1])
     side.keep(f"{renderer}-total", result["total"])
     side.keep(f"{renderer}-render", result["render"])
@@ -367,6 +380,17 @@ def _differed(figure: Figure, sides: tuple[Side, ...]) -> str:
     return f"RENDERS DIFFERED between runs ({', '.join(differed)})" if differed else ""
 
 
+def extra_rows(current: Side, previous: Side, large: bool) -> list[Row]:
+    """Rows derived from the map runs: peak RSS (and, with --large, the 10,000-item wall time)."""
+    rows = [Row("map of 1,000 items: peak RSS", "MiB", current.best["map1000-rss"], previous.best["map1000-rss"])]
+    if large:
+        rows += [Row("map of 10,000 items: wall", "ms", current.best["map10000"] * 1000,
+                     previous.best["map10000"] * 1000, "< 5000 ms"),
+                 Row("map of 10,000 items: peak RSS", "MiB", current.best["map10000-rss"],
+                     previous.best["map10000-rss"], "< 150 MiB")]
+    return rows
+
+
 def per_unit(side: Side, figure: Figure) -> float:
     """The figure in ms: wall, or (wall - one-step run) / per."""
     wall = side.best[figure.key]
@@ -379,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REF", help="the previous release: a commit, tag or branch "
                         "(default: the newest v* tag before HEAD, else the commit in bench/baseline)")
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per figure; each side keeps its best")
+    parser.add_argument("--large", action="store_true",
+                        help="also a map of 10,000 items (wall, per item, peak RSS), one round")
     parser.add_argument("--peer", metavar="runnable==VERSION",
                         help="also run the python chain (N=200) on runnable, installed from PyPI")
     args = parser.parse_args(argv)
@@ -393,8 +419,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    commit, where = resolve_baseline(ROOT, args.baseline)
     peer_spec = peer_requirement(args.peer) if args.peer else None
+    commit, where = resolve_baseline(ROOT, args.baseline)
     here = _git(ROOT, "describe", "--always", "--dirty").stdout.strip()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stepline-compare-") as tmp:
@@ -405,8 +431,9 @@ def run(args: argparse.Namespace) -> None:
               f"built in {time.perf_counter() - started:.0f} s; best of {args.rounds}, interleaved; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         write = float("inf")
-        for figure in FIGURES:
-            for round_ in range(args.rounds * figure.weight):
+        figures = (*FIGURES, LARGE) if args.large else FIGURES
+        for figure in figures:
+            for round_ in range(figure.rounds or args.rounds * figure.weight):
                 for side in (current, previous):
                     write = min(write, atomic_write_seconds(side.folder, batches=2))
                     measure_cli(side, figure)
@@ -419,7 +446,8 @@ def run(args: argparse.Namespace) -> None:
                 for side in (current, previous):
                     measure_render(side, renderer)
         rows = [Row(f.name, f.unit, per_unit(current, f), per_unit(previous, f), f.target, bool(f.per),
-                    _differed(f, (current, previous))) for f in (*FIGURES, *RENDER_FIGURES)]
+                    _differed(f, (current, previous))) for f in (*figures, *RENDER_FIGURES)]
+        rows[len(figures):len(figures)] = extra_rows(current, previous, args.large)
         print(f"floor: one atomic write + rename of 1 KiB in the workspaces = {write * 1e6:.1f} µs "
               "(best of every batch of 200 taken between the runs); 'w' = that many writes' worth")
         print(format_table(rows, write * 1000, current="current", previous=f"previous {commit[:7]}"))

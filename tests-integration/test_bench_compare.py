@@ -81,6 +81,17 @@ def test_the_table_shows_both_sides_the_ratio_and_writes_worth() -> None:
     assert ratio(1.0, 0.0) == "-"
 
 
+def test_both_sides_are_built_from_the_core_and_renderer_sources_without_tests(tmp_path: Path) -> None:
+    archived = bench_compare._sources("HEAD", tmp_path / "previous")
+    copied = bench_compare._sources(None, tmp_path / "current")
+    for tree in (archived, copied):
+        for package in (bench_compare.CORE, *bench_compare.RENDERERS):
+            assert (tree / package / "pyproject.toml").is_file()
+        assert (tree / "packages/stepline/src/stepline/__init__.py").is_file()
+    assert not (copied / "packages/stepline/tests").exists()
+    assert not any(copied.rglob("__pycache__"))
+
+
 def test_help_and_an_unknown_peer(capsys: pytest.CaptureFixture[str]) -> None:
     shown = subprocess.run([sys.executable, str(BENCH / "bench_compare.py"), "--help"],
                            check=False, capture_output=True, text=True, timeout=60)
@@ -88,3 +99,13 @@ def test_help_and_an_unknown_peer(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--baseline REF" in shown.stdout and "--peer runnable==VERSION" in shown.stdout
     assert bench_compare.main(["--peer", "kedro==0.19"]) == 2
     assert "only runnable==VERSION is supported" in capsys.readouterr().err
+
+
+def test_a_side_run_measures_that_run_alone_and_a_failure_is_one_error(tmp_path: Path) -> None:
+    side = bench_compare.Side("here", Path(sys.executable), tmp_path)
+    big = "x = bytearray(80 * 2**20); x[::4096] = b'1' * len(x[::4096]); print('done')"
+    seconds, out, rss = side.run(sys.executable, "-c", big)
+    assert out.strip() == "done" and seconds > 0 and rss >= 80
+    assert side.run(sys.executable, "-c", "pass")[2] < 80  # its own peak, not the largest child so far
+    with pytest.raises(BenchError, match=r"here: .* exited 3: boom"):
+        side.run(sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)")

@@ -154,7 +154,7 @@ def test_an_unusable_tracking_uri_is_a_one_line_error(tmp_path):
 # ---- what the core sees -------------------------------------------------------------------------------
 def test_importing_the_plugin_and_configuring_the_tracker_does_not_import_mlflow():
     code = ("import sys, stepline_mlflow.plugin as p\n"
-            "cls = p.stepline_components()[0]\n"
+            "cls = p.stepline_components()[0].load()\n"
             "t = cls.from_config({'tracking_uri': 'sqlite:///x.db'}); t.describe(); t.locality\n"
             "from stepline.plugins.manager import get_registry; get_registry()\n"
             "print('mlflow' in sys.modules, 'sqlalchemy' in sys.modules)")

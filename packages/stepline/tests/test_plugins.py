@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from stepline.component import Locality
 from stepline.errors import ConfigError, IntegrationError, PluginError
-from stepline.plugins import Problem, hookimpl
+from stepline.plugins import LazyComponent, Problem, hookimpl
 from stepline.plugins.manager import PluginManager, get_plugin_manager, get_registry
 from stepline.plugins.registry import Registry
 
@@ -40,6 +40,45 @@ def test_two_plugins_offering_the_same_name_is_an_error():
     registry.add(A, "one", "pkg-one", "1")
     with pytest.raises(PluginError, match="catalog 'same' is offered by both 'one' and 'two'"):
         registry.add(B, "two", "pkg-two", "1")
+
+
+def test_every_lazy_component_imports_as_the_class_it_names():
+    for (kind, name), entry in get_registry().entries.items():
+        assert (entry.cls.kind, entry.cls.name) == (kind, name), entry.source
+
+
+def test_a_lazy_component_is_imported_only_when_looked_up():
+    registry = Registry()
+    registry.add(LazyComponent("catalog", "later", "no_such_module_anywhere:Catalog"), "late", "pkg-late", "1")
+    assert registry.names("catalog") == ["later"]
+    with pytest.raises(PluginError, match=r"plugin 'late' offers catalog 'later' as no_such_module_anywhere:Catalog, "
+                                          r"which does not import"):
+        registry.get("catalog", "later")
+
+
+def test_a_lazy_component_must_name_its_class_truly():
+    registry = Registry()
+    registry.add(LazyComponent("catalog", "files", "stepline.catalog.file_system:FileSystemCatalog"), "p", "pkg", "1")
+    with pytest.raises(PluginError, match="whose kind and name are 'catalog' and 'file-system'"):
+        registry.get("catalog", "files")
+
+
+def test_the_same_lazy_component_from_two_plugins_is_no_conflict():
+    registry = Registry()
+    same = LazyComponent("catalog", "file-system", "stepline.catalog.file_system:FileSystemCatalog")
+    registry.add(same, "one", "pkg", "1")
+    registry.add(same, "two", "pkg", "1")
+    from stepline.catalog.file_system import FileSystemCatalog
+
+    assert registry.get("catalog", "file-system") is FileSystemCatalog
+
+
+def test_loading_the_plugins_imports_no_component_module():
+    code = ("import sys; from stepline.plugins.manager import get_registry; get_registry(); "
+            "print(sorted(m for m in sys.modules if m.startswith('stepline_') and '.' in m "
+            "and not m.endswith('.plugin')))")
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_component_without_kind_is_an_error():
@@ -216,3 +255,43 @@ def test_a_plugin_that_fails_to_import_is_named_in_one_line(tmp_path):
     blocked = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True,
                              env={**env, "STEPLINE_DISABLE_PLUGINS": "broken"})
     assert blocked.returncode == 0, blocked.stderr
+
+
+EXTRA_BACKEND = '''
+from stepline.api import hookimpl
+from stepline.catalog.do_nothing import DoNothingCatalog
+
+
+class ExtraCatalog(DoNothingCatalog):
+    name = "extra"
+
+
+@hookimpl
+def stepline_components():
+    return [ExtraCatalog]
+'''
+
+
+def test_entry_points_are_cached_until_an_install_changes_sys_path(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    (site / "extra_backend.py").write_text(EXTRA_BACKEND)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache),
+           "PYTHONDONTWRITEBYTECODE": "1"}  # a __pycache__ folder would change site/ itself
+
+    def plugins() -> subprocess.CompletedProcess:
+        return subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True, env=env)
+
+    assert "extra" not in plugins().stdout
+    assert len(list((cache / "stepline").glob("entry-points-*.json"))) == 1
+    info = site / "extra_backend-0.1.dist-info"  # "installing": a new folder on sys.path
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-backend\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[stepline]\nextra = extra_backend\n")
+    listed = plugins()
+    assert "extra  " in listed.stdout and "extra-backend 0.1  (extra)" in listed.stdout, listed.stderr
+    # installers replace a distribution's folder; an edit in place is not seen until sys.path changes
+    (info / "entry_points.txt").write_text("[stepline]\nextra = no_such_module_anywhere\n")
+    assert plugins().returncode == 0
+    (site / "other.txt").write_text("")
+    assert plugins().stderr.startswith("error: plugin 'extra' (no_such_module_anywhere) failed to import: ")

@@ -1,10 +1,10 @@
 """Registers the argo executor (its integration rule is the core's: every service must reach the pods)."""
 
-from stepline.api import hookimpl
+from stepline.api import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline_argo.executor import ArgoExecutor
-
-    return [ArgoExecutor]
+    return [
+        LazyComponent("executor", "argo", "stepline_argo.executor:ArgoExecutor"),
+    ]

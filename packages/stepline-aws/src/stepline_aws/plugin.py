@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from stepline.api import Locality, Problem, hookimpl
+from stepline.api import LazyComponent, Locality, Problem, hookimpl, loaded_instance
 
+SECRETS_MANAGER = "stepline_aws.secrets:SecretsManagerSecrets"
+PARAMETER_STORE = "stepline_aws.secrets:ParameterStoreSecrets"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
 @hookimpl
 def stepline_components():
-    from stepline_aws.secrets import ParameterStoreSecrets, SecretsManagerSecrets
-
-    return [SecretsManagerSecrets, ParameterStoreSecrets]
+    return [LazyComponent("secrets", "aws-secrets-manager", SECRETS_MANAGER),
+            LazyComponent("secrets", "aws-ssm-parameter-store", PARAMETER_STORE)]
 
 
 @hookimpl
 def stepline_check_integration(executor, service):
-    from stepline_aws.secrets import ParameterStoreSecrets, SecretsManagerSecrets
-
-    if not isinstance(service, (SecretsManagerSecrets, ParameterStoreSecrets)):
+    if not (loaded_instance(service, SECRETS_MANAGER) or loaded_instance(service, PARAMETER_STORE)):
         return []
     endpoint = service.settings.endpoint_url
     runs_in = getattr(executor, "runs_steps_in", Locality.PROCESS)

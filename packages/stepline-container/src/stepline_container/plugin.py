@@ -6,23 +6,23 @@ import importlib.util
 import os
 import shutil
 
-from stepline.api import Problem, hookimpl
+from stepline.api import LazyComponent, Problem, hookimpl, loaded_instance
+
+EXECUTOR = "stepline_container.executor:LocalContainerExecutor"
 
 
 @hookimpl
 def stepline_components():
-    from stepline_container.executor import LocalContainerExecutor
-
-    return [LocalContainerExecutor]
+    return [
+        LazyComponent("executor", "local-container", EXECUTOR),
+    ]
 
 
 @hookimpl
 def stepline_check_executor(executor):
     """The container engine must be there before the first step, not found missing at each step."""
-    from stepline_container.executor import LocalContainerExecutor
-
     # STEPLINE_RUN_ID is set in a step's own process (inside the container), which needs no engine
-    if not isinstance(executor, LocalContainerExecutor) or os.environ.get("STEPLINE_RUN_ID"):
+    if not loaded_instance(executor, EXECUTOR) or os.environ.get("STEPLINE_RUN_ID"):
         return []
     settings = executor.settings
     if settings.engine == "podman" and shutil.which(settings.podman) is None:
@@ -39,9 +39,7 @@ def stepline_configure_integration(executor, service, phase):
     """Before traversal, collect the folders and files every service keeps on this machine: the
     container executor mounts them at the same paths, so the step inside reads and writes the same
     run log, catalog and .env file."""
-    from stepline_container.executor import LocalContainerExecutor
-
-    if phase != "traversal" or not isinstance(executor, LocalContainerExecutor):
+    if phase != "traversal" or not loaded_instance(executor, EXECUTOR):
         return
     executor.add_mounts(service.local_paths())
     if service.kind == "secrets" and service.name == "env":  # the environment backend: pass the names through

@@ -1,11 +1,11 @@
 """Hook implementations of stepline-fsspec. Importing this module imports no fsspec backend."""
 
-from stepline.api import hookimpl
+from stepline.api import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline_fsspec.catalog import FsspecCatalog
-    from stepline_fsspec.runlog import ChunkedFsspecRunLogStore
-
-    return [FsspecCatalog, ChunkedFsspecRunLogStore]
+    return [
+        LazyComponent("catalog", "fsspec", "stepline_fsspec.catalog:FsspecCatalog"),
+        LazyComponent("run_log_store", "chunked-fsspec", "stepline_fsspec.runlog:ChunkedFsspecRunLogStore"),
+    ]

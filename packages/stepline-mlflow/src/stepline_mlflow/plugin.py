@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from stepline.api import Locality, Problem, hookimpl
+from stepline.api import LazyComponent, Locality, Problem, hookimpl, loaded_instance
+
+TRACKER = "stepline_mlflow.tracker:MlflowTracker"
 
 
 @hookimpl
 def stepline_components():
-    from stepline_mlflow.tracker import MlflowTracker
-
-    return [MlflowTracker]
+    return [LazyComponent("experiment_tracker", "mlflow", TRACKER)]
 
 
 @hookimpl
 def stepline_check_integration(executor, service):
-    from stepline_mlflow.tracker import MlflowTracker
-
-    if not isinstance(service, MlflowTracker) or not service.is_local:
+    if not loaded_instance(service, TRACKER) or not service.is_local:
         return []
     if getattr(executor, "runs_steps_in", Locality.PROCESS) >= Locality.NETWORK:
         return [Problem.error(f"the mlflow experiment tracker's tracking_uri '{service.settings.tracking_uri}' is a file on "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from stepline.api import hookimpl
+from stepline.api import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline_slurm.executor import PBSExecutor, PJSubExecutor, SlurmExecutor
-
-    return [SlurmExecutor, PBSExecutor, PJSubExecutor]
+    return [
+        LazyComponent("executor", "slurm", "stepline_slurm.executor:SlurmExecutor"),
+        LazyComponent("executor", "pbs", "stepline_slurm.executor:PBSExecutor"),
+        LazyComponent("executor", "pjsub", "stepline_slurm.executor:PJSubExecutor"),
+    ]

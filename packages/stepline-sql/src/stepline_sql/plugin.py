@@ -1,10 +1,10 @@
 """Hook implementations of stepline-sql. Importing this module does not import SQLAlchemy."""
 
-from stepline.api import hookimpl
+from stepline.api import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline_sql.store import SqlRunLogStore
-
-    return [SqlRunLogStore]
+    return [
+        LazyComponent("run_log_store", "sql", "stepline_sql.store:SqlRunLogStore"),
+    ]

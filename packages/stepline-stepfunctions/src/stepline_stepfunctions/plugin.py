@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stepline.api import Locality, Problem, hookimpl
+from stepline.api import LazyComponent, Locality, Problem, hookimpl
 
 _USE = {
     "run_log_store": "chunked-fsspec on S3 or sql on PostgreSQL",
@@ -14,9 +14,9 @@ _USE = {
 
 @hookimpl
 def stepline_components():
-    from stepline_stepfunctions.executor import StepFunctionsExecutor
-
-    return [StepFunctionsExecutor]
+    return [
+        LazyComponent("executor", "step-functions", "stepline_stepfunctions.executor:StepFunctionsExecutor"),
+    ]
 
 
 @hookimpl(tryfirst=True)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from stepline.api import Locality, Problem, hookimpl
+from stepline.api import LazyComponent, Locality, Problem, hookimpl, loaded_instance
+
+VAULT = "stepline_vault.secrets:VaultSecrets"
 
 
 @hookimpl
 def stepline_components():
-    from stepline_vault.secrets import VaultSecrets
-
-    return [VaultSecrets]
+    return [LazyComponent("secrets", "vault", VAULT)]
 
 
 @hookimpl
 def stepline_check_integration(executor, service):
-    from stepline_vault.secrets import VaultSecrets
-
-    if not isinstance(service, VaultSecrets):
+    if not loaded_instance(service, VAULT):
         return []
     problems = []
     runs_in = getattr(executor, "runs_steps_in", Locality.PROCESS)

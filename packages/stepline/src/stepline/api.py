@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     # plugins: the hook marker and what integration checks return
     "hookimpl": "stepline.plugins",
+    "LazyComponent": "stepline.plugins.lazy",
+    "loaded_instance": "stepline.plugins.lazy",
     "Problem": "stepline.plugins.problem",
     "Severity": "stepline.plugins.problem",
     "KINDS": "stepline.component",
@@ -117,6 +119,7 @@ __all__ = [
     "Executor",
     "ExperimentTracker",
     "IntegrationError",
+    "LazyComponent",
     "LocalExecutor",
     "LocalSettings",
     "Locality",
@@ -155,6 +158,7 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "key_from_filename",
+    "loaded_instance",
     "mask_url",
     "page_of",
     "reachable_from",
@@ -216,6 +220,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from stepline.pipeline.graph import reachable_from, run_targets
     from stepline.plugins import hookimpl
+    from stepline.plugins.lazy import LazyComponent, loaded_instance
     from stepline.plugins.manager import get_plugin_manager
     from stepline.plugins.problem import Problem, Severity
     from stepline.runlog.base import RUN_KEY, RunLogStore

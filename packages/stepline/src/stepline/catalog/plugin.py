@@ -1,11 +1,11 @@
 """Built-in catalogs."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.catalog.do_nothing import DoNothingCatalog
-    from stepline.catalog.file_system import FileSystemCatalog
-
-    return [DoNothingCatalog, FileSystemCatalog]
+    return [
+        LazyComponent("catalog", "do-nothing", "stepline.catalog.do_nothing:DoNothingCatalog"),
+        LazyComponent("catalog", "file-system", "stepline.catalog.file_system:FileSystemCatalog"),
+    ]

@@ -23,7 +23,6 @@ def has_environment(node) -> bool:
 def check_environments(graph: Graph, services: Services, pipeline_file: str) -> list[str]:
     """Raise a one-line :class:`~stepline.errors.StepLineError` naming the step for a spec that cannot
     work here; return warnings (an executor that cannot check for uv where its steps run)."""
-    from stepline.envs.uv import interpreter, source_files
     from stepline.pipeline.graph import walk
     from stepline.pipeline.uv_spec import effective_spec
 
@@ -45,6 +44,8 @@ def check_environments(graph: Graph, services: Services, pipeline_file: str) -> 
                 raise IntegrationError(problem)
             if runs_on.renders:
                 continue  # the engine's image builds it; this machine may differ
+            from stepline.envs.uv import interpreter, source_files  # only for a step with an environment
+
             source_files(spec)
             interpreter(spec.python)
         except StepLineError as exc:

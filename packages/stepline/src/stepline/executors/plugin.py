@@ -1,14 +1,14 @@
 """Built-in executors."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.executors.demo_renderer import DemoRendererExecutor
-    from stepline.executors.emulator import EmulatorExecutor
-    from stepline.executors.local import LocalExecutor
-    from stepline.executors.mocked import MockedExecutor
-    from stepline.executors.rerun import RetryExecutor
-
-    return [LocalExecutor, EmulatorExecutor, MockedExecutor, DemoRendererExecutor, RetryExecutor]
+    return [
+        LazyComponent("executor", "local", "stepline.executors.local:LocalExecutor"),
+        LazyComponent("executor", "emulator", "stepline.executors.emulator:EmulatorExecutor"),
+        LazyComponent("executor", "mocked", "stepline.executors.mocked:MockedExecutor"),
+        LazyComponent("executor", "demo-renderer", "stepline.executors.demo_renderer:DemoRendererExecutor"),
+        LazyComponent("executor", "retry", "stepline.executors.rerun:RetryExecutor"),
+    ]

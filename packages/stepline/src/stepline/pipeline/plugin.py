@@ -1,11 +1,18 @@
 """Built-in node types."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.pipeline.composites import ConditionalNode, DagNode, LoopNode, MapNode, ParallelNode
-    from stepline.pipeline.nodes import FailNode, StubNode, SuccessNode, TaskNode
-
-    return [TaskNode, StubNode, SuccessNode, FailNode, ParallelNode, MapNode, ConditionalNode, LoopNode, DagNode]
+    return [
+        LazyComponent("node", "task", "stepline.pipeline.nodes:TaskNode"),
+        LazyComponent("node", "stub", "stepline.pipeline.nodes:StubNode"),
+        LazyComponent("node", "success", "stepline.pipeline.nodes:SuccessNode"),
+        LazyComponent("node", "fail", "stepline.pipeline.nodes:FailNode"),
+        LazyComponent("node", "parallel", "stepline.pipeline.composites:ParallelNode"),
+        LazyComponent("node", "map", "stepline.pipeline.composites:MapNode"),
+        LazyComponent("node", "conditional", "stepline.pipeline.composites:ConditionalNode"),
+        LazyComponent("node", "loop", "stepline.pipeline.composites:LoopNode"),
+        LazyComponent("node", "dag", "stepline.pipeline.composites:DagNode"),
+    ]

@@ -3,9 +3,11 @@ module of a python task. Pure functions and a pydantic model; nothing here runs 
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -86,7 +88,7 @@ def module_file(command: str) -> Path | None:
     module, _ = split_reference(command)
     if module in sys.modules:
         found = getattr(sys.modules[module], "__file__", None)
-        return Path(found) if found else None
+        return _path(found) if found else None
     parts = module.split(".")
     if len(parts) == 1:  # a top-level module: look along the path the task would be imported from
         spec = importlib.machinery.PathFinder.find_spec(module, [os.getcwd(), *sys.path])
@@ -97,6 +99,11 @@ def module_file(command: str) -> Path | None:
             return None
     origin = getattr(spec, "origin", None) if spec is not None else None
     return Path(origin) if origin and origin.endswith(".py") else None
+
+
+@lru_cache(maxsize=1024)
+def _path(name: str) -> Path:
+    return Path(name)  # an imported module's file, asked for at every step: made once
 
 
 @lru_cache(maxsize=256)
@@ -114,9 +121,12 @@ def effective_spec(node: TaskNode) -> tuple[UvSpec | None, str]:
     inline = None
     if node.command_type == "python":
         path = module_file(node.command)
-        if path is not None and path.is_file():
+        try:
+            stat = os.stat(path) if path is not None else None
+        except OSError:
+            stat = None
+        if stat is not None and S_ISREG(stat.st_mode):
             try:
-                stat = path.stat()
                 inline = _file_metadata(str(path), stat.st_mtime_ns, stat.st_size)
             except ValueError as exc:
                 raise StepEnvironmentError(f"module {path.name} {exc}", hint="see PEP 723") from None

@@ -19,9 +19,10 @@ Every hook is documented in :mod:`stepline.plugins.hookspec`; integration checks
 
 import pluggy
 
+from stepline.plugins.lazy import LazyComponent
 from stepline.plugins.problem import Problem, Severity
 
 PROJECT = "stepline"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-__all__ = ["PROJECT", "Problem", "Severity", "hookimpl"]
+__all__ = ["PROJECT", "LazyComponent", "Problem", "Severity", "hookimpl"]

@@ -21,6 +21,7 @@ import pluggy
 
 from stepline.errors import IntegrationError, PluginError
 from stepline.plugins import PROJECT, hookspec
+from stepline.plugins.entry_points import stepline_entry_points
 from stepline.plugins.problem import Problem
 from stepline.plugins.registry import Registry
 
@@ -53,6 +54,7 @@ class PluginManager:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspec)
+        self._origins: dict[str, tuple[str, str]] = {}
         if os.environ.get("STEPLINE_TRACE_HOOKS"):
             self.pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[stepline hooks] {msg}"))
             self.pm.enable_tracing()
@@ -66,36 +68,26 @@ class PluginManager:
         for module_name in DEFAULT_PLUGINS:
             if not self.pm.is_blocked(module_name):
                 self.pm.register(importlib.import_module(module_name), name=module_name)
-        if only:
-            for ep in metadata.entry_points(group=PROJECT):
-                if ep.name not in only:
-                    self.pm.set_blocked(ep.name)
-        try:
-            self.pm.load_setuptools_entrypoints(PROJECT)
-        except Exception:  # a broken third-party install must not hide behind a traceback
-            self._name_the_broken_plugin()
-            raise
+        for ep in stepline_entry_points():
+            if only and ep.name not in only:
+                self.pm.set_blocked(ep.name)
+            if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
+                continue
+            try:
+                plugin = metadata.EntryPoint(ep.name, ep.value, PROJECT).load()
+            except Exception as exc:  # a broken third-party install must not hide behind a traceback
+                raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}",
+                                  hint=f"reinstall it, or set STEPLINE_DISABLE_PLUGINS={ep.name}") from exc
+            self.pm.register(plugin, name=ep.name)
+            self._origins[ep.name] = (ep.distribution, ep.version)
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"a plugin implements a hook Stepline does not have: {exc}") from None
 
-    def _name_the_broken_plugin(self) -> None:
-        for ep in metadata.entry_points(group=PROJECT):
-            if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
-                continue
-            try:
-                self.pm.load_setuptools_entrypoints(PROJECT, name=ep.name)
-            except Exception as exc:
-                raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}",
-                                  hint=f"reinstall it, or set STEPLINE_DISABLE_PLUGINS={ep.name}") from exc
-
     def origins(self) -> dict[str, tuple[str, str]]:
         """Plugin name -> (distribution, version): the built-ins come with ``stepline``."""
-        found = {name: ("stepline", _version("stepline")) for name in DEFAULT_PLUGINS}
-        for plugin, dist in self.pm.list_plugin_distinfo():
-            found[self.pm.get_name(plugin) or "?"] = (dist.project_name, dist.version)
-        return found
+        return {**dict.fromkeys(DEFAULT_PLUGINS, ("stepline", _version("stepline"))), **self._origins}
 
     # ---- registration ---------------------------------------------------------------------------
     def each_plugin(self, hook: str) -> Iterator[tuple[str, Any]]:

@@ -1,12 +1,12 @@
 """Built-in run log stores."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.runlog.buffered import BufferedRunLogStore
-    from stepline.runlog.chunked_fs import ChunkedFileSystemRunLogStore
-    from stepline.runlog.file_system import FileSystemRunLogStore
-
-    return [BufferedRunLogStore, FileSystemRunLogStore, ChunkedFileSystemRunLogStore]
+    return [
+        LazyComponent("run_log_store", "buffered", "stepline.runlog.buffered:BufferedRunLogStore"),
+        LazyComponent("run_log_store", "file-system", "stepline.runlog.file_system:FileSystemRunLogStore"),
+        LazyComponent("run_log_store", "chunked-fs", "stepline.runlog.chunked_fs:ChunkedFileSystemRunLogStore"),
+    ]

@@ -1,10 +1,12 @@
 """Built-in secrets backends."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.secrets.builtin import DoNothingSecrets, DotEnvSecrets, EnvSecrets
-
-    return [DoNothingSecrets, EnvSecrets, DotEnvSecrets]
+    return [
+        LazyComponent("secrets", "do-nothing", "stepline.secrets.builtin:DoNothingSecrets"),
+        LazyComponent("secrets", "env", "stepline.secrets.builtin:EnvSecrets"),
+        LazyComponent("secrets", "dotenv", "stepline.secrets.builtin:DotEnvSecrets"),
+    ]

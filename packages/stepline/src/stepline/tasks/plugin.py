@@ -1,12 +1,12 @@
 """Built-in task types."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.tasks.notebook import NotebookTaskType
-    from stepline.tasks.python import PythonTaskType
-    from stepline.tasks.shell import ShellTaskType
-
-    return [PythonTaskType, ShellTaskType, NotebookTaskType]
+    return [
+        LazyComponent("task", "python", "stepline.tasks.python:PythonTaskType"),
+        LazyComponent("task", "shell", "stepline.tasks.shell:ShellTaskType"),
+        LazyComponent("task", "notebook", "stepline.tasks.notebook:NotebookTaskType"),
+    ]

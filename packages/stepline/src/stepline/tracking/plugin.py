@@ -1,10 +1,8 @@
 """Built-in experiment tracker (none)."""
 
-from stepline.plugins import hookimpl
+from stepline.plugins import LazyComponent, hookimpl
 
 
 @hookimpl
 def stepline_components():
-    from stepline.tracking.base import ExperimentTracker
-
-    return [ExperimentTracker]
+    return [LazyComponent("experiment_tracker", "do-nothing", "stepline.tracking.base:ExperimentTracker")]
