@@ -201,3 +201,59 @@ def kill_and_retry(tmp_path, monkeypatch, cli, executor: str, xs: list[int], poi
 
     print(f"kill points: {outcomes}, pipeline span {span:.2f} s")
     assert outcomes["partial"] >= points // 2, outcomes  # most kills landed inside the pipeline
+
+
+SEALED_MAP = """
+dag:
+  start_at: fan
+  steps:
+    fan:
+      type: map
+      iterate_on: xs
+      iterate_as: x
+      branch:
+        start_at: work
+        steps:
+          work: {type: task, command_type: shell, command: 'touch "done-$x"', next: hold}
+          hold: {type: task, command_type: shell, command: 'test -e go || sleep 60'}
+"""
+
+
+def test_sigkill_inside_branches_that_record_their_log_only_at_the_end(tmp_path, monkeypatch, cli):
+    # no step of these branches returns anything, so each writes its branch log once, when it ends;
+    # killed before that, the steps they recorded still show (under PROCESSING branches) and a retry
+    # skips exactly those that succeeded
+    from stepline.config.loader import load_services
+    from stepline.executors.skip_from_original import SKIPPED_PREFIX
+    from stepline.run.rerun import rerun
+
+    (tmp_path / "pipeline.yaml").write_text(SEALED_MAP)
+    (tmp_path / "params.yaml").write_text("xs: [1, 2]\n")
+    (tmp_path / "config.yaml").write_text("executor: {type: local, config: {max_workers: 2}}\n")
+    monkeypatch.chdir(tmp_path)
+    store = load_services("config.yaml").run_log_store
+    proc = subprocess.Popen([STEPLINE, "execute", "pipeline.yaml", "-c", "config.yaml", "-p", "params.yaml",
+                             "--run-id", "sealed"], env=cli.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work = {"fan.0.work", "fan.1.work"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if store.run_exists("sealed") and work <= {n for n, s in _leaves(store.get_run_log("sealed")).items()
+                                                   if s.status.value == "SUCCESS"}:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    _wait_for_no_processes_of("sealed", 0)
+
+    killed = store.get_run_log("sealed")
+    branches = killed.steps["fan"].branches
+    assert {n: b.status.value for n, b in branches.items()} == {"fan.0": "PROCESSING", "fan.1": "PROCESSING"}
+    assert {n for n, s in _leaves(killed).items() if s.status.value == "SUCCESS"} == work
+
+    (tmp_path / "go").touch()
+    again = rerun("sealed", "config.yaml", run_id="sealed-retry", quiet=True)
+    assert again.status.value == "SUCCESS", again.message
+    leaves = _leaves(again)
+    assert {n for n, s in leaves.items() if s.message == SKIPPED_PREFIX + "sealed"} == work
+    assert set(leaves) == work | {"fan.0.hold", "fan.1.hold"}
+    assert {b.status.value for b in again.steps["fan"].branches.values()} == {"SUCCESS"}

@@ -53,6 +53,6 @@ def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] |
         print(f"rendered {path} with the {prepared.services.executor.name} executor to {written}", file=sys.stderr)
         return 0
     run_log = run_pipeline(path, reference, parameters, run_id, tag, prepared=prepared,
-                           observers=[StepProgress()] if progress else None)
+                           observers=[StepProgress()] if progress else None, top_level=True)
     print(summary(run_log, store_place(prepared.services.run_log_store)), file=sys.stderr)
     return 0 if run_log.status.value == "SUCCESS" else 1

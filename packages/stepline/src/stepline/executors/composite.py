@@ -7,8 +7,10 @@ The executor decides *how* branches run (one after another, or in worker process
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stepline.component import Locality
 from stepline.errors import StepLineError
 from stepline.executors.step_context import new_step_log
 from stepline.pipeline.graph import Graph, join, walk
@@ -16,26 +18,75 @@ from stepline.runlog.models import Attempt, BranchLog, Status, StepLog, utc_now
 
 if TYPE_CHECKING:
     from stepline.executors.traversal import RunNode
-    from stepline.pipeline.composites import BranchPlan, CompositeNode
+    from stepline.pipeline.composites import BranchPlan, CompositeNode, Params
     from stepline.run.run_context import RunContext
 
-#: run_branches(run, [(branch internal name, graph)]) -> statuses in the same order
-RunBranches = Callable[["RunContext", list[tuple[str, Graph]]], list[Status]]
+
+@dataclass
+class Branch:
+    """One branch to walk: its internal name, its graph and the parameters it starts with on top of
+    its parent's (its overlay: the map variable, the loop index)."""
+
+    name: str
+    graph: Graph
+    parameters: Params
 
 
-def run_branch(run: RunContext, branch: str, graph: Graph, run_node: RunNode) -> Status:
-    """Walk one branch whose log (with its starting parameters) exists; record its outcome."""
+#: What walking one branch gave: its status, and its overlay when a step changed it (None: unchanged).
+BranchOutcome = tuple[Status, "Params | None"]
+
+#: run_branches(run, branches) -> their outcomes in the same order
+RunBranches = Callable[["RunContext", list[Branch]], list[BranchOutcome]]
+
+
+def run_branch(run: RunContext, branch: Branch, run_node: RunNode) -> BranchOutcome:
+    """Walk one branch and record it in its branch log, with the step log of the terminal node it
+    ended in (one write, not two).
+
+    A sealed branch (see :func:`sealed`) is recorded once, when it ends: its parameters cannot change
+    and nothing outside this process reads them, so its steps take them from memory. Any other branch's
+    log is written when it starts (its steps and other processes read its parameters from the store)
+    and again when it ends. A crash in between leaves the steps it recorded, which the store shows
+    under the branch as still PROCESSING (see :func:`stepline.runlog.base.assemble`)."""
     from stepline.executors.traversal import traverse
+    from stepline.runlog.base import parent_of
 
     store = run.store
-    log = store.get_branch_log(run.run_id, branch) or BranchLog(internal_name=branch)
-    log.status = Status.PROCESSING
-    store.put_branch_log(run.run_id, log)
-    status = traverse(run, graph, run_node, branch=branch)
-    log = store.get_branch_log(run.run_id, branch) or log
+    log = BranchLog(internal_name=branch.name, status=Status.PROCESSING, parameters=dict(branch.parameters))
+    closed = sealed(run, branch.graph)
+    if closed:
+        run.frozen_parameters[branch.name] = {**run.parameters(parent_of(parent_of(branch.name))),
+                                              **branch.parameters}
+    else:
+        store.put_branch_log(run.run_id, log)
+    ended: list[StepLog] = []
+    try:
+        status = traverse(run, branch.graph, run_node, branch=branch.name, record_end=ended.append)
+    finally:
+        if closed:
+            run.frozen_parameters.pop(branch.name, None)
+    if not closed:
+        log = store.get_branch_log(run.run_id, branch.name) or log
     log.status = status
-    store.put_branch_log(run.run_id, log)
-    return status
+    store.put_branch_log(run.run_id, log, with_steps=ended)
+    return status, (None if closed else log.parameters)
+
+
+def sealed(run: RunContext, graph: Graph) -> bool:
+    """Whether a branch of ``graph`` keeps the parameters it starts with and runs wholly in this
+    process: no step declares returns, none runs in another process (which would read its parameters
+    from the store), and this is not a re-run (a skipped step sets its original outputs again)."""
+    if run.original_steps:
+        return False
+    for _, node in walk(graph):
+        if getattr(node, "returns", None):
+            return False
+        if not node.composite and not node.terminal:
+            named = getattr(node, "executor", None)
+            executor = run.services.executors.get(named, run.executor) if named else run.executor
+            if executor.runs_steps_in != Locality.PROCESS:
+                return False
+    return True
 
 
 def run_composite(run: RunContext, node: CompositeNode, internal_name: str, branch: str,
@@ -45,21 +96,27 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
 
     step = start_composite(run, node, internal_name)
     parent = run.parameters(branch)
+    outer = run.frozen_parameters.get(branch)  # a sealed branch's scope is frozen already
     run.frozen_parameters[branch] = parent
     try:
         if isinstance(node, LoopNode):
             status, params, message = _run_loop(run, node, internal_name, parent, run_branches)
         else:
-            plans = fan_out(run, node, internal_name, parent)
-            statuses = run_branches(run, [(join(internal_name, p.key), p.graph) for p in plans])
-            status, params, message = fan_in(run, node, internal_name, parent, plans, statuses)
+            plans = node.fan_out(parent)
+            outcomes = run_branches(run, [Branch(join(internal_name, p.key), p.graph, p.parameters) for p in plans])
+            overlays = [p.parameters if o is None else o for p, (_, o) in zip(plans, outcomes)]
+            status, params, message = fan_in(run, node, internal_name, parent, plans, [s for s, _ in outcomes],
+                                              overlays)
     except StepLineError as exc:
         status, params, message = Status.FAIL, None, str(exc)
     except BaseException:  # interrupted: record it before unwinding
         finish_composite(run, step, branch, Status.FAIL, None, "interrupted")
         raise
     finally:
-        run.frozen_parameters.pop(branch, None)
+        if outer is None:
+            run.frozen_parameters.pop(branch, None)
+        else:
+            run.frozen_parameters[branch] = outer
     return finish_composite(run, step, branch, status, params, message)
 
 
@@ -82,12 +139,14 @@ def fan_out(run: RunContext, node: CompositeNode, internal_name: str, parent) ->
 
 
 def fan_in(run: RunContext, node: CompositeNode, internal_name: str, parent, plans: list[BranchPlan],
-           statuses: list[Status]) -> tuple[Status, dict | None, str]:
-    """(status, changes to the parent's parameters, message) once every branch has ended."""
+           statuses: list[Status], overlays: list[Params] | None = None) -> tuple[Status, dict | None, str]:
+    """(status, changes to the parent's parameters, message) once every branch has ended.
+    ``overlays``: the branches' own parameters as they ended, when the caller has them (else read)."""
     failed = [p.key for p, s in zip(plans, statuses) if s != Status.SUCCESS]
     if failed:
         return Status.FAIL, None, f"{len(failed)} of {len(plans)} branches failed: {', '.join(failed[:10])}"
-    overlays = [_overlay(run, join(internal_name, p.key)) for p in plans]
+    if overlays is None:
+        overlays = [_overlay(run, join(internal_name, p.key)) for p in plans]
     params, message = node.fan_in(parent, plans, overlays)
     return Status.SUCCESS, params, message
 
@@ -112,11 +171,15 @@ def _overlay(run: RunContext, branch: str):
 
 def loop_iteration_out(run: RunContext, node, internal_name: str, index: int) -> BranchPlan:
     """Create the branch log of loop iteration ``index``: what earlier iterations returned, and its index."""
-    carried = loop_carried(run, node, internal_name, index - 1) if index else {}
-    plan = node.iteration(index, carried)
+    plan = loop_iteration(run, node, internal_name, index)
     run.store.put_branch_log(run.run_id, BranchLog(internal_name=join(internal_name, plan.key),
                                                    parameters=plan.parameters))
     return plan
+
+
+def loop_iteration(run: RunContext, node, internal_name: str, index: int) -> BranchPlan:
+    """Loop iteration ``index``: what earlier iterations returned, and its index."""
+    return node.iteration(index, loop_carried(run, node, internal_name, index - 1) if index else {})
 
 
 def loop_carried(run: RunContext, node, internal_name: str, index: int) -> dict:
@@ -148,8 +211,8 @@ def loop_iteration_in(run: RunContext, node, internal_name: str, index: int, par
 
 def _run_loop(run: RunContext, node, internal_name: str, parent, run_branches: RunBranches):
     for index in range(node.max_iterations):
-        plan = loop_iteration_out(run, node, internal_name, index)
-        [status] = run_branches(run, [(join(internal_name, plan.key), plan.graph)])
+        plan = loop_iteration(run, node, internal_name, index)
+        [(status, _)] = run_branches(run, [Branch(join(internal_name, plan.key), plan.graph, plan.parameters)])
         final, params, message = loop_iteration_in(run, node, internal_name, index, parent, status)
         if final is not None:
             return final, params, message

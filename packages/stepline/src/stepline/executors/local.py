@@ -13,7 +13,7 @@ from stepline.component import Locality, Settings
 from stepline.executors.base import Executor
 from stepline.runlog.models import Status
 
-#: State a forked pool worker inherits: (executor, run, {branch internal name: graph}).
+#: State a forked pool worker inherits: (executor, run, {branch internal name: Branch}).
 _WORKER_STATE: tuple | None = None
 _IN_WORKER = False
 
@@ -89,7 +89,8 @@ class LocalExecutor(Executor):
                 return f"the {service.name} {service.kind.replace('_', ' ')} keeps its data in this process"
         return None
 
-    def run_branches(self, run, branches) -> list[Status]:
+    def run_branches(self, run, branches) -> list:
+        """Walk ``branches`` (:class:`~stepline.executors.composite.Branch`); their outcomes in order."""
         from stepline.executors.composite import run_branch
 
         workers = min(self.branch_workers, len(branches))
@@ -98,21 +99,21 @@ class LocalExecutor(Executor):
             run._warned_sequential = True
             print(f"warning: {blocker}; parallel and map branches run one at a time", file=sys.stderr)
         if workers <= 1 or _IN_WORKER or blocker:
-            return [run_branch(run, name, graph, self.run_node) for name, graph in branches]
+            return [run_branch(run, branch, self.run_node) for branch in branches]
         return self._run_in_pool(run, branches, workers)
 
-    def _run_in_pool(self, run, branches, workers: int) -> list[Status]:
+    def _run_in_pool(self, run, branches, workers: int) -> list:
         import multiprocessing
 
         global _WORKER_STATE
-        _WORKER_STATE = (self, run, dict(branches))
+        _WORKER_STATE = (self, run, {branch.name: branch for branch in branches})
         context = multiprocessing.get_context("fork")
         sys.stdout.flush()
         sys.stderr.flush()
         pool = context.Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
         try:
             chunk = max(1, min(64, len(branches) // (workers * 8)))
-            statuses = list(pool.imap(_worker_run, [name for name, _ in branches], chunksize=chunk))
+            outcomes = list(pool.imap(_worker_run, [branch.name for branch in branches], chunksize=chunk))
             pool.close()
         except BaseException:
             pool.terminate()
@@ -120,7 +121,7 @@ class LocalExecutor(Executor):
         finally:
             pool.join()
             _WORKER_STATE = None
-        return [Status(s) for s in statuses]
+        return [(Status(status), overlay) for status, overlay in outcomes]
 
 
 def _worker_init(parent: int | None = None) -> None:
@@ -137,13 +138,14 @@ def _worker_init(parent: int | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _worker_run(name: str) -> str:
+def _worker_run(name: str) -> tuple:
     from stepline.errors import Interrupted
     from stepline.executors.composite import run_branch
 
-    executor, run, graphs = _WORKER_STATE
+    executor, run, branches = _WORKER_STATE
     try:
-        return run_branch(run, name, graphs[name], executor.run_node).value
+        status, overlay = run_branch(run, branches[name], executor.run_node)
+        return status.value, overlay
     except Interrupted as exc:  # the step logs say "interrupted"; leave without a traceback
         sys.stdout.flush()
         os._exit(128 + exc.signum)

@@ -41,14 +41,20 @@ def new_step_log(run: RunContext, node: Node, internal_name: str) -> StepLog:
                    status=Status.PROCESSING, code_identities=[identity] if identity else [])
 
 
-def record_terminal(run: RunContext, node: Node, internal_name: str) -> Status:
-    """Write the step log of a success or fail node; return its status."""
+def terminal_step_log(run: RunContext, node: Node, internal_name: str) -> StepLog:
+    """The step log of a success or fail node."""
     status = Status.SUCCESS if node.type == "success" else Status.FAIL
     step = new_step_log(run, node, internal_name)
     step.status = status
     step.attempts = [instant_attempt(status)]
+    return step
+
+
+def record_terminal(run: RunContext, node: Node, internal_name: str) -> Status:
+    """Write the step log of a success or fail node; return its status."""
+    step = terminal_step_log(run, node, internal_name)
     run.store.put_step_log(run.run_id, step)
-    return status
+    return step.status
 
 
 def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str = "",

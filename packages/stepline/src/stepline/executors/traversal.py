@@ -13,25 +13,33 @@ if TYPE_CHECKING:
     from stepline.pipeline.graph import Graph
     from stepline.pipeline.nodes import Node
     from stepline.run.run_context import RunContext
+    from stepline.runlog.models import StepLog
 
 #: run_node(run, node, internal_name, branch) -> status of that step
 RunNode = Callable[["RunContext", "Node", str, str], Status]
 
 
-def traverse(run: RunContext, graph: Graph, run_node: RunNode, branch: str = "") -> Status:
+def traverse(run: RunContext, graph: Graph, run_node: RunNode, branch: str = "",
+             record_end: Callable[[StepLog], None] | None = None) -> Status:
     """Walk ``graph`` from ``start_at`` to a terminal node; return SUCCESS or FAIL.
 
     ``branch`` is the dotted internal name of the branch being walked ('' for the pipeline); it
-    prefixes the steps' internal names and scopes their parameters.
+    prefixes the steps' internal names and scopes their parameters. ``record_end`` takes the step log
+    of the terminal node instead of the store (a branch writes it with its own log, in one write).
     """
-    from stepline.executors.step_context import record_terminal
+    from stepline.executors.step_context import terminal_step_log
 
     current = graph.start_at
     while True:
         node = graph.steps[current]
         internal_name = join(branch, current)
         if node.terminal:
-            return record_terminal(run, node, internal_name)
+            end = terminal_step_log(run, node, internal_name)
+            if record_end is None:
+                run.store.put_step_log(run.run_id, end)
+            else:
+                record_end(end)
+            return end.status
         started = time.monotonic()
         status = run_node(run, node, internal_name, branch)
         for observe in run.step_observers:  # e.g. the CLI's progress display

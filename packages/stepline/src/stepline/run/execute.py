@@ -15,10 +15,11 @@ from stepline.runlog.models import RunLog, Status
 def execute(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,
             run_id: str | None = None, tag: str = "", quiet: bool = False,
             prepared: Prepared | None = None, observers: list | None = None,
-            retry_of: str | None = None) -> RunLog:
+            retry_of: str | None = None, top_level: bool = False) -> RunLog:
     """Run (or, with an orchestration executor, render) a pipeline; return its run log (None when
     the executor renders: see :func:`render`). ``retry_of``: re-run that run with this pipeline
-    instead (as ``stepline retry`` does; the ``retry`` executor asks for the same)."""
+    instead (as ``stepline retry`` does; the ``retry`` executor asks for the same). ``top_level``: the
+    run log returned holds the pipeline's own steps without their branches (what a summary shows)."""
     prepared = prepared or prepare(pipeline_file, config_file)
     if prepared.services.executor.renders:
         render(pipeline_file, config_file, params_file, prepared=prepared)
@@ -27,15 +28,16 @@ def execute(pipeline_file: str, config_file: str | None = None, params_file: str
         from stepline.run.rerun import rerun
 
         return rerun(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers,
-                     pipeline_file=pipeline_file)
+                     pipeline_file=pipeline_file, top_level=top_level)
     retry_of = getattr(prepared.services.executor, "retry_of", None)
     if retry_of:  # runnable's `executor: {type: retry, config: {run_id: ...}}`
         from stepline.run.rerun import rerun
 
-        return rerun(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers)
+        return rerun(retry_of, config_file, run_id=run_id, quiet=quiet, prepared=prepared, observers=observers,
+                     top_level=top_level)
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=params_file,
                     run_id=run_id, tag=tag, quiet=quiet, observers=observers)
-    return run_to_end(run)
+    return run_to_end(run, top_level=top_level)
 
 
 def render(pipeline_file: str, config_file: str | None = None, params_file: str | None = None,

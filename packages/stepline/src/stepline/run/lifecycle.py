@@ -91,11 +91,10 @@ def open_run(prepared: Prepared, run_id: str, *, pipeline_file: str, config_file
     return run
 
 
-def finish_run(run: RunContext, status: Status, message: str = "") -> RunLog:
+def finish_run(run: RunContext, status: Status, message: str = "") -> None:
     """Record how the run ended (status, end time, message) in the run log and the tracker."""
     run.store.update_run(run.run_id, status=status, end_time=utc_now(), message=message)
     run.services.experiment_tracker.end_run(run.run_id, status.value)
-    return run.store.get_run_log(run.run_id)
 
 
 @contextlib.contextmanager
@@ -115,8 +114,9 @@ def sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_to_end(run: RunContext) -> RunLog:
-    """Traverse a started run with its executor and record how it ended."""
+def run_to_end(run: RunContext, *, top_level: bool = False) -> RunLog:
+    """Traverse a started run with its executor, record how it ended and return its run log
+    (``top_level``: without the steps of branches, see :meth:`RunLogStore.get_run_log`)."""
     try:
         with sigterm_raises():
             status = run.executor.execute(run)
@@ -131,7 +131,8 @@ def run_to_end(run: RunContext) -> RunLog:
         finish_run(run, Status.FAIL, f"the run stopped on an unexpected error: {reason}")
         raise RunStopped(f"run {run.run_id} failed: {reason}",
                          hint="run with --debug for the traceback, and please report it") from exc
-    return finish_run(run, status)
+    finish_run(run, status)
+    return run.store.get_run_log(run.run_id, top_level=top_level)
 
 
 class RunStopped(StepLineError):

@@ -26,8 +26,9 @@ def initial_parameters_of(original: RunLog) -> dict:
 
 def rerun(original_run_id: str, config_file: str | None = None, *, run_id: str | None = None,
           force: bool = False, quiet: bool = False, prepared=None, observers: list | None = None,
-          pipeline_file: str | None = None) -> RunLog:
-    """Re-run ``original_run_id`` as a new run (``stepline retry``); return the new run's log.
+          pipeline_file: str | None = None, top_level: bool = False) -> RunLog:
+    """Re-run ``original_run_id`` as a new run (``stepline retry``); return the new run's log
+    (``top_level``: without the steps of branches).
     ``prepared`` and ``pipeline_file`` give the pipeline to use (an SDK script's) instead of the one
     the original run recorded; it is compared with the original by dag hash all the same."""
     from stepline.config.loader import load_services
@@ -54,4 +55,4 @@ def rerun(original_run_id: str, config_file: str | None = None, *, run_id: str |
     run = start_run(prepared, pipeline_file=pipeline_file, config_file=config_file, params_file=None,
                     run_id=run_id, tag=original.tag, quiet=quiet,
                     parameters=initial_parameters_of(original), original=original, observers=observers)
-    return run_to_end(run)
+    return run_to_end(run, top_level=top_level)

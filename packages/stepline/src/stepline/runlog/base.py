@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 from stepline.component import Component, Locality
 from stepline.errors import RunNotFoundError
 from stepline.paths import check_run_id
 from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
-from stepline.runlog.models import BranchLog, Parameter, RunLog, StepLog
+from stepline.runlog.models import BranchLog, Parameter, RunLog, Status, StepLog
 
 RUN_KEY = "run"
 PARAMS_KEY = "params"
@@ -96,13 +97,21 @@ class RunLogStore(Component, abc.ABC):
         self._write(run_id, RUN_KEY, _run_record(updated))
         return updated
 
-    def get_run_log(self, run_id: str) -> RunLog:
-        """The whole run, with step and branch logs nested as users see them."""
-        records = self._read_all(check_run_id(run_id))
+    def get_run_log(self, run_id: str, *, top_level: bool = False) -> RunLog:
+        """The whole run, with step and branch logs nested as users see them. ``top_level``: only the
+        pipeline's own steps, without their branches (what a run's summary shows; a map of many
+        items is then not read)."""
+        check_run_id(run_id)
+        records = self._read_top_level(run_id) if top_level else self._read_all(run_id)
         if records is None or RUN_KEY not in records:
             raise RunNotFoundError(f"no run '{run_id}' in the {self.name} run log store",
                                    hint="see `stepline runs list`")
-        return assemble(records)
+        return assemble(records, top_level=top_level)
+
+    def _read_top_level(self, run_id: str) -> dict[str, str] | None:
+        """At least the run's own records and those of its top-level steps (see :func:`top_level_key`);
+        a store that can read only those overrides it."""
+        return self._read_all(run_id)
 
     def get_parameters(self, run_id: str, branch: str = "") -> dict[str, Parameter]:
         """The parameters a step in ``branch`` sees: the run's, overlaid by those set in each
@@ -146,13 +155,25 @@ class RunLogStore(Component, abc.ABC):
                     step_log.model_dump_json(exclude={"branches"}))
 
     def get_branch_log(self, run_id: str, internal_name: str) -> BranchLog | None:
-        """One branch log, without its steps."""
+        """One branch log, without its steps (those written with it included)."""
         text = self._read(run_id, BRANCH_PREFIX + internal_name)
-        return BranchLog.model_validate_json(text) if text else None
+        if not text:
+            return None
+        found = BranchLog.model_validate_json(text)
+        found.steps = {}
+        return found
 
-    def put_branch_log(self, run_id: str, branch_log: BranchLog) -> None:
-        self._write(run_id, BRANCH_PREFIX + branch_log.internal_name,
-                    branch_log.model_dump_json(exclude={"steps"}))
+    def put_branch_log(self, run_id: str, branch_log: BranchLog, with_steps: Sequence[StepLog] = ()) -> None:
+        """Record a branch log (never its ``steps``). ``with_steps``: step logs of the branch recorded
+        in the same write (the terminal node a branch ended in), which the whole run log shows as if
+        each had its own record; :meth:`get_step_log` does not see them."""
+        if with_steps:
+            steps = {s.internal_name: s for s in with_steps}
+            text = branch_log.model_copy(update={"steps": steps}).model_dump_json(
+                exclude={"steps": {"__all__": {"branches"}}})
+        else:
+            text = branch_log.model_dump_json(exclude={"steps"})
+        self._write(run_id, BRANCH_PREFIX + branch_log.internal_name, text)
 
     def list_runs(self) -> list[RunLog]:
         """Every run's own fields (no step logs), oldest first."""
@@ -215,15 +236,38 @@ def _natural(name: str) -> list[object]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
-def assemble(records: dict[str, str]) -> RunLog:
-    """Nest flat records into a RunLog: steps under branches under steps, by dotted names."""
+def top_level_key(key: str) -> bool:
+    """Whether record ``key`` may be the run's own or a top-level step's (a hashed long name may)."""
+    if not key.startswith(STEP_PREFIX):
+        return key in (RUN_KEY, PARAMS_KEY)
+    return "." not in key or "~" in key
+
+
+def assemble(records: dict[str, str], *, top_level: bool = False) -> RunLog:
+    """Nest flat records into a RunLog: steps under branches under steps, by dotted names.
+    ``top_level``: only the top-level steps, without their branches."""
     run = RunLog.model_validate_json(records[RUN_KEY])
     if PARAMS_KEY in records:
         run.parameters = _params_from_text(records[PARAMS_KEY])
-    steps = [StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)]
-    found = (BranchLog.model_validate_json(t) for k, t in records.items() if k.startswith(BRANCH_PREFIX))
+    if top_level:
+        found = (StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)
+                 and top_level_key(k))
+        for step in sorted((s for s in found if not parent_of(s.internal_name)), key=_step_order):
+            run.steps[step.internal_name] = step
+        return run
+    found = [BranchLog.model_validate_json(t) for k, t in records.items() if k.startswith(BRANCH_PREFIX)]
     branches = {branch.internal_name: branch for branch in found}  # a long name's key is only a hash
-    step_by_name = {s.internal_name: s for s in steps}
+    step_by_name: dict[str, StepLog] = {}
+    for branch in found:  # steps written with their branch's log (put_branch_log's with_steps)
+        step_by_name.update(branch.steps)
+        branch.steps = {}
+    step_by_name.update((s.internal_name, s) for s in
+                        (StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)))
+    steps = list(step_by_name.values())
+    for step in steps:  # a branch whose log nothing needs before it ends records it only then
+        parent = parent_of(step.internal_name)
+        if parent and parent not in branches:
+            branches[parent] = BranchLog(internal_name=parent, status=Status.PROCESSING)
     for name in sorted(branches, key=_natural):
         owner = step_by_name.get(parent_of(name))
         if owner is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from stepline.component import Settings
-from stepline.runlog.base import RUN_KEY, RunLogStore
+from stepline.runlog.base import RUN_KEY, RunLogStore, top_level_key
 from stepline.runlog.files import (
     SummaryCache,
     atomic_write_bytes,
@@ -67,19 +67,23 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def _read_all(self, run_id):
+    def _read_all(self, run_id, wanted=None):
         run_dir = self._run_dir(run_id)
         if not run_dir.is_dir():
             return None
         records = {}
         for entry in os.scandir(run_dir):
             key = key_from_filename(entry.name)
-            if key is not None:
+            if key is not None and (wanted is None or wanted(key)):
                 try:
-                    records[key] = Path(entry.path).read_text(encoding="utf-8")
+                    with open(entry.path, encoding="utf-8") as handle:
+                        records[key] = handle.read()
                 except FileNotFoundError:  # replaced while listing; the rename left the new name
                     continue
         return records
+
+    def _read_top_level(self, run_id):
+        return self._read_all(run_id, top_level_key)
 
     def _run_ids(self):
         if not self.folder.is_dir():

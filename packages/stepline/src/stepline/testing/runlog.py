@@ -18,7 +18,8 @@ another process, which is what that locality promises.
 The contract: a run is created once (a second create of its id, even racing from another process,
 fails); a run log comes back as written (run fields, parameters with their JSON types, step logs in
 execution order, branch logs nested under their step at any depth, branch parameters overlaying the
-run's); writing a step or branch again replaces it; an unknown run is a RunNotFoundError; runs do not
+run's, steps written with their branch's log nested as if written alone, the steps of a branch not
+recorded yet under it as PROCESSING); writing a step or branch again replaces it; an unknown run is a RunNotFoundError; runs do not
 share records; runs are listed oldest first and queried newest first, paged and filtered; many
 threads and processes write steps of one run at once without losing any; a reader never sees a
 half-written record.
@@ -224,6 +225,45 @@ class RunLogStoreContract:
         for i in (10, 2, 1):
             store.put_branch_log("run-1", BranchLog(internal_name=f"fan.{i}"))
         assert list(store.get_run_log("run-1").steps["fan"].branches) == ["fan.1", "fan.2", "fan.10"]
+
+    def test_steps_written_with_their_branch_log_nest_in_execution_order(self, store):
+        self.new_run(store)
+        store.put_step_log("run-1", make_step("fan"))
+        square = make_step("fan.3.square")
+        square.attempts[0].start_time = "2026-01-01T00:00:00+00:00"
+        end = make_step("fan.3.success")
+        end.attempts[0].start_time = "2026-01-01T00:00:02+00:00"
+        store.put_step_log("run-1", square)
+        store.put_branch_log("run-1", BranchLog(internal_name="fan.3", status=Status.SUCCESS), with_steps=[end])
+        branch = store.get_run_log("run-1").steps["fan"].branches["fan.3"]
+        assert list(branch.steps) == ["fan.3.square", "fan.3.success"]
+        assert branch.steps["fan.3.success"] == end
+        assert store.get_branch_log("run-1", "fan.3").steps == {}  # a branch log is read without its steps
+
+    def test_steps_of_a_branch_not_recorded_yet_show_under_it_as_processing(self, store):
+        # a branch whose log nothing reads before it ends writes it only then; a crash before that
+        # must not hide the steps it recorded (a re-run skips those that succeeded)
+        self.new_run(store)
+        store.put_step_log("run-1", make_step("fan"))
+        store.put_step_log("run-1", make_step("fan.4.fork"))
+        store.put_step_log("run-1", make_step("fan.4.fork.left.leaf"))
+        fan = store.get_run_log("run-1").steps["fan"]
+        assert fan.branches["fan.4"].status == Status.PROCESSING
+        fork = fan.branches["fan.4"].steps["fan.4.fork"]
+        assert fork.branches["fan.4.fork.left"].status == Status.PROCESSING
+        assert list(fork.branches["fan.4.fork.left"].steps) == ["fan.4.fork.left.leaf"]
+
+    def test_top_level_run_log_has_the_pipeline_steps_without_branches(self, store):
+        long = "x" * 300  # a name too long for a file name is stored under a hash
+        self.new_run(store, parameters={"n": Parameter(value=1)})
+        for name in ("first", "fan", long, f"fan.0.{long}", "fan.1.work", f"{long}.a.leaf"):
+            store.put_step_log("run-1", make_step(name))
+        store.put_branch_log("run-1", BranchLog(internal_name="fan.0"), with_steps=[make_step("fan.0.success")])
+        top = store.get_run_log("run-1", top_level=True)
+        assert list(top.steps) == ["first", "fan", long]
+        assert all(step.branches == {} for step in top.steps.values())
+        assert top.parameters == {"n": Parameter(value=1)}
+        assert top.steps["fan"] == store.get_run_log("run-1").steps["fan"].model_copy(update={"branches": {}})
 
     def test_branch_log_round_trip_and_replace(self, store):
         self.new_run(store)
