@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 
@@ -211,8 +212,11 @@ class ArgoSettings(Settings):
         return self
 
 
-#: What a step without ``overrides.argo`` gets (never changed: templates copy what they use).
-_NO_OVERRIDE = StepOverride()
+@cache
+def _no_override() -> StepOverride:
+    """What a step without ``overrides.argo`` gets (never changed: templates copy what they use);
+    made on first use, so importing the module builds no model."""
+    return StepOverride()
 
 
 class ArgoExecutor(RenderingExecutor):
@@ -478,7 +482,7 @@ class _Manifest:
             return named
         raw = self.executor.step_overrides(node) if node is not None else {}
         if not raw:
-            return _NO_OVERRIDE
+            return _no_override()
         try:
             return StepOverride.model_validate(raw)
         except ValidationError as exc:

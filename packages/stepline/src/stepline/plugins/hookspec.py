@@ -21,6 +21,7 @@ from stepline.plugins import PROJECT
 if TYPE_CHECKING:
     from stepline.catalog.base import Catalog
     from stepline.executors.base import Executor
+    from stepline.plugins.lazy import LazyComponent
     from stepline.plugins.problem import Problem
     from stepline.runlog.base import RunLogStore
     from stepline.secrets.base import Secrets
@@ -38,10 +39,10 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 # ---- registration: once per process, when the plugin manager loads ------------------------------
 @hookspec
-def stepline_components() -> list[type]:
+def stepline_components() -> list[type | LazyComponent]:
     """Return the component classes this plugin adds.
 
-    :return: a list of classes. Each has a ``kind`` (one of
+    :return: a list of classes (or of LazyComponent naming them). Each has a ``kind`` (one of
         :data:`stepline.component.KINDS`: ``executor``, ``run_log_store``, ``catalog``,
         ``secrets``, ``experiment_tracker``, ``task``, ``node``) and a ``name``: the ``type:``
         users write. Return an empty list (or None) to add nothing.
@@ -51,7 +52,9 @@ def stepline_components() -> list[type]:
     :class:`~stepline.errors.PluginError`. Not historic.
 
     Import the classes inside the function, not at the top of the plugin module, so that loading
-    the plugin stays cheap (``stepline --help`` loads every plugin).
+    the plugin stays cheap (every run loads every plugin). Cheaper still, return a
+    :class:`~stepline.plugins.LazyComponent` (``kind``, ``name``, ``"module:Class"``) for a class:
+    it is imported only when a run looks that component up, so a run pays only for what it uses.
     """
 
 
