@@ -1,6 +1,6 @@
-"""The console entry point's fast path of ``execute``: it reads exactly what typer's command reads,
-hands everything else to the typer app, ends a run the same way, and imports neither typer nor any
-backend's heavy dependency."""
+"""The console entry point's fast path of ``execute`` and ``execute-single-node``: it reads exactly
+what typer's commands read, hands everything else to the typer app, ends a run the same way, and
+imports neither typer nor any backend's heavy dependency."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from stepline.cli.entry import DEFAULTS, FLAGS, VALUE_OPTIONS, parse_execute
+from stepline.cli.entry import COMMANDS, parse_fast
 from stepline.testing.cli import STEPLINE, clean_env
 
 TYPER_PATH = "from stepline.cli.app import main; main()"
@@ -25,11 +25,19 @@ TYPER_PATH = "from stepline.cli.app import main; main()"
      {"pipeline": "p.yaml", "progress": False, "tag": "nightly", "run_id": "r1", "parameters": "params.yaml"}),
 ])
 def test_reads_executes_options(args, expected):
-    assert parse_execute(args) == (False, {**DEFAULTS, **expected})
+    execute = COMMANDS["execute"]
+    assert parse_fast(args) == (False, execute, {**execute.defaults, **expected})
 
 
 def test_reads_the_global_debug_flag():
-    assert parse_execute(["--debug", "execute", "p.yaml"]) == (True, {**DEFAULTS, "pipeline": "p.yaml"})
+    execute = COMMANDS["execute"]
+    assert parse_fast(["--debug", "execute", "p.yaml"]) == (True, execute, {**execute.defaults, "pipeline": "p.yaml"})
+
+
+def test_reads_execute_single_nodes_arguments():
+    assert parse_fast(["execute-single-node", "r1", "fan.3.sq", "-f", "p.yaml", "-c", "a.yaml",
+                       "--map-variable", '{"x": 3}']) == (False, COMMANDS["execute-single-node"], {
+        "run_id": "r1", "step": "fan.3.sq", "file": "p.yaml", "config": ["a.yaml"], "map_variable": '{"x": 3}'})
 
 
 @pytest.mark.parametrize("args", [
@@ -38,23 +46,35 @@ def test_reads_the_global_debug_flag():
     ["execute", "a.yaml", "b.yaml"], ["execute", "--", "p.yaml"], ["execute", "-"], ["execute", ""],
     ["execute", "-fp.yaml"], ["execute", "--progress=yes", "p.yaml"], ["execute", "--tag", "a", "--tag", "b", "p"],
     ["execute", "--debug", "p.yaml"], ["--debug", "--debug", "execute", "p.yaml"], ["runs", "execute"],
+    ["execute-single-node", "r1", "a"], ["execute-single-node", "r1", "-f", "p.yaml"],
+    ["execute-single-node", "r1", "a", "b", "-f", "p.yaml"], ["execute-single-node", "r1", "a", "-f", "p", "--tag", "x"],
 ])
 def test_leaves_everything_else_to_typer(args):
-    assert parse_execute(args) is None
+    assert parse_fast(args) is None
 
 
-def test_knows_every_option_of_the_typer_command():
-    """A new option of ``execute`` must be added to the fast path (or it would go to typer, slowly)."""
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_knows_every_option_of_the_typer_command(name):
+    """A new option of the command must be added to the fast path (or it would go to typer, slowly)."""
     import typer
     from stepline.cli.app import app
 
-    command = typer.main.get_command(app).commands["execute"]
-    spellings, defaults = set(), {}
+    fast = COMMANDS[name]
+    command = typer.main.get_command(app).commands[name]
+    spellings, defaults, arguments, required = set(), {}, [], set()
     for param in command.params:
-        spellings.update(param.opts + param.secondary_opts if param.param_type_name == "option" else [])
-        defaults[param.name] = param.default
-    assert spellings == set(VALUE_OPTIONS) | set(FLAGS)
-    assert defaults == DEFAULTS
+        if param.param_type_name == "option":
+            spellings.update(param.opts + param.secondary_opts)
+            required.update([param.name] if param.required else [])
+        else:
+            arguments.append(param.name)
+        if not param.required:
+            defaults[param.name] = param.default
+    assert spellings == set(fast.value_options) | set(fast.flags)
+    assert tuple(arguments) == fast.arguments
+    assert sum(1 for p in command.params if p.param_type_name == "argument" and p.required) == fast.required_arguments
+    assert required == fast.required_options
+    assert defaults == fast.defaults
 
 
 PIPELINES = {
@@ -80,16 +100,28 @@ def _same_for_both(text: str) -> str:
     return text[text.find("error:"):] if text.startswith("Traceback") else text
 
 
-@pytest.mark.parametrize("args", CASES, ids=[" ".join(c) for c in CASES])
-def test_fast_path_ends_like_the_typer_app(tmp_path, args):
+#: (what runs first, through the fast path, then the command both paths run)
+CASES = [([], case) for case in CASES] + [
+    (["execute", "fails.yaml", "--run-id", "r9"], ["execute-single-node", "r9", "a", "-f", "fails.yaml"]),
+    (["execute", "ok.yaml", "--run-id", "r9"], ["execute-single-node", "r9", "a", "--file=ok.yaml", "-c", "c2.yaml"]),
+    (["execute", "ok.yaml", "--run-id", "r9"], ["execute-single-node", "r9", "nope", "-f", "ok.yaml"]),
+    ([], ["execute-single-node", "r8", "a", "-f", "ok.yaml"]),
+]
+
+
+@pytest.mark.parametrize("before, args", CASES, ids=[" ".join(c[1]) for c in CASES])
+def test_fast_path_ends_like_the_typer_app(tmp_path, before, args):
     ends = []
     for name, command in (("fast", [STEPLINE]), ("typer", [sys.executable, "-c", TYPER_PATH])):
         folder = tmp_path / name
         folder.mkdir()
         for file, text in PIPELINES.items():
             (folder / file).write_text(text)
-        done = subprocess.run([*command, *args], cwd=folder, env=clean_env(), capture_output=True, text=True, check=False,
-                              timeout=60)
+        if before:
+            subprocess.run([STEPLINE, *before], cwd=folder, env=clean_env(), capture_output=True, check=False,
+                           timeout=60)
+        done = subprocess.run([*command, *args], cwd=folder, env=clean_env(), capture_output=True, text=True,
+                              check=False, timeout=60)
         runs = sorted(p.name for p in folder.rglob("*") if p.is_file() and p.name not in PIPELINES)
         ends.append((done.returncode, done.stdout, _same_for_both(done.stderr), runs))
     assert ends[0] == ends[1]

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from stepline.cli.execute import config_reference as _ref
-from stepline.cli.execute import execute_pipeline
+from stepline.cli.execute import execute_one_node, execute_pipeline
 from stepline.cli.execute import pipeline_path as _pipeline_path
 from stepline.cli.execute import store_place as _where
 from stepline.cli.guard import run_guarded
@@ -91,10 +91,7 @@ def execute_single_node(
     map_variable: Annotated[str | None, typer.Option("--map-variable", help="JSON of map variables.")] = None,
 ) -> None:
     """Run one step of an existing run (the callback every orchestrator uses)."""
-    from stepline.run.execute import execute_single_node as run_step
-
-    status = run_step(run_id, step, file, _ref(config), map_variable)
-    raise typer.Exit(0 if status.value == "SUCCESS" else 1)
+    raise typer.Exit(execute_one_node(run_id, step, file, config, map_variable))
 
 
 @app.command("execute-job")

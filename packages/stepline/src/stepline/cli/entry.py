@@ -1,10 +1,11 @@
-"""The ``stepline`` console entry point, with a fast path for ``execute``.
+"""The ``stepline`` console entry point, with a fast path for ``execute`` and ``execute-single-node``.
 
 Building typer's command tree and converting its options costs about as much as the run of a small
-pipeline, so a plain ``stepline [--debug] execute ...`` is parsed here, without typer, and runs the
-same :func:`stepline.cli.execute.execute_pipeline` the typer command runs. The fast path takes only
-argument lists it understands completely (the options of ``execute``, each at most once in a form
-click reads the same way); anything else (``--help``, an unknown or misspelled option, a missing
+pipeline, so a plain ``stepline [--debug] execute ...`` (or ``execute-single-node ...``, which every
+step process of the emulator, containers, batch schedulers and engines runs) is parsed here, without
+typer, and runs the same function of :mod:`stepline.cli.execute` the typer command runs. The fast path
+takes only argument lists it understands completely (the command's own options, each at most once in
+a form click reads the same way); anything else (``--help``, an unknown or misspelled option, a missing
 value, ``--``, shell completion) goes to the typer app, so help, errors and every option behave
 exactly as they do there. ``tests/test_cli_entry.py`` checks both paths agree.
 """
@@ -13,85 +14,113 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
-#: ``execute``'s options that take a value: spelling -> parameter of ``execute_pipeline``.
-VALUE_OPTIONS = {
-    "--file": "file", "-f": "file",
-    "--config": "config", "-c": "config",
-    "--parameters-file": "parameters", "-p": "parameters",
-    "--run-id": "run_id",
-    "--tag": "tag",
+
+@dataclass(frozen=True)
+class FastCommand:
+    """What the fast path knows of one command: its arguments and options, spelled as typer's."""
+
+    #: the function of :mod:`stepline.cli.execute` that runs it, given the parameters below
+    runs: str
+    #: positional parameters in order, and how many of them are required
+    arguments: tuple[str, ...]
+    required_arguments: int
+    #: options that take a value: spelling -> parameter
+    value_options: dict[str, str]
+    #: flags: spelling -> (parameter, value)
+    flags: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    #: parameters given more than once are appended (``-c a -c b``), not replaced
+    repeatable: frozenset[str] = frozenset({"config"})
+    #: options the command cannot run without (typer says so when one is missing)
+    required_options: frozenset[str] = frozenset()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+CONFIG = {"--config": "config", "-c": "config"}
+COMMANDS = {
+    "execute": FastCommand(
+        runs="execute_pipeline", arguments=("pipeline",), required_arguments=0,
+        value_options={"--file": "file", "-f": "file", **CONFIG, "--parameters-file": "parameters",
+                       "-p": "parameters", "--run-id": "run_id", "--tag": "tag"},
+        flags={"--progress": ("progress", True), "--no-progress": ("progress", False)},
+        defaults={"pipeline": None, "file": None, "config": None, "parameters": None, "run_id": None, "tag": "",
+                  "progress": True}),
+    # what every step process of the emulator, containers, batch schedulers and engines runs
+    "execute-single-node": FastCommand(
+        runs="execute_one_node", arguments=("run_id", "step"), required_arguments=2,
+        value_options={"--file": "file", "-f": "file", **CONFIG, "--map-variable": "map_variable"},
+        required_options=frozenset({"file"}), defaults={"config": None, "map_variable": None}),
 }
-#: ``execute``'s flags: spelling -> (parameter, value).
-FLAGS = {"--progress": ("progress", True), "--no-progress": ("progress", False)}
-#: Options given more than once: appended (``-c a -c b``), not replaced.
-REPEATABLE = {"config"}
-DEFAULTS: dict[str, Any] = {"pipeline": None, "file": None, "config": None, "parameters": None, "run_id": None,
-                            "tag": "", "progress": True}
 
 
-def parse_execute(args: list[str]) -> tuple[bool, dict[str, Any]] | None:
-    """``(debug, execute_pipeline's keyword arguments)`` for ``[--debug] execute ...``, or None when
-    the typer app must handle ``args`` (any other command, or anything this parser does not read
-    exactly as click does)."""
+def parse_fast(args: list[str]) -> tuple[bool, FastCommand, dict[str, Any]] | None:
+    """``(debug, command, its keyword arguments)`` for ``[--debug] COMMAND ...`` of a command in
+    :data:`COMMANDS`, or None when the typer app must handle ``args`` (any other command, or anything
+    this parser does not read exactly as click does)."""
     debug = bool(args) and args[0] == "--debug"
     rest = args[1:] if debug else args
-    if not rest or rest[0] != "execute":
+    command = COMMANDS.get(rest[0]) if rest else None
+    if command is None:
         return None
     found: dict[str, Any] = {}
+    positional: list[str] = []
     tokens = iter(rest[1:])
     for token in tokens:
         name, value = token, None
         if token.startswith("--") and "=" in token:
             name, value = token.split("=", 1)
-        if name in VALUE_OPTIONS:
+        if name in command.value_options:
             if value is None:
                 value = next(tokens, None)
             # click would take "-x" as the value, or fail on a missing one: let it say so
             if not value or value.startswith("-"):
                 return None
-            key = VALUE_OPTIONS[name]
-            if key in REPEATABLE:
+            key = command.value_options[name]
+            if key in command.repeatable:
                 found.setdefault(key, []).append(value)
                 continue
-        elif name in FLAGS and value is None:
-            key, value = FLAGS[name]
-        elif not token or token.startswith("-") or "pipeline" in found:
-            return None  # an unknown option, "-", "--", an empty or second argument
+        elif name in command.flags and value is None:
+            key, value = command.flags[name]
+        elif not token or token.startswith("-") or len(positional) == len(command.arguments):
+            return None  # an unknown option, "-", "--", an empty or extra argument
         else:
-            key, value = "pipeline", token
+            positional.append(token)
+            continue
         if key in found:
             return None
         found[key] = value
-    return debug, {**DEFAULTS, **found}
+    if len(positional) < command.required_arguments or not command.required_options <= found.keys():
+        return None
+    return debug, command, {**command.defaults, **found, **dict(zip(command.arguments, positional))}
 
 
 def main() -> None:
-    """Console entry point: the fast path of ``execute``, else the typer app."""
+    """Console entry point: the fast path of ``execute`` and ``execute-single-node``, else the typer app."""
     from stepline.cli.guard import run_guarded
 
-    parsed = None if os.environ.get("_STEPLINE_COMPLETE") else parse_execute(sys.argv[1:])
+    parsed = None if os.environ.get("_STEPLINE_COMPLETE") else parse_fast(sys.argv[1:])
     if parsed is None:
         from stepline.cli.app import app
 
         run_guarded(app)
-    debug, arguments = parsed
+    debug, command, arguments = parsed
     if debug:
         os.environ["STEPLINE_DEBUG"] = "1"
-    run_guarded(lambda: _end_as_click_does(arguments))
+    run_guarded(lambda: _end_as_click_does(command, arguments))
 
 
-def _end_as_click_does(arguments: dict[str, Any]) -> None:
-    """Run ``execute`` and exit the way click's standalone mode ends a command, so the fast path
+def _end_as_click_does(command: FastCommand, arguments: dict[str, Any]) -> None:
+    """Run the command and exit the way click's standalone mode ends a command, so the fast path
     is indistinguishable from the typer app: Ctrl-C exits 130, EOF on stdin prints ``Aborted!``,
     a closed pipe on stdout exits 1 quietly."""
     import errno
 
-    from stepline.cli.execute import execute_pipeline
+    from stepline.cli import execute
 
     try:
-        code = execute_pipeline(**arguments)
+        code = getattr(execute, command.runs)(**arguments)
     except KeyboardInterrupt:
         sys.exit(130)
     except EOFError:

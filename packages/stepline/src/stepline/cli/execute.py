@@ -1,6 +1,6 @@
-"""The body of ``stepline execute`` and the small helpers other commands share with it. No typer
-here: the fast path of :mod:`stepline.cli.entry` calls :func:`execute_pipeline` without building
-the command tree."""
+"""The bodies of ``stepline execute`` and ``stepline execute-single-node`` and the small helpers other
+commands share with them. No typer here: the fast path of :mod:`stepline.cli.entry` calls these
+without building the command tree."""
 
 from __future__ import annotations
 
@@ -56,3 +56,11 @@ def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] |
                            observers=[StepProgress()] if progress else None, top_level=True)
     print(summary(run_log, store_place(prepared.services.run_log_store)), file=sys.stderr)
     return 0 if run_log.status.value == "SUCCESS" else 1
+
+
+def execute_one_node(run_id: str, step: str, file: str, config: list[str] | None, map_variable: str | None) -> int:
+    """Run one step of an existing run as ``stepline execute-single-node`` does; the exit code."""
+    from stepline.run.execute import execute_single_node as run_step
+
+    status = run_step(run_id, step, file, config_reference(config), map_variable)
+    return 0 if status.value == "SUCCESS" else 1

@@ -15,7 +15,7 @@ def run_guarded(command: Callable[[], object]) -> NoReturn:
     from stepline.errors import Interrupted, StepLineError
 
     try:
-        command()
+        _run_then_freeze(command)
     except KeyboardInterrupt:
         print("stepline: interrupted", file=sys.stderr)
         sys.exit(130)
@@ -37,3 +37,16 @@ def run_guarded(command: Callable[[], object]) -> NoReturn:
               "and please report it)", file=sys.stderr)
         sys.exit(70)
     sys.exit(0)
+
+
+def _run_then_freeze(command: Callable[[], object]) -> None:
+    """Run ``command``; however it ends, move every object alive then out of the cyclic garbage
+    collector's sight. The interpreter's shutdown still runs as usual (atexit handlers, thread joins,
+    flushing, module teardown), but its collections no longer traverse the tens of thousands of
+    objects pydantic and the plugins built: that was a sixth of a one-step run's wall time."""
+    try:
+        command()
+    finally:
+        import gc
+
+        gc.freeze()

@@ -69,7 +69,10 @@ def stepline_entry_points() -> list[FoundEntryPoint]:
     """The entry points of group ``stepline``: from the cache when nothing on ``sys.path`` changed
     since it was written, else scanned (and the cache rewritten)."""
     state = search_path_state()
-    path = cache_file()
+    try:
+        path = cache_file()
+    except RuntimeError:  # no home folder to put a cache in
+        return scan()
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached["format"] == FORMAT and cached["sys_path"] == state:
