@@ -3,7 +3,9 @@
 A store keeps a run as independent *records* — the run itself, its parameters, one record per step
 log and one per branch log — so that recording a step is O(1) work and concurrent writers never
 rewrite each other's data. Backends implement five primitives over JSON text; this base assembles
-the nested :class:`RunLog` users see.
+the nested :class:`RunLog` users see. A branch's record may also carry the step log of the node the
+branch ended in (one write for both), and a branch may write its record only when it ends: its steps
+recorded before then show under it as PROCESSING.
 """
 
 from __future__ import annotations
