@@ -43,6 +43,63 @@ def test_quick_steps_are_written_once_each(write, monkeypatch):
     assert sorted(step_writes) == ["step/a", "step/b", "step/c", "step/success"]  # no start records
 
 
+def test_a_leaf_that_ends_its_branch_is_written_with_the_branch(write, monkeypatch):
+    writes = []
+    original = ChunkedFileSystemRunLogStore._write
+    monkeypatch.setattr(ChunkedFileSystemRunLogStore, "_write",
+                        lambda self, run_id, key, text: (writes.append(key), original(self, run_id, key, text)))
+    write("hot_steps.py", "def noop():\n    return None\n")
+    write("config.yaml", "executor: {type: local, config: {max_workers: 1}}\n")
+    write("pipeline.yaml", """
+        dag:
+          start_at: fan
+          steps:
+            fan:
+              type: map
+              iterate_on: items
+              iterate_as: x
+              branch:
+                start_at: first
+                steps:
+                  first: {type: task, command: hot_steps.noop, next: last}
+                  last: {type: task, command: hot_steps.noop}
+    """)
+    write("params.yaml", "items: [1, 2]\n")
+    log = execute("pipeline.yaml", "config.yaml", "params.yaml", quiet=True)
+    assert log.status == Status.SUCCESS
+    own = sorted(k for k in writes if k.startswith("step/"))
+    assert own == ["step/fan", "step/fan", "step/fan.0.first", "step/fan.1.first", "step/success"]
+    assert sorted(k for k in writes if k.startswith("branch/")) == ["branch/fan.0", "branch/fan.1"]
+    whole = ChunkedFileSystemRunLogStore().get_run_log(log.run_id)
+    for item in ("fan.0", "fan.1"):
+        branch = whole.steps["fan"].branches[item]
+        assert branch.status == Status.SUCCESS
+        assert list(branch.steps) == [f"{item}.first", f"{item}.last", f"{item}.success"]
+        assert all(s.status == Status.SUCCESS for s in branch.steps.values())
+
+
+def test_a_leaf_that_ran_on_replaces_its_start_record_with_its_own_end(write):
+    write("pipeline.yaml", """
+        dag:
+          start_at: fan
+          steps:
+            fan:
+              type: map
+              iterate_on: items
+              iterate_as: x
+              branch:
+                start_at: slow
+                steps:
+                  slow: {type: task, command_type: shell, command: 'sleep 0.3'}
+    """)
+    write("params.yaml", "items: [1]\n")
+    log = execute("pipeline.yaml", None, "params.yaml", quiet=True)
+    store = ChunkedFileSystemRunLogStore()
+    assert store.get_step_log(log.run_id, "fan.0.slow").status == Status.SUCCESS  # not left at its start
+    slow = store.get_run_log(log.run_id).steps["fan"].branches["fan.0"].steps["fan.0.slow"]
+    assert slow.status == Status.SUCCESS and slow.attempts[0].status == Status.SUCCESS
+
+
 def _wait_for_record(run_id: str, step: str) -> None:
     """The step's start record, written by the watcher about LATE_AFTER after the attempt began."""
     store, deadline = ChunkedFileSystemRunLogStore(), time.monotonic() + 10

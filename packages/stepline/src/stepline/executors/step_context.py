@@ -7,11 +7,13 @@ and metrics -> put catalog items -> write the step log.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import os
 import pickle
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.errors import Interrupted, StepLineError
@@ -60,14 +62,29 @@ def record_terminal(run: RunContext, node: Node, internal_name: str) -> Status:
 def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str = "",
                  map_variable: dict[str, Any] | None = None) -> StepLog:
     """Run one leaf step (task or stub) and record it. ``branch`` scopes its parameters."""
+    take = _TAKER.get()
+    token = _TAKER.set(None)  # a run the task starts itself records its own steps
+    try:
+        step, has_record = _execute_step(run, node, internal_name, branch, map_variable)
+    finally:
+        _TAKER.reset(token)
+    if has_record or take is None or not take(step):  # a start record is replaced by the step's own
+        run.store.put_step_log(run.run_id, step)
+    return step
+
+
+def _execute_step(run: RunContext, node: Node, internal_name: str, branch: str,
+                  map_variable: dict[str, Any] | None) -> tuple[StepLog, bool]:
+    """Run the leaf: its final step log, to be recorded (an interrupted one is recorded here), and
+    whether a record of its own exists already (an attempt that ran on)."""
     step = new_step_log(run, node, internal_name)
     if node.type != "task":  # stubs and other no-op leaves succeed at once
         step.status = Status.SUCCESS
         step.attempts = [instant_attempt(Status.SUCCESS)]
-        run.store.put_step_log(run.run_id, step)
-        return step
-    try:  # the step log is first written when an attempt starts (see _run_task)
-        _run_task(run, node, step, branch, map_variable or {})
+        return step, False
+    has_record = False
+    try:  # an attempt that runs on is recorded when it starts too (see _run_task)
+        has_record = _run_task(run, node, step, branch, map_variable or {})
     except StepLineError as exc:  # catalog, secrets, parameters: the step fails with the one-line reason
         fail_step(step, str(exc))
     except BaseException as exc:  # interrupted (Ctrl-C, SIGTERM) or a bug: the step must not stay PROCESSING
@@ -75,8 +92,24 @@ def execute_step(run: RunContext, node: Node, internal_name: str, *, branch: str
                   else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
         run.store.put_step_log(run.run_id, step)
         raise
-    run.store.put_step_log(run.run_id, step)
-    return step
+    return step, has_record
+
+
+#: Who takes a leaf's final step log instead of the store, while one runs (see :func:`held_by`).
+_TAKER: contextvars.ContextVar[Callable[[StepLog], bool] | None] = contextvars.ContextVar("stepline_taker",
+                                                                                        default=None)
+
+
+@contextlib.contextmanager
+def held_by(take: Callable[[StepLog], bool]):
+    """For the leaf run in the block (in this process), its final step log goes to ``take``, which
+    returns False to leave it to the store: a branch whose next node is its end writes the step with
+    its own record, one write instead of two. A step that is interrupted is written at once."""
+    token = _TAKER.set(take)
+    try:
+        yield
+    finally:
+        _TAKER.reset(token)
 
 
 def fail_step(step: StepLog, message: str) -> None:
@@ -104,7 +137,8 @@ def record_lost(run: RunContext, node: Node, internal_name: str, message: str) -
     return step
 
 
-def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> None:
+def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> bool:
+    """Run the task's attempts into ``step``; returns whether an attempt's start was recorded."""
     from stepline.pipeline.graph import loop_indices
     from stepline.plugins.manager import component_class
     from stepline.tasks.base import Invocation, TaskFailed
@@ -121,7 +155,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     received = {name: parameters[name] for name in task_type.inputs(node, list(parameters))}
     values = {name: _python_value(run, p, task_type.takes_pickled) for name, p in received.items()}
 
-    give_up = False
+    give_up, recorded = False, False
     for number in range(1, node.max_attempts + 1):
         sink = OutputSink(list(secrets.values()), echo=not run.quiet)
         attempt = Attempt(attempt_number=number, input_parameters=received)
@@ -137,7 +171,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
                 try:
                     returned = task_type.run(invocation)
                 finally:
-                    watcher().done(started)
+                    recorded = watcher().done(started) or recorded
             outputs = _to_parameters(run, node, step.internal_name, returned)
             _refuse_secrets(outputs, secrets)
             attempt.output_parameters = outputs
@@ -161,7 +195,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     last = step.attempts[-1]
     if last.status != Status.SUCCESS:
         step.status, step.message = Status.FAIL, last.message
-        return
+        return recorded
     if node.catalog and node.catalog.put:
         step.data_catalog.extend(catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy))
     metrics = {n: p.value for n, p in last.output_parameters.items() if p.kind == "metric"}
@@ -169,6 +203,7 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     _track(run, step.internal_name, last.user_defined_metrics)
     store.update_parameters(run.run_id, last.output_parameters, branch)
     step.status = Status.SUCCESS
+    return recorded
 
 
 def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -> None:

@@ -167,8 +167,9 @@ class RunLogStore(Component, abc.ABC):
 
     def put_branch_log(self, run_id: str, branch_log: BranchLog, with_steps: Sequence[StepLog] = ()) -> None:
         """Record a branch log (never its ``steps``). ``with_steps``: step logs of the branch recorded
-        in the same write (the terminal node a branch ended in), which the whole run log shows as if
-        each had its own record; :meth:`get_step_log` does not see them."""
+        in the same write (the terminal node a branch ended in, and the leaf that led to it), which the
+        whole run log shows as if each had its own record, over any record of their own (the start of
+        an attempt that ran on); :meth:`get_step_log` does not see them."""
         if with_steps:
             steps = {s.internal_name: s for s in with_steps}
             text = branch_log.model_copy(update={"steps": steps}).model_dump_json(
@@ -259,12 +260,12 @@ def assemble(records: dict[str, str], *, top_level: bool = False) -> RunLog:
         return run
     found = [BranchLog.model_validate_json(t) for k, t in records.items() if k.startswith(BRANCH_PREFIX)]
     branches = {branch.internal_name: branch for branch in found}  # a long name's key is only a hash
-    step_by_name: dict[str, StepLog] = {}
-    for branch in found:  # steps written with their branch's log (put_branch_log's with_steps)
-        step_by_name.update(branch.steps)
+    step_by_name: dict[str, StepLog] = {s.internal_name: s for s in
+                                        (StepLog.model_validate_json(t) for k, t in records.items()
+                                         if k.startswith(STEP_PREFIX))}
+    for branch in found:  # steps written with their branch's log (put_branch_log's with_steps): their
+        step_by_name.update(branch.steps)  # final state, over a start record written while they ran
         branch.steps = {}
-    step_by_name.update((s.internal_name, s) for s in
-                        (StepLog.model_validate_json(t) for k, t in records.items() if k.startswith(STEP_PREFIX)))
     steps = list(step_by_name.values())
     for step in steps:  # a branch whose log nothing needs before it ends records it only then
         parent = parent_of(step.internal_name)

@@ -240,6 +240,18 @@ class RunLogStoreContract:
         assert branch.steps["fan.3.success"] == end
         assert store.get_branch_log("run-1", "fan.3").steps == {}  # a branch log is read without its steps
 
+    def test_a_step_written_with_its_branch_log_overrides_its_own_start_record(self, store):
+        # a leaf that ran on wrote its start (PROCESSING); its end went out with the branch's record
+        self.new_run(store)
+        store.put_step_log("run-1", make_step("fan"))
+        store.put_step_log("run-1", make_step("fan.1.work", status=Status.PROCESSING))
+        done = make_step("fan.1.work")
+        store.put_branch_log("run-1", BranchLog(internal_name="fan.1", status=Status.SUCCESS),
+                             with_steps=[done, make_step("fan.1.success")])
+        branch = store.get_run_log("run-1").steps["fan"].branches["fan.1"]
+        assert branch.steps["fan.1.work"] == done
+        assert branch.status == Status.SUCCESS
+
     def test_steps_of_a_branch_not_recorded_yet_show_under_it_as_processing(self, store):
         # a branch whose log nothing reads before it ends writes it only then; a crash before that
         # must not hide the steps it recorded (a re-run skips those that succeeded)
