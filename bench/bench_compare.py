@@ -173,7 +173,8 @@ class Side:
 
     def run(self, *args: str, extra_env: dict[str, str] | None = None) -> tuple[float, str, float]:
         """Wall seconds, stdout and peak RSS (MiB, of the process and the children it waited for) of
-        one command in the workspace; a failure stops the bench."""
+        one command in the workspace; a failure stops the bench. Linux counts this (small) bench
+        process's resident memory into the child's peak, as a floor under the figure."""
         env = {**self.env(), **(extra_env or {})}
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
