@@ -23,11 +23,17 @@ STEPLINE = str(Path(sys.executable).parent / "stepline")
 USER_MODULES = "hot_"
 
 
-def test_quick_steps_are_written_once_each(write, monkeypatch):
-    writes = []
+@pytest.fixture
+def writes(monkeypatch) -> list[str]:
+    """The keys of the records the chunked-fs store writes in this process, in order."""
+    keys: list[str] = []
     original = ChunkedFileSystemRunLogStore._write
     monkeypatch.setattr(ChunkedFileSystemRunLogStore, "_write",
-                        lambda self, run_id, key, text: (writes.append(key), original(self, run_id, key, text)))
+                        lambda self, run_id, key, text: (keys.append(key), original(self, run_id, key, text)))
+    return keys
+
+
+def test_quick_steps_are_written_once_each(write, writes):
     write("hot_steps.py", "def noop():\n    return None\n")
     write("pipeline.yaml", """
         dag:
@@ -43,11 +49,7 @@ def test_quick_steps_are_written_once_each(write, monkeypatch):
     assert sorted(step_writes) == ["step/a", "step/b", "step/c", "step/success"]  # no start records
 
 
-def test_a_leaf_that_ends_its_branch_is_written_with_the_branch(write, monkeypatch):
-    writes = []
-    original = ChunkedFileSystemRunLogStore._write
-    monkeypatch.setattr(ChunkedFileSystemRunLogStore, "_write",
-                        lambda self, run_id, key, text: (writes.append(key), original(self, run_id, key, text)))
+def test_a_leaf_that_ends_its_branch_is_written_with_the_branch(write, writes):
     write("hot_steps.py", "def noop():\n    return None\n")
     write("config.yaml", "executor: {type: local, config: {max_workers: 1}}\n")
     write("pipeline.yaml", """

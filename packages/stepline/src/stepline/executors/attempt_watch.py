@@ -30,19 +30,18 @@ _IDLE_TICKS = 20  # the watcher keeps polling this many ticks after its last wor
 class Late:
     """One attempt's pending work; :meth:`cancel` it when the attempt ends."""
 
-    __slots__ = ("due", "lock", "state", "work")
+    __slots__ = ("action", "due", "lock", "state")
 
-    def __init__(self, due: float, work: list[Callable[[], None]]) -> None:
-        self.due, self.work, self.lock, self.state = due, work, threading.Lock(), "pending"
+    def __init__(self, due: float, action: Callable[[], None]) -> None:
+        self.due, self.action, self.lock, self.state = due, action, threading.Lock(), "pending"
 
     def run(self) -> None:
         with self.lock:
             if self.state != "pending":
                 return
             self.state = "done"
-            for action in self.work:
-                with contextlib.suppress(Exception):  # the attempt's own end records what matters
-                    action()
+            with contextlib.suppress(Exception):  # the attempt's own end records what matters
+                self.action()
 
     def cancel(self) -> bool:
         """Nothing more happens for this attempt (waits while its work is being done); returns
@@ -63,8 +62,9 @@ class Watcher:
         self._stopping = False
         self._asleep = False  # waiting without a timeout: a new attempt must wake it
 
-    def watch(self, *work: Callable[[], None]) -> Late:
-        late = Late(time.monotonic() + LATE_AFTER, list(work))
+    def watch(self, action: Callable[[], None]) -> Late:
+        """Do ``action`` if the attempt is still running :data:`LATE_AFTER` seconds from now."""
+        late = Late(time.monotonic() + LATE_AFTER, action)
         with self._cond:
             self._pending[id(late)] = late
             if self._thread is None:
