@@ -190,16 +190,14 @@ def capture_fds(sink: OutputSink):
             return
         read_end, write_end = os.pipe()
         pump, late, writer = _Pump(read_end, sink), None, None
-        console = open(saved_out, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        previous_console, sink.console = sink.console, console
+        previous_console, sink.console = sink.console, _Console(saved_out)
         try:  # from the first redirect on: an interrupt anywhere must still restore the descriptors
             os.dup2(write_end, 1)
             os.dup2(write_end, 2)
             os.close(write_end)
             write_end = -1
             late = watcher().watch(pump.start)  # a task that runs on has its output echoed live
-            writer = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
-                                      line_buffering=True, write_through=True)
+            writer = _fd1_stream()
             with _python_streams(writer):
                 yield
         finally:
@@ -215,13 +213,45 @@ def capture_fds(sink: OutputSink):
                 pump.thread.join(timeout=5)
             else:
                 pump.drain(timeout=5)
-            sink.console = previous_console
-            console.close()
+            with sink._lock:  # a reader still running (a process the task left) echoes elsewhere now
+                sink.console = previous_console
     finally:
         for fd in (saved_out, saved_err):
             if fd is not None:
                 os.close(fd)
         _CAPTURING.release()
+
+
+class _Console:
+    """The real stdout while fds 1 and 2 go into the capture pipe: the descriptor it was saved as,
+    written to directly (no stream to open and close for every attempt)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, text: str) -> None:
+        view = memoryview(text.encode("utf-8", "replace"))
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+
+_FD1_STREAM: io.TextIOWrapper | None = None
+
+
+def _fd1_stream() -> io.TextIOWrapper:
+    """The line-buffered text stream on fd 1 that ``sys.stdout``/``sys.stderr`` are while a task's
+    output is captured. Whatever fd 1 is at the moment (the capture pipe) receives its writes, so one
+    stream serves every attempt (flushed at the end of each); a task that closed it gets a new one."""
+    global _FD1_STREAM
+    if _FD1_STREAM is None or _FD1_STREAM.closed:
+        _FD1_STREAM = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
+                                       line_buffering=True, write_through=True)
+    return _FD1_STREAM
 
 
 class _Pump:
