@@ -13,6 +13,7 @@ from stepline.runlog.files import (
     atomic_write_bytes,
     atomic_write_text,
     key_from_filename,
+    read_bytes,
     record_filename,
 )
 from stepline.runlog.listing import RunSummary
@@ -62,8 +63,7 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
 
     def _read(self, run_id, key):
         try:
-            with open(self._path(run_id, key), "rb") as handle:
-                return handle.read().decode("utf-8")
+            return read_bytes(self._path(run_id, key)).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
             return None
 
@@ -78,8 +78,7 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
             key = key_from_filename(entry.name)
             if key is not None and (wanted is None or wanted(key)):
                 try:
-                    with open(entry.path, encoding="utf-8") as handle:
-                        records[key] = handle.read()
+                    records[key] = read_bytes(entry.path).decode("utf-8")
                 except FileNotFoundError:  # replaced while listing; the rename left the new name
                     continue
         return records

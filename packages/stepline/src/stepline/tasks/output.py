@@ -180,8 +180,10 @@ def capture_fds(sink: OutputSink):
     saved_out = saved_err = None
     try:
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            with contextlib.suppress(Exception):
+            try:
                 stream.flush()
+            except Exception:  # noqa: BLE001, S110 - a closed or odd stream: nothing of it to keep apart
+                pass
         try:
             saved_out, saved_err = os.dup(1), os.dup(2)
         except OSError:  # no stdout/stderr to redirect (a daemon with them closed)
@@ -259,7 +261,8 @@ class _Pump:
     (:meth:`start`), or in the caller's thread when the task has ended first (:meth:`drain`)."""
 
     def __init__(self, read_end: int, sink: OutputSink) -> None:
-        self.read_end, self.sink, self.decoder = read_end, sink, _decoder()
+        self.read_end, self.sink = read_end, sink
+        self.decoder = None  # made for the first chunk: most quick tasks print nothing
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -269,8 +272,8 @@ class _Pump:
     def _read_all(self) -> None:
         try:
             while chunk := os.read(self.read_end, 65536):
-                self.sink.write(self.decoder.decode(chunk))
-            self.sink.write(self.decoder.decode(b"", final=True))
+                self._write(chunk)
+            self._end()
         finally:
             os.close(self.read_end)
 
@@ -283,21 +286,36 @@ class _Pump:
         while select.select([self.read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
             chunk = os.read(self.read_end, 65536)
             if not chunk:
-                self.sink.write(self.decoder.decode(b"", final=True))
+                self._end()
                 os.close(self.read_end)
                 return
-            self.sink.write(self.decoder.decode(chunk))
+            self._write(chunk)
         self.start()
 
+    def _write(self, chunk: bytes) -> None:
+        if self.decoder is None:
+            self.decoder = _decoder()
+        self.sink.write(self.decoder.decode(chunk))
 
-@contextlib.contextmanager
-def _python_streams(stream):
-    out, err = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = stream
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
+    def _end(self) -> None:
+        if self.decoder is not None:  # an incomplete UTF-8 sequence at the end becomes a replacement
+            self.sink.write(self.decoder.decode(b"", final=True))
+
+
+class _python_streams:  # used as a function; a class is cheaper than a generator on the step path
+    """For the block, ``sys.stdout`` and ``sys.stderr`` are ``stream``."""
+
+    __slots__ = ("saved", "stream")
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.stream
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.saved
 
 
 def _decoder():
