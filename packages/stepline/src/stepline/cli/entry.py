@@ -98,12 +98,19 @@ def parse_fast(args: list[str]) -> tuple[bool, FastCommand, dict[str, Any]] | No
 
 def main() -> None:
     """Console entry point: the fast path of ``execute`` and ``execute-single-node``, else the typer app."""
+    from stepline.cli import collector
+
+    collector.pause()  # until the command has loaded what it needs (see stepline.cli.collector)
     from stepline.cli.guard import run_guarded
+    from stepline.plugins.entry_points import settle_pydantic_plugins
+
+    settle_pydantic_plugins()
 
     parsed = None if os.environ.get("_STEPLINE_COMPLETE") else parse_fast(sys.argv[1:])
     if parsed is None:
         from stepline.cli.app import app
 
+        collector.resume()
         run_guarded(app)
     debug, command, arguments = parsed
     if debug:
