@@ -108,3 +108,25 @@ def test_pydantics_search_is_skipped_when_the_cache_knows_there_are_no_plugins(t
     done = subprocess.run([sys.executable, "-c", SKIPPED_SEARCH], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+
+
+TOKENIZER_PROBE = '''
+import atexit, sys
+def report():
+    tokenize = sys.modules.get("tokenize")
+    print(tokenize._compile.cache_info().currsize if tokenize else 0, file=sys.stderr)
+atexit.register(report)
+sys.argv = ["stepline", "execute", "ok.yaml"]
+from stepline.cli.entry import main
+main()
+'''
+
+
+def test_loading_the_models_never_starts_the_tokenizer(tmp_path):
+    """pydantic reads each default factory's signature; a builtin's (``list``) is parsed by
+    :mod:`tokenize`, whose first use compiles a large pattern (see ``stepline.defaults``)."""
+    (tmp_path / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, "
+                                      "command: 'true', next: success}, success: {type: success}}}\n")
+    done = subprocess.run([sys.executable, "-c", TOKENIZER_PROBE], cwd=tmp_path, env=clean_env(), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.stderr.strip().splitlines()[-1] == "0", done.stderr

@@ -102,9 +102,6 @@ def main() -> None:
 
     collector.pause()  # until the command has loaded what it needs (see stepline.cli.collector)
     from stepline.cli.guard import run_guarded
-    from stepline.plugins.entry_points import settle_pydantic_plugins
-
-    settle_pydantic_plugins()
 
     parsed = None if os.environ.get("_STEPLINE_COMPLETE") else parse_fast(sys.argv[1:])
     if parsed is None:
@@ -124,6 +121,9 @@ def _end_as_click_does(command: FastCommand, arguments: dict[str, Any]) -> None:
     a closed pipe on stdout exits 1 quietly."""
     import errno
 
+    from stepline.plugins.entry_points import settle_pydantic_plugins
+
+    settle_pydantic_plugins()  # before the first model is built
     from stepline.cli import execute
 
     try:
