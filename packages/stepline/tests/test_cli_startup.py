@@ -124,7 +124,7 @@ main()
 
 def test_loading_the_models_never_starts_the_tokenizer(tmp_path):
     """pydantic reads each default factory's signature; a builtin's (``list``) is parsed by
-    :mod:`tokenize`, whose first use compiles a large pattern (see ``stepline.defaults``)."""
+    :mod:`tokenize`, whose first use compiles a large pattern (see ``stepline.pipeline.defaults``)."""
     (tmp_path / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, "
                                       "command: 'true', next: success}, success: {type: success}}}\n")
     done = subprocess.run([sys.executable, "-c", TOKENIZER_PROBE], cwd=tmp_path, env=clean_env(), capture_output=True,

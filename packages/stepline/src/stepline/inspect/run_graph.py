@@ -11,8 +11,8 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from stepline.defaults import empty_list
 from stepline.inspect.timeline import Span, Timeline, branch_summary
+from stepline.pipeline.defaults import empty_list
 
 #: Composites whose branches all have the same steps, so the graph folds them into one lane.
 FOLDED_TYPES = ("map", "loop")

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from stepline.defaults import empty_list
 from stepline.executors.skip_from_original import ran_in
+from stepline.pipeline.defaults import empty_list
 from stepline.runlog.models import Attempt, BranchLog, Parameter, RunLog, StepLog
 
 SpanKind = Literal["run", "step", "branch", "attempt"]

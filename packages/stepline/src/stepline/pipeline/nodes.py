@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stepline.defaults import empty_list
+from stepline.pipeline.defaults import empty_list
 from stepline.pipeline.uv_spec import UvSpec
 
 if TYPE_CHECKING:

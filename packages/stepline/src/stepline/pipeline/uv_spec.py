@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stepline.defaults import empty_list
+from stepline.pipeline.defaults import empty_list
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import TaskNode

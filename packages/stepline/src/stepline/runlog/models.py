@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stepline.defaults import empty_list
+from stepline.pipeline.defaults import empty_list
 from stepline.pipeline.parameters import Parameter
 
 
