@@ -337,6 +337,19 @@ def test_code_identity_is_quietly_absent_outside_a_repo(write):
     assert log.steps["a"].code_identities == []
 
 
+def test_no_git_process_starts_where_there_is_no_repository(workdir, monkeypatch):
+    import subprocess
+
+    from stepline.run.run_context import git_identity
+
+    if any((folder / ".git").exists() for folder in (workdir, *workdir.parents)):
+        pytest.skip("the test folder is inside a git repository")
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    started = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: started.append(args))
+    assert git_identity() is None and started == []
+
+
 def test_run_config_records_every_service(write):
     log = run(write, "dag: {start_at: a, steps: {a: {type: stub}}}",
               config="run_log_store: {type: file-system, config: {log_folder: logs}}\n")

@@ -82,8 +82,11 @@ class RunContext:
 
 def git_identity() -> CodeIdentity | None:
     """The git commit, dirty flag and remote of the working directory; None outside a repo (or in
-    one with no commit yet). Two git processes in a repository, one outside."""
+    one with no commit yet). Two git processes in a repository; none where git could not find one."""
     import subprocess
+
+    if not _git_may_find_a_repository():
+        return None
 
     def git(*args: str) -> str | None:
         try:
@@ -102,3 +105,15 @@ def git_identity() -> CodeIdentity | None:
     return CodeIdentity(code_identifier=commit, code_identifier_type="git", code_identifier_dependable=not dirty,
                         code_identifier_url=git("config", "--get", "remote.origin.url") or None,
                         code_identifier_message="changes not committed" if dirty else "")
+
+
+def _git_may_find_a_repository() -> bool:
+    """False only where git would find no repository either: ``GIT_DIR`` is not set and neither
+    the working directory nor any folder above it holds a ``.git`` entry."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("GIT_DIR"):
+        return True
+    here = Path.cwd()
+    return any(os.path.lexists(folder / ".git") for folder in (here, *here.parents))
