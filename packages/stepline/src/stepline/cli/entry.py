@@ -98,12 +98,16 @@ def parse_fast(args: list[str]) -> tuple[bool, FastCommand, dict[str, Any]] | No
 
 def main() -> None:
     """Console entry point: the fast path of ``execute`` and ``execute-single-node``, else the typer app."""
+    from stepline.cli import collector
+
+    collector.pause()  # until the command has loaded what it needs (see stepline.cli.collector)
     from stepline.cli.guard import run_guarded
 
     parsed = None if os.environ.get("_STEPLINE_COMPLETE") else parse_fast(sys.argv[1:])
     if parsed is None:
         from stepline.cli.app import app
 
+        collector.resume()
         run_guarded(app)
     debug, command, arguments = parsed
     if debug:
@@ -117,6 +121,9 @@ def _end_as_click_does(command: FastCommand, arguments: dict[str, Any]) -> None:
     a closed pipe on stdout exits 1 quietly."""
     import errno
 
+    from stepline.plugins.entry_points import settle_pydantic_plugins
+
+    settle_pydantic_plugins()  # before the first model is built
     from stepline.cli import execute
 
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from stepline.cli import collector
+
 
 def config_reference(configs: list[str] | None) -> str | None:
     """Several ``-c`` as one reference, comma-separated: the form ``STEPLINE_CONFIGURATION_FILE``
@@ -44,6 +46,7 @@ def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] |
     path = pipeline_path(pipeline, file)
     reference = config_reference(config)
     prepared = prepare(path, reference)
+    collector.resume()
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if prepared.services.executor.renders:
@@ -61,6 +64,10 @@ def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] |
 def execute_one_node(run_id: str, step: str, file: str, config: list[str] | None, map_variable: str | None) -> int:
     """Run one step of an existing run as ``stepline execute-single-node`` does; the exit code."""
     from stepline.run.execute import execute_single_node as run_step
+    from stepline.run.prepare import prepare
 
-    status = run_step(run_id, step, file, config_reference(config), map_variable)
+    reference = config_reference(config)
+    prepared = prepare(file, reference)
+    collector.resume()
+    status = run_step(run_id, step, file, reference, map_variable, prepared=prepared)
     return 0 if status.value == "SUCCESS" else 1
