@@ -310,9 +310,44 @@ def test_code_identity_is_recorded_in_a_git_repo(write, workdir):
     assert len(identity.code_identifier) == 40
 
 
+def test_code_identity_says_whether_tracked_files_changed_and_where_the_remote_is(write, workdir):
+    import subprocess
+
+    from stepline.run.run_context import git_identity
+
+    subprocess.run(["git", "init", "-q"], check=True)
+    assert git_identity() is None  # a repository with no commit yet
+    (workdir / "tracked.txt").write_text("one")
+    subprocess.run(["git", "add", "tracked.txt"], check=True)
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "-m", "x"], check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (workdir / "untracked.txt").write_text("not part of the identity")
+    clean = git_identity()
+    assert (clean.code_identifier, clean.code_identifier_dependable, clean.code_identifier_url) == (head, True, None)
+    (workdir / "tracked.txt").write_text("two")
+    subprocess.run(["git", "remote", "add", "origin", "https://example.com/team/repo.git"], check=True)
+    dirty = git_identity()
+    assert (dirty.code_identifier, dirty.code_identifier_dependable) == (head, False)
+    assert dirty.code_identifier_url == "https://example.com/team/repo.git"
+    assert dirty.code_identifier_message == "changes not committed"
+
+
 def test_code_identity_is_quietly_absent_outside_a_repo(write):
     log = run(write, "dag: {start_at: a, steps: {a: {type: stub}}}")
     assert log.steps["a"].code_identities == []
+
+
+def test_no_git_process_starts_where_there_is_no_repository(workdir, monkeypatch):
+    import subprocess
+
+    from stepline.run.run_context import git_identity
+
+    if any((folder / ".git").exists() for folder in (workdir, *workdir.parents)):
+        pytest.skip("the test folder is inside a git repository")
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    started = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: started.append(args))
+    assert git_identity() is None and started == []
 
 
 def test_run_config_records_every_service(write):

@@ -16,6 +16,7 @@ multi-threaded process can deadlock the child) and started again when work is pe
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import threading
@@ -58,7 +59,8 @@ class Watcher:
     def __init__(self) -> None:
         self._pending: dict[int, Late] = {}
         self._cond = threading.Condition(threading.Lock())
-        self._thread: threading.Thread | None = None
+        self._thread: int | None = None  # the thread's ident while it runs
+        self._ended = threading.Lock()  # held by the thread while it runs (what stop waits on)
         self._stopping = False
         self._asleep = False  # waiting without a timeout: a new attempt must wake it
 
@@ -81,9 +83,17 @@ class Watcher:
         return late.cancel()
 
     def _start(self) -> None:
+        # a bare thread: threading.Thread.start waits until the new thread runs, which on a busy
+        # machine is a scheduler slice (up to 10 ms seen) that the first step of a forked worker paid
         self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="stepline-attempt-watch", daemon=True)
-        self._thread.start()
+        self._ended.acquire()
+        self._thread = _thread.start_new_thread(self._run, (self._ended,))
+
+    def _run(self, ended: threading.Lock) -> None:
+        try:
+            self._loop()
+        finally:
+            ended.release()
 
     def _loop(self) -> None:
         idle = 0
@@ -115,8 +125,9 @@ class Watcher:
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        if thread is not threading.current_thread():
-            thread.join()
+        if thread != threading.get_ident():
+            with self._ended:  # it has ended
+                pass
         self._thread = None
 
     def resume(self) -> None:

@@ -30,6 +30,8 @@ class Branch:
     name: str
     graph: Graph
     parameters: Params
+    #: whether it is :func:`sealed` (None: not known yet); the branches of a map share one graph
+    sealed: bool | None = None
 
 
 #: What walking one branch gave: its status, and its overlay when a step changed it (None: unchanged).
@@ -53,7 +55,7 @@ def run_branch(run: RunContext, branch: Branch, run_node: RunNode) -> BranchOutc
 
     store = run.store
     log = BranchLog(internal_name=branch.name, status=Status.PROCESSING, parameters=dict(branch.parameters))
-    closed = sealed(run, branch.graph)
+    closed = sealed(run, branch.graph) if branch.sealed is None else branch.sealed
     if closed:
         run.frozen_parameters[branch.name] = {**run.parameters(parent_of(parent_of(branch.name))),
                                               **branch.parameters}
@@ -103,7 +105,9 @@ def run_composite(run: RunContext, node: CompositeNode, internal_name: str, bran
             status, params, message = _run_loop(run, node, internal_name, parent, run_branches)
         else:
             plans = node.fan_out(parent)
-            outcomes = run_branches(run, [Branch(join(internal_name, p.key), p.graph, p.parameters) for p in plans])
+            closed = {id(graph): sealed(run, graph) for graph in {id(p.graph): p.graph for p in plans}.values()}
+            outcomes = run_branches(run, [Branch(join(internal_name, p.key), p.graph, p.parameters,
+                                                 closed[id(p.graph)]) for p in plans])
             overlays = [p.parameters if o is None else o for p, (_, o) in zip(plans, outcomes)]
             status, params, message = fan_in(run, node, internal_name, parent, plans, [s for s, _ in outcomes],
                                               overlays)

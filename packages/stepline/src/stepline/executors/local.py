@@ -13,10 +13,6 @@ from stepline.component import Locality, Settings
 from stepline.executors.base import Executor
 from stepline.runlog.models import Status
 
-#: State a forked pool worker inherits: (executor, run, {branch internal name: Branch}).
-_WORKER_STATE: tuple | None = None
-_IN_WORKER = False
-
 
 class LocalSettings(Settings):
     max_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
@@ -94,61 +90,46 @@ class LocalExecutor(Executor):
         from stepline.executors.composite import run_branch
 
         workers = min(self.branch_workers, len(branches))
-        blocker = None if workers <= 1 or _IN_WORKER else self.concurrency_blocker(run)
+        in_worker = _in_worker()
+        blocker = None if workers <= 1 or in_worker else self.concurrency_blocker(run)
         if blocker and not getattr(run, "_warned_sequential", False):
             run._warned_sequential = True
             print(f"warning: {blocker}; parallel and map branches run one at a time", file=sys.stderr)
-        if workers <= 1 or _IN_WORKER or blocker:
+        if workers <= 1 or in_worker or blocker or not hasattr(os, "fork"):
             return [run_branch(run, branch, self.run_node) for branch in branches]
         return self._run_in_pool(run, branches, workers)
 
     def _run_in_pool(self, run, branches, workers: int) -> list:
-        import multiprocessing
+        from stepline.executors.composite import run_branch
+        from stepline.executors.fork_pool import run_forked
 
-        global _WORKER_STATE
-        _WORKER_STATE = (self, run, {branch.name: branch for branch in branches})
-        context = multiprocessing.get_context("fork")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pool = context.Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
-        try:
-            chunk = max(1, min(64, len(branches) // (workers * 8)))
-            outcomes = list(pool.imap(_worker_run, [branch.name for branch in branches], chunksize=chunk))
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
-            _WORKER_STATE = None
-        return [(Status(status), overlay) for status, overlay in outcomes]
+        def run_one(item: int) -> tuple:
+            status, overlay = run_branch(run, branches[item], self.run_node)
+            return status.value, overlay
+
+        def lost(item: int, reason: str) -> tuple:
+            return _record_lost(run, branches[item], reason).value, None
+
+        return [(Status(status), overlay) for status, overlay in run_forked(len(branches), workers, run_one, lost)]
 
 
-def _worker_init(parent: int | None = None) -> None:
-    global _IN_WORKER
-    _IN_WORKER = True
-    die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
-
-    def stop(signum, frame):
-        from stepline.errors import Interrupted
-
-        raise Interrupted(signum)  # unwinds through the task, which kills its child processes
-
-    signal.signal(signal.SIGTERM, stop)
+def _in_worker() -> bool:
+    """Whether this process is a worker of :mod:`~stepline.executors.fork_pool` (its branches' own
+    branches run one after another); a process that never loaded the pool is none."""
+    pool = sys.modules.get("stepline.executors.fork_pool")
+    return pool is not None and pool.IN_WORKER
 
 
-def _worker_run(name: str) -> tuple:
-    from stepline.errors import Interrupted
-    from stepline.executors.composite import run_branch
+def _record_lost(run, branch, reason: str) -> Status:
+    """The branch whose worker died while running it failed; say so on stderr and in its log."""
+    from stepline.runlog.models import BranchLog
 
-    executor, run, branches = _WORKER_STATE
-    try:
-        status, overlay = run_branch(run, branches[name], executor.run_node)
-        return status.value, overlay
-    except Interrupted as exc:  # the step logs say "interrupted"; leave without a traceback
-        sys.stdout.flush()
-        os._exit(128 + exc.signum)
+    print(f"error: branch '{branch.name}' failed: {reason}", file=sys.stderr)
+    log = run.store.get_branch_log(run.run_id, branch.name) or BranchLog(
+        internal_name=branch.name, parameters=dict(branch.parameters))
+    log.status, log.message = Status.FAIL, reason
+    run.store.put_branch_log(run.run_id, log)
+    return Status.FAIL
 
 
 def die_with_parent(parent: int | None = None) -> None:

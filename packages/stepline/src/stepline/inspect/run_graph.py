@@ -12,6 +12,7 @@ from collections import Counter
 from pydantic import BaseModel, Field
 
 from stepline.inspect.timeline import Span, Timeline, branch_summary
+from stepline.pipeline.defaults import empty_list
 
 #: Composites whose branches all have the same steps, so the graph folds them into one lane.
 FOLDED_TYPES = ("map", "loop")
@@ -26,7 +27,7 @@ class GraphNode(BaseModel):
     step_type: str
     status: str
     counts: dict[str, int] = Field(default_factory=dict)
-    lanes: list[GraphLane] = Field(default_factory=list)
+    lanes: list[GraphLane] = Field(default_factory=empty_list)
 
     @property
     def detail(self) -> str:
@@ -37,7 +38,7 @@ class GraphLane(BaseModel):
     """A branch's steps in order (or the steps of every branch of a map, folded)."""
 
     name: str
-    nodes: list[GraphNode] = Field(default_factory=list)
+    nodes: list[GraphNode] = Field(default_factory=empty_list)
 
 
 def _overall(counts: Counter) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from stepline.executors.skip_from_original import ran_in
+from stepline.pipeline.defaults import empty_list
 from stepline.runlog.models import Attempt, BranchLog, Parameter, RunLog, StepLog
 
 SpanKind = Literal["run", "step", "branch", "attempt"]
@@ -43,7 +44,7 @@ class Span(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     #: A composite's branches by status, e.g. {"SUCCESS": 2, "FAIL": 1}.
     branch_counts: dict[str, int] = Field(default_factory=dict)
-    children: list[Span] = Field(default_factory=list)
+    children: list[Span] = Field(default_factory=empty_list)
 
     @property
     def duration(self) -> float | None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stepline.pipeline.defaults import empty_list
 from stepline.pipeline.uv_spec import UvSpec
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ class ReturnSpec(BaseModel):
 
 class CatalogSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
-    get: list[str] = Field(default_factory=list)
-    put: list[str] = Field(default_factory=list)
+    get: list[str] = Field(default_factory=empty_list)
+    put: list[str] = Field(default_factory=empty_list)
     store_copy: bool = True
 
     @field_validator("get", "put")
@@ -88,9 +89,9 @@ class TaskNode(Node):
     type: Literal["task"] = "task"
     command_type: str = "python"
     command: str
-    returns: list[ReturnSpec] = Field(default_factory=list)
+    returns: list[ReturnSpec] = Field(default_factory=empty_list)
     catalog: CatalogSpec | None = None
-    secrets: list[str] = Field(default_factory=list)
+    secrets: list[str] = Field(default_factory=empty_list)
     max_attempts: int = Field(1, ge=1, le=MAX_ATTEMPTS)
     retry_delay_seconds: float = Field(0, ge=0, le=MAX_DELAY_SECONDS, allow_inf_nan=False)
     retry_backoff: RetryBackoff | None = None

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stepline.pipeline.defaults import empty_list
+
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import TaskNode
 
@@ -22,7 +24,7 @@ class UvSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: PEP 508 requirement strings, e.g. ``scikit-learn==1.4.2``.
-    dependencies: list[str] = Field(default_factory=list)
+    dependencies: list[str] = Field(default_factory=empty_list)
     #: The interpreter: a version (``3.11``), a specifier (``>=3.11``) or a path. Default: Stepline's own.
     python: str | None = None
     #: A requirements file (relative to the folder Stepline runs in), installed with ``uv pip install -r``.

@@ -21,7 +21,7 @@ import pluggy
 
 from stepline.errors import IntegrationError, PluginError
 from stepline.plugins import PROJECT, hookspec
-from stepline.plugins.entry_points import stepline_entry_points
+from stepline.plugins.entry_points import cached_scan, stepline_entry_points
 from stepline.plugins.problem import Problem
 from stepline.plugins.registry import Registry
 
@@ -87,7 +87,7 @@ class PluginManager:
 
     def origins(self) -> dict[str, tuple[str, str]]:
         """Plugin name -> (distribution, version): the built-ins come with ``stepline``."""
-        return {**dict.fromkeys(DEFAULT_PLUGINS, ("stepline", _version("stepline"))), **self._origins}
+        return {**dict.fromkeys(DEFAULT_PLUGINS, (PROJECT, cached_scan().stepline_version)), **self._origins}
 
     # ---- registration ---------------------------------------------------------------------------
     def each_plugin(self, hook: str) -> Iterator[tuple[str, Any]]:
@@ -175,13 +175,6 @@ def _problems(results: list[list[Problem] | None], hook: str) -> list[Problem]:
                                   hint="return stepline.plugins.Problem.error(...) or Problem.warning(...)")
             found.append(problem)
     return found
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 @lru_cache(maxsize=1)

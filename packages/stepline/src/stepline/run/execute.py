@@ -52,12 +52,12 @@ def render(pipeline_file: str, config_file: str | None = None, params_file: str 
 
 
 def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file: str | None = None,
-                        map_variable: str | None = None) -> Status:
+                        map_variable: str | None = None, prepared: Prepared | None = None) -> Status:
     """Run one leaf step of an existing run in the shared step context (orchestrators' callback)."""
     from stepline.executors.step_context import execute_step, record_terminal
     from stepline.pipeline.graph import find_node
 
-    prepared = prepare(pipeline_file, config_file)
+    prepared = prepared or prepare(pipeline_file, config_file)
     services = prepared.services
     node = find_node(prepared.graph, step)
     runs_on = services.executors.get(getattr(node, "executor", None) or "", services.executor)

@@ -81,8 +81,12 @@ class RunContext:
 
 
 def git_identity() -> CodeIdentity | None:
-    """The git commit, dirty flag and remote of the working directory; None outside a repo."""
+    """The git commit, dirty flag and remote of the working directory; None outside a repo (or in
+    one with no commit yet). Two git processes in a repository; none where git could not find one."""
     import subprocess
+
+    if not _git_may_find_a_repository():
+        return None
 
     def git(*args: str) -> str | None:
         try:
@@ -91,10 +95,25 @@ def git_identity() -> CodeIdentity | None:
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
-    if not commit:
+    # the commit and whether tracked files changed, in one call
+    status = git("status", "--porcelain=v2", "--branch", "--no-ahead-behind", "--untracked-files=no")
+    lines = (status or "").splitlines()
+    commit = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+    if not commit or commit == "(initial)":
         return None
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    dirty = any(not line.startswith("#") for line in lines)
     return CodeIdentity(code_identifier=commit, code_identifier_type="git", code_identifier_dependable=not dirty,
                         code_identifier_url=git("config", "--get", "remote.origin.url") or None,
                         code_identifier_message="changes not committed" if dirty else "")
+
+
+def _git_may_find_a_repository() -> bool:
+    """False only where git would find no repository either: ``GIT_DIR`` is not set and neither
+    the working directory nor any folder above it holds a ``.git`` entry."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("GIT_DIR"):
+        return True
+    here = Path.cwd()
+    return any(os.path.lexists(folder / ".git") for folder in (here, *here.parents))

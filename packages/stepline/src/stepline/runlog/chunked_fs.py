@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore, top_level_key
@@ -16,7 +16,9 @@ from stepline.runlog.files import (
     read_bytes,
     record_filename,
 )
-from stepline.runlog.listing import RunSummary
+
+if TYPE_CHECKING:
+    from stepline.runlog.listing import RunSummary
 
 
 class ChunkedFsSettings(Settings):
@@ -106,6 +108,8 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
 
 
 def _parse_summary(path: str) -> RunSummary | None:
+    from stepline.runlog.listing import RunSummary
+
     try:
         with open(path, "rb") as handle:
             return RunSummary.model_validate_json(handle.read())

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepline.pipeline.defaults import empty_list
 from stepline.pipeline.parameters import Parameter
 
 
@@ -97,10 +98,10 @@ class StepLog(_Model):
     step_type: str = "task"
     message: str = ""
     mock: bool = False
-    attempts: list[Attempt] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=empty_list)
     branches: dict[str, BranchLog] = Field(default_factory=dict)
-    data_catalog: list[DataCatalogItem] = Field(default_factory=list)
-    code_identities: list[CodeIdentity] = Field(default_factory=list)
+    data_catalog: list[DataCatalogItem] = Field(default_factory=empty_list)
+    code_identities: list[CodeIdentity] = Field(default_factory=empty_list)
     environment: StepEnvironment | None = None
 
 

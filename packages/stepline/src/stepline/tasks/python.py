@@ -28,8 +28,9 @@ from stepline.tasks.output import capture_fds
 def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool, str | None]:
     """[(name, annotation or None, required)], accepts **kwargs, the argument annotated
     ``argparse.Namespace`` (it receives every parameter no other argument names, as in runnable)."""
-    import argparse
-
+    namespace_types: tuple = ("argparse.Namespace",)
+    if "argparse" in sys.modules:  # else no annotation can be its class: not imported just to compare
+        namespace_types += (sys.modules["argparse"].Namespace,)
     try:
         hints = typing.get_type_hints(func)
     except Exception:
@@ -39,7 +40,7 @@ def _signature(func: Any) -> tuple[list[tuple[str, Any, bool]], bool, str | None
         if p.kind is p.VAR_KEYWORD:
             var_kw = True
         elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-            if hints.get(p.name, p.annotation) in (argparse.Namespace, "argparse.Namespace") and namespace is None:
+            if hints.get(p.name, p.annotation) in namespace_types and namespace is None:
                 namespace = p.name
             else:
                 params.append((p.name, hints.get(p.name), p.default is p.empty))

@@ -1,0 +1,132 @@
+"""What the console entry does to start faster must not change what a run or a user's code sees:
+the cyclic garbage collector is on again before any step runs, and pydantic plugins that are
+installed are still found (pydantic's own search is skipped only when the entry-point cache knows
+there are none)."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+from stepline.cli import collector
+from stepline.testing.cli import STEPLINE, clean_env
+
+GC_PROBE = "import gc\n\ndef record():\n    open('gc.txt', 'a').write(f'{gc.isenabled()}\\n')\n"
+PIPELINE = "dag: {start_at: a, steps: {a: {type: task, command: probe.record}}}\n"
+
+
+def test_steps_run_with_the_collector_on(tmp_path):
+    (tmp_path / "probe.py").write_text(GC_PROBE)
+    (tmp_path / "p.yaml").write_text(PIPELINE)
+    for args in (["execute", "p.yaml", "--run-id", "r1"], ["execute-single-node", "r1", "a", "-f", "p.yaml"],
+                 ["execute", "--tag=x", "p.yaml"]):
+        done = subprocess.run([STEPLINE, *args], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "gc.txt").read_text().split() == ["True", "True", "True"]
+
+
+def test_resume_only_undoes_a_pause():
+    was = gc.isenabled()
+    try:
+        gc.disable()  # a caller's own choice: resume() without pause() leaves it alone
+        collector.resume()
+        assert not gc.isenabled()
+        gc.enable()
+        collector.pause()
+        assert not gc.isenabled()
+        collector.resume()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        collector.resume()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
+MARK_PLUGIN = '''
+import os
+
+
+class Mark:
+    def new_schema_validator(self, schema, schema_type, schema_type_path, schema_kind, config, plugin_settings):
+        with open(os.environ["PLUGIN_MARK"], "a") as out:
+            out.write(schema_type_path.name + "\\n")
+        return None, None, None
+
+
+plugin = Mark()
+'''
+
+
+def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path):
+    site, cache, work = tmp_path / "site", tmp_path / "cache", tmp_path / "work"
+    site.mkdir(), work.mkdir()
+    (site / "mark_plugin.py").write_text(MARK_PLUGIN)
+    info = site / "mark_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mark-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nmark = mark_plugin:plugin\n")
+    (work / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
+    mark = tmp_path / "mark.txt"
+    env = {**clean_env(), "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache), "PLUGIN_MARK": str(mark)}
+    for attempt in ("cache written", "cache read"):
+        mark.unlink(missing_ok=True)
+        done = subprocess.run([STEPLINE, "execute", "ok.yaml"], cwd=work, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "RunLog" in mark.read_text().split(), attempt
+
+
+SKIPPED_SEARCH = '''
+from pydantic.plugin import _loader
+from stepline.plugins.entry_points import settle_pydantic_plugins
+
+settle_pydantic_plugins()
+
+
+def search(*args, **kwargs):
+    raise AssertionError("pydantic searched the installed distributions for plugins")
+
+
+_loader.entry_points = search
+from pydantic import BaseModel
+
+
+class Model(BaseModel):
+    x: int = 1
+
+
+print(Model(x=2).x)
+'''
+
+
+def test_pydantics_search_is_skipped_when_the_cache_knows_there_are_no_plugins(tmp_path):
+    env = {**clean_env(), "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    done = subprocess.run([sys.executable, "-c", SKIPPED_SEARCH], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+
+
+TOKENIZER_PROBE = '''
+import atexit, sys
+def report():
+    tokenize = sys.modules.get("tokenize")
+    print(tokenize._compile.cache_info().currsize if tokenize else 0, file=sys.stderr)
+atexit.register(report)
+sys.argv = ["stepline", "execute", "ok.yaml"]
+from stepline.cli.entry import main
+main()
+'''
+
+
+def test_loading_the_models_never_starts_the_tokenizer(tmp_path):
+    """pydantic reads each default factory's signature; a builtin's (``list``) is parsed by
+    :mod:`tokenize`, whose first use compiles a large pattern (see ``stepline.pipeline.defaults``)."""
+    (tmp_path / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, "
+                                      "command: 'true', next: success}, success: {type: success}}}\n")
+    done = subprocess.run([sys.executable, "-c", TOKENIZER_PROBE], cwd=tmp_path, env=clean_env(), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.stderr.strip().splitlines()[-1] == "0", done.stderr

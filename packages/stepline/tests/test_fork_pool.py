@@ -1,0 +1,187 @@
+"""The fork pool that runs map and parallel branches (stepline.executors.fork_pool): real forked
+processes, real signals; and what a user of the CLI sees when a worker dies or Ctrl-C stops a map."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from stepline.executors import fork_pool
+from stepline.executors.fork_pool import run_forked
+
+STEPLINE = str(Path(sys.executable).with_name("stepline"))
+
+
+def _no_lost(item, reason):
+    raise AssertionError(f"item {item} lost: {reason}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def _wait_until(check, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def test_outcomes_come_back_in_item_order_from_other_processes():
+    def run_one(item):
+        time.sleep((12 - item) * 0.004)  # the later items end first
+        return item * item, os.getpid()
+
+    outcomes = run_forked(12, 3, run_one, _no_lost)
+    assert [value for value, _ in outcomes] == [i * i for i in range(12)]
+    pids = {pid for _, pid in outcomes}
+    assert os.getpid() not in pids and 1 < len(pids) <= 3
+    fork_pool._reap(wait=True)
+    assert fork_pool._ENDING == []
+
+
+def test_a_worker_killed_while_running_an_item_loses_only_that_item(tmp_path):
+    def run_one(item):
+        with open(tmp_path / f"ran-{item}", "a") as ran:
+            ran.write("x")
+        if item == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item
+
+    lost = []
+    outcomes = run_forked(10, 2, run_one, lambda item, reason: lost.append((item, reason)) or "lost")
+    assert outcomes == [0, 1, 2, "lost", 4, 5, 6, 7, 8, 9]
+    [(item, reason)] = lost
+    assert item == 3 and "was killed by SIGKILL while running it" in reason
+    # the rest of the dead worker's chunk went to another worker: every item ran exactly once
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {f"ran-{i}": "x" for i in range(10)}
+
+
+def test_an_error_in_an_item_is_raised_here_once_the_workers_are_stopped(tmp_path):
+    def run_one(item):
+        if item == 1:
+            raise ValueError("item one is bad")
+        time.sleep(30)  # the other workers are stopped, not waited for
+
+    fork_pool._reap(wait=True)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="item one is bad"):
+        run_forked(3, 3, run_one, _no_lost)
+    assert time.monotonic() - started < 20
+    with pytest.raises(ChildProcessError):  # every worker was waited for: no child is left
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_workers_get_sigterm_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, time
+        from stepline.executors.fork_pool import run_forked
+
+        def run_one(item):
+            with open({str(tmp_path / 'pids')!r}, "a") as pids:
+                pids.write(f"{{os.getpid()}}\\n")
+            time.sleep(60)
+
+        run_forked(2, 2, run_one, lambda item, reason: None)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)])
+    pids_file = tmp_path / "pids"
+    try:
+        assert _wait_until(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2)
+    finally:
+        parent.kill()
+        parent.wait()
+    workers = [int(p) for p in pids_file.read_text().split()]
+    assert _wait_until(lambda: not any(_alive(p) for p in workers), 10), "workers outlived their killed parent"
+
+
+MAP = """
+    dag:
+      start_at: fan
+      steps:
+        fan:
+          type: map
+          iterate_on: xs
+          iterate_as: x
+          branch: {start_at: s, steps: {s: {type: task, command: items.work}}}
+"""
+
+ITEMS = """
+    import os, signal, time
+
+    def work(x: int):
+        if x == 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        time.sleep(0.02)
+"""
+
+
+def test_a_map_item_that_kills_its_worker_fails_its_branch_and_the_others_run(write, workdir):
+    write("pipeline.yaml", MAP)
+    write("items.py", ITEMS)
+    write("params.yaml", "xs: [0, 1, 2, 3, 4, 5, 6, 7]\n")
+    write("config.yaml", "executor: {type: local, config: {max_workers: 2}}\n")
+    done = subprocess.run([STEPLINE, "execute", "pipeline.yaml", "-p", "params.yaml", "-c", "config.yaml",
+                           "--run-id", "killed-item"], cwd=workdir, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "error: branch 'fan.2' failed: its worker process" in done.stderr
+    assert "was killed by SIGKILL while running it" in done.stderr and "Traceback" not in done.stderr
+    shown = subprocess.run([STEPLINE, "runs", "show", "killed-item", "--json"], cwd=workdir, capture_output=True,
+                           text=True, check=True)
+    fan = json.loads(shown.stdout)["steps"]["fan"]
+    assert (fan["status"], fan["message"]) == ("FAIL", "1 of 8 branches failed: 2")
+    branches = fan["branches"]
+    assert branches["fan.2"]["status"] == "FAIL" and "SIGKILL" in branches["fan.2"]["message"]
+    assert {name for name, b in branches.items() if b["status"] == "SUCCESS"} == {
+        f"fan.{i}" for i in range(8) if i != 2}
+
+
+def test_ctrl_c_during_a_map_stops_its_workers_and_their_tasks(write, workdir):
+    write("pipeline.yaml", """
+        dag:
+          start_at: fan
+          steps:
+            fan:
+              type: map
+              iterate_on: xs
+              iterate_as: x
+              branch: {start_at: s, steps: {s: {type: task, command_type: shell, command: 'echo $$ >> pids; sleep 60'}}}
+    """)
+    write("params.yaml", "xs: [1, 2, 3]\n")
+    write("config.yaml", "executor: {type: local, config: {max_workers: 3}}\n")
+    proc = subprocess.Popen([STEPLINE, "execute", "pipeline.yaml", "-p", "params.yaml", "-c", "config.yaml",
+                             "--run-id", "ctrl-c"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    pids = workdir / "pids"
+    try:
+        assert _wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err  # quietly, as click ends a command on Ctrl-C
+    assert b"Traceback" not in err
+    tasks = [int(p) for p in pids.read_text().split()]
+    assert _wait_until(lambda: not any(_alive(p) for p in tasks), 10), "tasks survived Ctrl-C"
+    shown = subprocess.run([STEPLINE, "runs", "show", "ctrl-c", "--json"], cwd=workdir, capture_output=True, text=True,
+                           check=True)
+    run_log = json.loads(shown.stdout)
+    assert (run_log["status"], run_log["message"]) == ("FAIL", "interrupted")
+    fan = run_log["steps"]["fan"]
+    assert (fan["status"], fan["message"]) == ("FAIL", "interrupted")
+    inner = [b["steps"][f"{name}.s"] for name, b in fan["branches"].items() if f"{name}.s" in b["steps"]]
+    assert len(inner) == 3 and all((s["status"], s["message"]) == ("FAIL", "interrupted") for s in inner)
