@@ -40,6 +40,21 @@ def test_reads_execute_single_nodes_arguments():
         "run_id": "r1", "step": "fan.3.sq", "file": "p.yaml", "config": ["a.yaml"], "map_variable": '{"x": 3}'})
 
 
+def test_reads_an_engines_callbacks():
+    fan = COMMANDS["fan"]
+    assert parse_fast(["fan", "r1", "outer.0.loop", "out", "-f", "p.yaml", "--iteration", "2",
+                       "--output-file=k.json"]) == (False, fan, {**fan.defaults, "run_id": "r1", "step": "outer.0.loop",
+                                                                  "direction": "out", "file": "p.yaml", "iteration": 2,
+                                                                  "output_file": "k.json"})
+    start = COMMANDS["start-run"]
+    assert parse_fast(["start-run", "r1", "-f", "p.yaml", "-p", "params.yaml", "-c", "a.yaml", "-c", "b.yaml"]) == (
+        False, start, {**start.defaults, "run_id": "r1", "file": "p.yaml", "parameters": "params.yaml",
+                       "config": ["a.yaml", "b.yaml"]})
+    finish = COMMANDS["finish-run"]
+    assert parse_fast(["finish-run", "r1", "--file", "p.yaml"]) == (
+        False, finish, {**finish.defaults, "run_id": "r1", "file": "p.yaml"})
+
+
 @pytest.mark.parametrize("args", [
     [], ["--help"], ["validate", "p.yaml"], ["execute", "p.yaml", "--help"], ["execute", "--tga", "x", "p.yaml"],
     ["execute", "p.yaml", "--tag"], ["execute", "--tag", "--progress", "p.yaml"], ["execute", "--tag=", "p.yaml"],
@@ -48,6 +63,8 @@ def test_reads_execute_single_nodes_arguments():
     ["execute", "--debug", "p.yaml"], ["--debug", "--debug", "execute", "p.yaml"], ["runs", "execute"],
     ["execute-single-node", "r1", "a"], ["execute-single-node", "r1", "-f", "p.yaml"],
     ["execute-single-node", "r1", "a", "b", "-f", "p.yaml"], ["execute-single-node", "r1", "a", "-f", "p", "--tag", "x"],
+    ["fan", "r1", "f", "out", "-f", "p.yaml", "--iteration", "two"], ["fan", "r1", "f", "-f", "p.yaml"],
+    ["start-run", "r1"], ["finish-run", "r1", "-f", "p.yaml", "--tag", "x"],
 ])
 def test_leaves_everything_else_to_typer(args):
     assert parse_fast(args) is None
@@ -83,6 +100,8 @@ PIPELINES = {
     "bad.yaml": "dag: {start_at: a, steps: {a: {type: stb}}}\n",
     "c1.yaml": "run_log_store: {type: file-system, config: {log_folder: runs1}}\n",
     "c2.yaml": "catalog: {type: do-nothing}\n",
+    "par.yaml": "dag: {start_at: p, steps: {p: {type: parallel, next: success, branches: {"
+                "x: {start_at: a, steps: {a: {type: stub}}}, y: {start_at: a, steps: {a: {type: stub}}}}}}}\n",
 }
 CASES = [
     ["execute", "ok.yaml", "--run-id", "r1", "--tag", "t"],
@@ -95,8 +114,10 @@ CASES = [
 
 
 def _same_for_both(text: str) -> str:
-    """Output with what differs from one run to the next (times, traceback frames) masked."""
+    """Output with what differs from one run to the next (times, traceback frames) masked, and the
+    program name click prints in a usage error (``-c`` for the typer path run by ``python -c``)."""
     text = re.sub(r" *(\d+ ms|\d+\.\d+ s|\d\d:\d\d:\d\d)", " T", text)
+    text = re.sub(r"(Usage: |Try ')-c ", r"\1stepline ", text)
     return text[text.find("error:"):] if text.startswith("Traceback") else text
 
 
@@ -106,6 +127,16 @@ CASES = [([], case) for case in CASES] + [
     (["execute", "ok.yaml", "--run-id", "r9"], ["execute-single-node", "r9", "a", "--file=ok.yaml", "-c", "c2.yaml"]),
     (["execute", "ok.yaml", "--run-id", "r9"], ["execute-single-node", "r9", "nope", "-f", "ok.yaml"]),
     ([], ["execute-single-node", "r8", "a", "-f", "ok.yaml"]),
+    # the other callbacks of a rendered run
+    ([], ["start-run", "e1", "-f", "ok.yaml", "--tag", "t"]),
+    (["start-run", "e1", "-f", "ok.yaml"], ["start-run", "e1", "--file=ok.yaml", "-c", "c2.yaml"]),
+    (["start-run", "e2", "-f", "par.yaml"], ["fan", "e2", "p", "out", "-f", "par.yaml", "--output-file", "k.json"]),
+    (["start-run", "e2", "-f", "par.yaml"], ["fan", "e2", "p", "sideways", "-f", "par.yaml"]),
+    (["start-run", "e2", "-f", "par.yaml"], ["fan", "e2", "p", "in", "-f", "par.yaml", "--iteration", "0"]),
+    (["start-run", "e2", "-f", "par.yaml"], ["fan", "e2", "p", "out", "-f", "par.yaml", "--iteration", "x"]),
+    (["start-run", "e3", "-f", "ok.yaml"], ["finish-run", "e3", "-f", "ok.yaml"]),
+    (["execute", "ok.yaml", "--run-id", "e4"], ["finish-run", "e4", "-f", "ok.yaml"]),
+    ([], ["finish-run", "nope", "-f", "ok.yaml"]),
 ]
 
 
@@ -147,6 +178,13 @@ def test_execute_imports_no_typer_nor_heavy_backends(tmp_path):
     loaded = _modules_after("from stepline.cli.entry import main; main()", tmp_path, "execute", "ok.yaml")
     assert "stepline" in loaded
     assert not loaded & (HEAVY | {"typer", "click"})
+
+
+def test_an_engines_callbacks_import_no_typer(tmp_path):
+    (tmp_path / "ok.yaml").write_text(PIPELINES["ok.yaml"])
+    for argv in (["start-run", "r1", "-f", "ok.yaml"], ["finish-run", "r1", "-f", "ok.yaml"]):
+        loaded = _modules_after("from stepline.cli.entry import main; main()", tmp_path, *argv)
+        assert "stepline" in loaded and not loaded & (HEAVY | {"typer", "click"}), argv
 
 
 def test_the_cli_module_imports_only_typer(tmp_path):

@@ -9,6 +9,7 @@ import gc
 import subprocess
 import sys
 
+import pytest
 from stepline.cli import collector
 from stepline.testing.cli import STEPLINE, clean_env
 
@@ -60,6 +61,9 @@ plugin = Mark()
 '''
 
 
+SDK_PIPELINE = "from stepline import Pipeline, Stub\n\nPipeline(steps=[Stub('a')]).execute()\n"
+
+
 def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path):
     site, cache, work = tmp_path / "site", tmp_path / "cache", tmp_path / "work"
     site.mkdir(), work.mkdir()
@@ -69,14 +73,15 @@ def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mark-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[pydantic]\nmark = mark_plugin:plugin\n")
     (work / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
+    (work / "sdk.py").write_text(SDK_PIPELINE)
     mark = tmp_path / "mark.txt"
     env = {**clean_env(), "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache), "PLUGIN_MARK": str(mark)}
-    for attempt in ("cache written", "cache read"):
-        mark.unlink(missing_ok=True)
-        done = subprocess.run([STEPLINE, "execute", "ok.yaml"], cwd=work, env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-        assert done.returncode == 0, done.stderr
-        assert "RunLog" in mark.read_text().split(), attempt
+    for command in ([STEPLINE, "execute", "ok.yaml"], [sys.executable, "sdk.py"]):
+        for attempt in ("cache written", "cache read"):
+            mark.unlink(missing_ok=True)
+            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=60, check=False)
+            assert done.returncode == 0, done.stderr
+            assert "RunLog" in mark.read_text().split(), (command, attempt)
 
 
 SKIPPED_SEARCH = '''
@@ -102,12 +107,31 @@ print(Model(x=2).x)
 '''
 
 
-def test_pydantics_search_is_skipped_when_the_cache_knows_there_are_no_plugins(tmp_path):
-    env = {**clean_env(), "XDG_CACHE_HOME": str(tmp_path)}
+SDK_SKIPS_SEARCH = '''
+from pydantic.plugin import _loader
+
+
+def search(*args, **kwargs):
+    raise AssertionError("pydantic searched the installed distributions for plugins")
+
+
+_loader.entry_points = search
+from stepline import Pipeline, Stub
+
+print(Pipeline(steps=[Stub("a")]).execute().status.value)
+'''
+
+
+@pytest.mark.parametrize("code, printed", [(SKIPPED_SEARCH, "2"), (SDK_SKIPS_SEARCH, "SUCCESS")], ids=["api", "sdk"])
+def test_pydantics_search_is_skipped_when_the_cache_knows_there_are_no_plugins(tmp_path, code, printed):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**clean_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("PYDANTIC_DISABLE_PLUGINS", None)
-    done = subprocess.run([sys.executable, "-c", SKIPPED_SEARCH], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+    for run in ("from stepline.plugins.entry_points import cached_scan; cached_scan()", code):  # cache, then use
+        done = subprocess.run([sys.executable, "-c", run], cwd=work, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert (done.returncode, done.stdout.strip().splitlines()[-1:]) == (0, [printed]), done.stderr
 
 
 TOKENIZER_PROBE = '''

@@ -172,6 +172,43 @@ def test_output_of_a_quick_step_is_complete_in_order_and_bigger_than_a_pipe(capf
     assert lines[3] == "x" * 300_000 and lines[4] == "last"
 
 
+def test_a_task_that_closes_sys_stdout_does_not_break_the_next_capture(capfd):
+    # one stream on fd 1 serves every attempt of the process; a task that closed it gets a new one
+    first, second = OutputSink(echo=True), OutputSink(echo=True)
+    with capture_fds(first):
+        print("before close")
+        sys.stdout.close()
+    with capture_fds(second):
+        print("after close")
+        os.write(2, b"raw stderr\n")
+    assert first.text() == "before close\n"
+    assert second.text() == "after close\nraw stderr\n"
+    echoed = capfd.readouterr().out
+    assert "before close" in echoed and "after close" in echoed
+
+
+def test_echo_goes_to_the_real_stdout_with_undecodable_output_replaced(capfd):
+    sink = OutputSink(echo=True)
+    with capture_fds(sink):
+        os.write(1, b"ok \xff\xfe end\n")
+        print("caf\u00e9")
+    assert sink.text() == "ok \ufffd\ufffd end\ncaf\u00e9\n"
+    assert capfd.readouterr().out == "ok \ufffd\ufffd end\ncaf\u00e9\n"
+
+
+def test_timestamps_are_iso_8601_utc_with_microseconds():
+    import datetime as dt
+
+    from stepline.runlog.models import utc_now
+
+    before = dt.datetime.now(dt.timezone.utc)
+    stamp = utc_now()
+    after = dt.datetime.now(dt.timezone.utc)
+    parsed = dt.datetime.fromisoformat(stamp)
+    assert stamp == parsed.isoformat(timespec="microseconds")  # the form isoformat writes
+    assert parsed.tzinfo == dt.timezone.utc and before <= parsed <= after
+
+
 def test_output_of_a_step_that_runs_on_is_echoed_while_it_runs(write):
     write("hot_live.py", """
         import time

@@ -44,4 +44,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'stepline' has no attribute {name!r}")
     import importlib
 
+    if module.startswith("stepline.sdk"):
+        from stepline.plugins.entry_points import settle_pydantic_plugins
+
+        settle_pydantic_plugins()  # before the SDK builds its models: see that function
     return getattr(importlib.import_module(module), name)

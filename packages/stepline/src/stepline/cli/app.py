@@ -13,7 +13,13 @@ from typing import Annotated
 import typer
 
 from stepline.cli.execute import config_reference as _ref
-from stepline.cli.execute import execute_one_node, execute_pipeline
+from stepline.cli.execute import (
+    execute_one_node,
+    execute_pipeline,
+    fan_composite,
+    finish_rendered_run,
+    start_rendered_run,
+)
 from stepline.cli.execute import pipeline_path as _pipeline_path
 from stepline.cli.execute import store_place as _where
 from stepline.cli.guard import run_guarded
@@ -128,10 +134,7 @@ def start_run(
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
 ) -> None:
     """Create the run log of a rendered run (orchestrators' first callback; a retry is a no-op)."""
-    from stepline.orchestration.callbacks import start_run as create
-
-    created = create(run_id, file, _ref(config), parameters, tag)
-    print(f"run {run_id}: {'started' if created else 'already started'}", file=sys.stderr)
+    raise typer.Exit(start_rendered_run(run_id, file, config, parameters, tag))
 
 
 @app.command("finish-run")
@@ -141,11 +144,7 @@ def finish_run(
     config: ConfigOpt = None,
 ) -> None:
     """Set a rendered run's final status from its steps (orchestrators' last callback); exit 0/1."""
-    from stepline.orchestration.callbacks import finish_run as finish
-
-    status = finish(run_id, file, _ref(config))
-    print(f"run {run_id}: {status.value}", file=sys.stderr)
-    raise typer.Exit(0 if status.value == "SUCCESS" else 1)
+    raise typer.Exit(finish_rendered_run(run_id, file, config))
 
 
 @app.command("fan")
@@ -160,25 +159,7 @@ def fan(
 ) -> None:
     """Fan a composite step out (print the JSON list of branch keys to run) or in (print SUCCESS, FAIL,
     or `continue` for a loop that runs again); exit 0, or 1 when the composite failed."""
-    from pathlib import Path
-
-    from stepline.errors import StepLineError
-    from stepline.orchestration import callbacks
-    from stepline.orchestration.render import dump_keys
-
-    if direction == "out":
-        status, keys = callbacks.fan_out(run_id, step, file, _ref(config), iteration)
-        text, ok = dump_keys(keys), status.value != "FAIL"
-    elif direction == "in":
-        text = callbacks.fan_in(run_id, step, file, _ref(config), iteration)
-        ok = text != "FAIL"
-    else:
-        raise StepLineError(f"fan direction must be 'out' or 'in', not {direction!r}",
-                            hint=f"stepline fan RUN_ID {step} out -f PIPELINE")
-    print(text)
-    if output_file:
-        Path(output_file).write_text(text)
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(fan_composite(run_id, step, direction, file, config, iteration, output_file))
 
 
 @app.command()

@@ -6,6 +6,8 @@ some seventy times before the first step of a one-step run: about a twentieth of
 The console entry pauses it first thing; the command resumes it once what it needs is loaded and
 before any user code runs, after moving everything start-up built out of its sight (``gc.freeze``:
 those objects live as long as the process anyway, and a forked worker then shares their pages).
+A command that runs no user code (an engine's ``start-run``, ``fan`` and ``finish-run`` callbacks)
+leaves it paused: it ends within seconds, and reference counting frees what it builds.
 """
 
 from __future__ import annotations

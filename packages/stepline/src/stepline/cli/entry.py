@@ -1,9 +1,10 @@
-"""The ``stepline`` console entry point, with a fast path for ``execute`` and ``execute-single-node``.
+"""The ``stepline`` console entry point, with a fast path for ``execute`` and an engine's callbacks.
 
 Building typer's command tree and converting its options costs about as much as the run of a small
 pipeline, so a plain ``stepline [--debug] execute ...`` (or ``execute-single-node ...``, which every
-step process of the emulator, containers, batch schedulers and engines runs) is parsed here, without
-typer, and runs the same function of :mod:`stepline.cli.execute` the typer command runs. The fast path
+step process of the emulator, containers, batch schedulers and engines runs, or ``start-run``,
+``fan``, ``finish-run``, the other pods of a rendered run) is parsed here, without typer, and runs
+the same function of :mod:`stepline.cli.execute` the typer command runs. The fast path
 takes only argument lists it understands completely (the command's own options, each at most once in
 a form click reads the same way); anything else (``--help``, an unknown or misspelled option, a missing
 value, ``--``, shell completion) goes to the typer app, so help, errors and every option behave
@@ -36,6 +37,8 @@ class FastCommand:
     #: options the command cannot run without (typer says so when one is missing)
     required_options: frozenset[str] = frozenset()
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: options typer converts to int (a value that is not one goes to typer, which says so)
+    integers: frozenset[str] = frozenset()
 
 
 CONFIG = {"--config": "config", "-c": "config"}
@@ -52,6 +55,22 @@ COMMANDS = {
         runs="execute_one_node", arguments=("run_id", "step"), required_arguments=2,
         value_options={"--file": "file", "-f": "file", **CONFIG, "--map-variable": "map_variable"},
         required_options=frozenset({"file"}), defaults={"config": None, "map_variable": None}),
+    # the other callbacks of a rendered run, one pod (or state) each
+    "start-run": FastCommand(
+        runs="start_rendered_run", arguments=("run_id",), required_arguments=1,
+        value_options={"--file": "file", "-f": "file", **CONFIG, "--parameters-file": "parameters",
+                       "-p": "parameters", "--tag": "tag"},
+        required_options=frozenset({"file"}), defaults={"config": None, "parameters": None, "tag": ""}),
+    "finish-run": FastCommand(
+        runs="finish_rendered_run", arguments=("run_id",), required_arguments=1,
+        value_options={"--file": "file", "-f": "file", **CONFIG},
+        required_options=frozenset({"file"}), defaults={"config": None}),
+    "fan": FastCommand(
+        runs="fan_composite", arguments=("run_id", "step", "direction"), required_arguments=3,
+        value_options={"--file": "file", "-f": "file", **CONFIG, "--iteration": "iteration",
+                       "--output-file": "output_file"},
+        required_options=frozenset({"file"}), integers=frozenset({"iteration"}),
+        defaults={"config": None, "iteration": None, "output_file": None}),
 }
 
 
@@ -78,6 +97,11 @@ def parse_fast(args: list[str]) -> tuple[bool, FastCommand, dict[str, Any]] | No
             if not value or value.startswith("-"):
                 return None
             key = command.value_options[name]
+            if key in command.integers:
+                try:
+                    value = int(value)
+                except ValueError:
+                    return None
             if key in command.repeatable:
                 found.setdefault(key, []).append(value)
                 continue
@@ -97,7 +121,7 @@ def parse_fast(args: list[str]) -> tuple[bool, FastCommand, dict[str, Any]] | No
 
 
 def main() -> None:
-    """Console entry point: the fast path of ``execute`` and ``execute-single-node``, else the typer app."""
+    """Console entry point: the fast path of the commands in :data:`COMMANDS`, else the typer app."""
     from stepline.cli import collector
 
     collector.pause()  # until the command has loaded what it needs (see stepline.cli.collector)

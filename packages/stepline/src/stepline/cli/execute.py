@@ -1,6 +1,9 @@
-"""The bodies of ``stepline execute`` and ``stepline execute-single-node`` and the small helpers other
-commands share with them. No typer here: the fast path of :mod:`stepline.cli.entry` calls these
-without building the command tree."""
+"""The bodies of the commands the fast path of :mod:`stepline.cli.entry` runs without building typer's
+command tree: ``stepline execute``, and the callbacks an engine's pods run (``execute-single-node``,
+``start-run``, ``fan``, ``finish-run``); and the small helpers other commands share with them. No
+typer here. Each returns the command's exit code. The garbage collector, paused by the entry point,
+is resumed before a step runs; the three run-level callbacks run no user code and leave it paused
+(see :mod:`stepline.cli.collector`)."""
 
 from __future__ import annotations
 
@@ -71,3 +74,45 @@ def execute_one_node(run_id: str, step: str, file: str, config: list[str] | None
     collector.resume()
     status = run_step(run_id, step, file, reference, map_variable, prepared=prepared)
     return 0 if status.value == "SUCCESS" else 1
+
+
+def start_rendered_run(run_id: str, file: str, config: list[str] | None, parameters: str | None, tag: str) -> int:
+    """Create the run log of a rendered run as ``stepline start-run`` does (a retry is a no-op)."""
+    from stepline.orchestration.callbacks import start_run
+
+    created = start_run(run_id, file, config_reference(config), parameters, tag)
+    print(f"run {run_id}: {'started' if created else 'already started'}", file=sys.stderr)
+    return 0
+
+
+def finish_rendered_run(run_id: str, file: str, config: list[str] | None) -> int:
+    """Set a rendered run's final status from its steps as ``stepline finish-run`` does."""
+    from stepline.orchestration.callbacks import finish_run
+
+    status = finish_run(run_id, file, config_reference(config))
+    print(f"run {run_id}: {status.value}", file=sys.stderr)
+    return 0 if status.value == "SUCCESS" else 1
+
+
+def fan_composite(run_id: str, step: str, direction: str, file: str, config: list[str] | None,
+                  iteration: int | None, output_file: str | None) -> int:
+    """Fan a composite step out or in as ``stepline fan`` does: print (and maybe write) its output."""
+    from pathlib import Path
+
+    from stepline.errors import StepLineError
+    from stepline.orchestration import callbacks
+    from stepline.orchestration.render import dump_keys
+
+    if direction == "out":
+        status, keys = callbacks.fan_out(run_id, step, file, config_reference(config), iteration)
+        text, ok = dump_keys(keys), status.value != "FAIL"
+    elif direction == "in":
+        text = callbacks.fan_in(run_id, step, file, config_reference(config), iteration)
+        ok = text != "FAIL"
+    else:
+        raise StepLineError(f"fan direction must be 'out' or 'in', not {direction!r}",
+                            hint=f"stepline fan RUN_ID {step} out -f PIPELINE")
+    print(text)
+    if output_file:
+        Path(output_file).write_text(text)
+    return 0 if ok else 1

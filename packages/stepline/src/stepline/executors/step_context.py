@@ -16,11 +16,23 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from stepline.envs.task import EnvironmentTask, environment_for
 from stepline.errors import Interrupted, StepLineError
 from stepline.executors.attempt_watch import watcher
 from stepline.paths import safe_file_name
-from stepline.runlog.models import Attempt, DataCatalogItem, Parameter, Status, StepLog, utc_now
-from stepline.tasks.output import Masker
+from stepline.pipeline.graph import loop_indices, walk
+from stepline.plugins.manager import component_class
+from stepline.runlog.models import (
+    Attempt,
+    DataCatalogItem,
+    Parameter,
+    Status,
+    StepEnvironment,
+    StepLog,
+    utc_now,
+)
+from stepline.tasks.base import Invocation, Pickled, TaskFailed, as_json_value
+from stepline.tasks.output import Masker, OutputSink
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import Node, TaskNode
@@ -139,11 +151,6 @@ def record_lost(run: RunContext, node: Node, internal_name: str, message: str) -
 
 def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_variable: dict[str, Any]) -> bool:
     """Run the task's attempts into ``step``; returns whether an attempt's start was recorded."""
-    from stepline.pipeline.graph import loop_indices
-    from stepline.plugins.manager import component_class
-    from stepline.tasks.base import Invocation, TaskFailed
-    from stepline.tasks.output import OutputSink
-
     store, catalog = run.store, run.catalog
     parameters = run.parameters(branch)
     parameters.update({k: Parameter(kind="json", value=v) for k, v in map_variable.items()})
@@ -167,11 +174,13 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
         # was in; one that ends first is recorded once, at its end (see attempt_watch)
         started = watcher().watch(functools.partial(store.put_step_log, run.run_id, step))
         try:
-            with _unlisted_secrets_hidden(run, node):
-                try:
-                    returned = task_type.run(invocation)
-                finally:
-                    recorded = watcher().done(started) or recorded
+            hidden = _hide_unlisted_secrets(run, node)
+            try:
+                returned = task_type.run(invocation)
+            finally:
+                if hidden:
+                    os.environ.update(hidden)
+                recorded = watcher().done(started) or recorded
             outputs = _to_parameters(run, node, step.internal_name, returned)
             _refuse_secrets(outputs, secrets)
             attempt.output_parameters = outputs
@@ -208,8 +217,6 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
 
 def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -> None:
     """A returned value that contains a secret would put it in the run log: fail instead."""
-    from stepline.tasks.base import TaskFailed
-
     for name, parameter in parameters.items():
         if parameter.kind == "object":
             continue
@@ -221,16 +228,15 @@ def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -
                                  "like a hash)")
 
 
-@contextlib.contextmanager
-def _unlisted_secrets_hidden(run: RunContext, node: TaskNode):
-    """For the attempt, the environment variables that hold secrets other steps list (with the env
-    secrets backend) are removed from this process's environment, so a step sees only its own."""
-    hidden = [key for key in _secret_env_names(run) - set(_env_names(run, node.secrets)) if key in os.environ]
-    saved = {key: os.environ.pop(key) for key in hidden}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
+def _hide_unlisted_secrets(run: RunContext, node: TaskNode) -> dict[str, str]:
+    """Remove from this process's environment, for an attempt, the variables that hold secrets other
+    steps list (with the env secrets backend), so a step sees only its own; returns what was removed,
+    to put back when the attempt ends."""
+    names = _secret_env_names(run)
+    if not names:
+        return {}
+    hidden = [key for key in names - set(_env_names(run, node.secrets)) if key in os.environ]
+    return {key: os.environ.pop(key) for key in hidden}
 
 
 #: (graph, secrets backend, names) of the last run asked: walking the whole graph for every step made
@@ -239,8 +245,6 @@ _SECRET_ENV_NAMES: list[tuple[Any, Any, frozenset[str]]] = []
 
 
 def _secret_env_names(run: RunContext) -> frozenset[str]:
-    from stepline.pipeline.graph import walk
-
     if _SECRET_ENV_NAMES and _SECRET_ENV_NAMES[0][0] is run.graph \
             and _SECRET_ENV_NAMES[0][1] is run.services.secrets:
         return _SECRET_ENV_NAMES[0][2]
@@ -258,9 +262,6 @@ def _env_names(run: RunContext, names) -> list[str]:
 def _in_environment(node: TaskNode, step: StepLog, task_type: Any) -> Any:
     """The task type that runs ``node``'s attempts: its own, or one running them in the step's
     environment (``uv:``, inline script metadata), which is built first if this machine lacks it."""
-    from stepline.envs.task import EnvironmentTask, environment_for
-    from stepline.runlog.models import StepEnvironment
-
     environment = environment_for(node)
     if environment is None:
         return task_type
@@ -274,8 +275,6 @@ IN_MEMORY = "in-memory:"
 def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) -> Any:
     """The value a task receives; ``pickled``: objects as :class:`~stepline.tasks.base.Pickled` bytes,
     for a task type that unpickles them in another interpreter."""
-    from stepline.tasks.base import Pickled
-
     if parameter.kind != "object":
         return parameter.value
     if str(parameter.value).startswith(IN_MEMORY):  # object_serialisation: false
@@ -293,8 +292,6 @@ def _python_value(run: RunContext, parameter: Parameter, pickled: bool = False) 
 
 
 def _to_parameters(run: RunContext, node: TaskNode, internal_name: str, returned: dict[str, Any]) -> dict[str, Parameter]:
-    from stepline.tasks.base import Pickled, TaskFailed, as_json_value
-
     kinds = {r.name: r.kind for r in node.returns}
     out = {}
     for name, value in returned.items():

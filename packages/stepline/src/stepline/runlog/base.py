@@ -13,13 +13,15 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from stepline.component import Component, Locality
 from stepline.errors import RunNotFoundError
 from stepline.paths import check_run_id
-from stepline.runlog.listing import RunPage, RunQuery, RunSummary, page_of
 from stepline.runlog.models import BranchLog, Parameter, RunLog, Status, StepLog
+
+if TYPE_CHECKING:  # listing runs is not what most processes do: its models load on first use
+    from stepline.runlog.listing import RunPage, RunQuery, RunSummary
 
 RUN_KEY = "run"
 PARAMS_KEY = "params"
@@ -193,6 +195,8 @@ class RunLogStore(Component, abc.ABC):
         The default parses each run's own record (never a step log); a store with a cheaper way to
         read them all at once overrides it.
         """
+        from stepline.runlog.listing import RunSummary
+
         found = []
         for run_id in self._run_ids():
             text = self._read(run_id, RUN_KEY)
@@ -204,6 +208,8 @@ class RunLogStore(Component, abc.ABC):
         """One page of the runs that match ``query`` (status, tag, start-time bounds), newest first
         by default, with the number that matched in all. A store that can filter and order where
         the runs live (an index, a database query) overrides it."""
+        from stepline.runlog.listing import RunQuery, page_of
+
         return page_of(self.run_summaries(), query or RunQuery())
 
     def run_exists(self, run_id: str) -> bool:

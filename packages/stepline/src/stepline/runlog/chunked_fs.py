@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore, top_level_key
@@ -13,9 +13,12 @@ from stepline.runlog.files import (
     atomic_write_bytes,
     atomic_write_text,
     key_from_filename,
+    read_bytes,
     record_filename,
 )
-from stepline.runlog.listing import RunSummary
+
+if TYPE_CHECKING:
+    from stepline.runlog.listing import RunSummary
 
 
 class ChunkedFsSettings(Settings):
@@ -62,8 +65,7 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
 
     def _read(self, run_id, key):
         try:
-            with open(self._path(run_id, key), "rb") as handle:
-                return handle.read().decode("utf-8")
+            return read_bytes(self._path(run_id, key)).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
             return None
 
@@ -78,8 +80,7 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
             key = key_from_filename(entry.name)
             if key is not None and (wanted is None or wanted(key)):
                 try:
-                    with open(entry.path, encoding="utf-8") as handle:
-                        records[key] = handle.read()
+                    records[key] = read_bytes(entry.path).decode("utf-8")
                 except FileNotFoundError:  # replaced while listing; the rename left the new name
                     continue
         return records
@@ -107,6 +108,8 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
 
 
 def _parse_summary(path: str) -> RunSummary | None:
+    from stepline.runlog.listing import RunSummary
+
     try:
         with open(path, "rb") as handle:
             return RunSummary.model_validate_json(handle.read())

@@ -7,12 +7,14 @@ import os
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from stepline.component import Settings
 from stepline.runlog.base import RUN_KEY, RunLogStore
 from stepline.runlog.files import SummaryCache, atomic_write_text
-from stepline.runlog.listing import RunSummary
+
+if TYPE_CHECKING:
+    from stepline.runlog.listing import RunSummary
 
 #: A run's file starts with its run record (written first, and a replaced key keeps its place).
 _RUN_PREFIX = '{"run":'
@@ -116,6 +118,8 @@ class FileSystemRunLogStore(RunLogStore):
         return found
 
     def _head_summary(self, run_id: str, _path: str) -> RunSummary | None:
+        from stepline.runlog.listing import RunSummary
+
         text = self._head_record(run_id)
         return None if text is None else RunSummary.model_validate_json(text)
 

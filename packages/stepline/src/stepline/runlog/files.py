@@ -68,6 +68,22 @@ def _publish(tmp: str, path: str, fill: Callable[[], Any], publish: Callable[[st
             os.unlink(tmp)
 
 
+def read_bytes(path: str) -> bytes:
+    """The whole content of local file ``path`` (FileNotFoundError when absent), read with plain
+    system calls: a record is read at every step, and a buffered file object costs more than the read."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically (see :func:`write_aside`)."""
     atomic_write_bytes(path, text.encode("utf-8"))

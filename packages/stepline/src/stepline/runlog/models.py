@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from enum import Enum
 from typing import Any, Literal
 
@@ -21,8 +22,18 @@ class Status(str, Enum):
 
 
 def utc_now() -> str:
-    """An ISO-8601 UTC timestamp."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    """An ISO-8601 UTC timestamp with microseconds (``2026-12-01T16:33:11.399185+00:00``, as
+    ``datetime.isoformat`` writes it). Every attempt takes two: the part up to the second is formatted
+    once per second."""
+    global _SECOND
+    second, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{micro:06d}+00:00"
+
+
+_SECOND: tuple[int, str] = (-1, "")  # (the second, formatted): one tuple, so threads never mix two
 
 
 class _Model(BaseModel):

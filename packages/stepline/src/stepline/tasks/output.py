@@ -180,8 +180,10 @@ def capture_fds(sink: OutputSink):
     saved_out = saved_err = None
     try:
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            with contextlib.suppress(Exception):
+            try:
                 stream.flush()
+            except Exception:  # noqa: BLE001, S110 - a closed or odd stream: nothing of it to keep apart
+                pass
         try:
             saved_out, saved_err = os.dup(1), os.dup(2)
         except OSError:  # no stdout/stderr to redirect (a daemon with them closed)
@@ -190,16 +192,14 @@ def capture_fds(sink: OutputSink):
             return
         read_end, write_end = os.pipe()
         pump, late, writer = _Pump(read_end, sink), None, None
-        console = open(saved_out, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        previous_console, sink.console = sink.console, console
+        previous_console, sink.console = sink.console, _Console(saved_out)
         try:  # from the first redirect on: an interrupt anywhere must still restore the descriptors
             os.dup2(write_end, 1)
             os.dup2(write_end, 2)
             os.close(write_end)
             write_end = -1
             late = watcher().watch(pump.start)  # a task that runs on has its output echoed live
-            writer = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
-                                      line_buffering=True, write_through=True)
+            writer = _fd1_stream()
             with _python_streams(writer):
                 yield
         finally:
@@ -215,8 +215,8 @@ def capture_fds(sink: OutputSink):
                 pump.thread.join(timeout=5)
             else:
                 pump.drain(timeout=5)
-            sink.console = previous_console
-            console.close()
+            with sink._lock:  # a reader still running (a process the task left) echoes elsewhere now
+                sink.console = previous_console
     finally:
         for fd in (saved_out, saved_err):
             if fd is not None:
@@ -224,12 +224,45 @@ def capture_fds(sink: OutputSink):
         _CAPTURING.release()
 
 
+class _Console:
+    """The real stdout while fds 1 and 2 go into the capture pipe: the descriptor it was saved as,
+    written to directly (no stream to open and close for every attempt)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, text: str) -> None:
+        view = memoryview(text.encode("utf-8", "replace"))
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+
+_FD1_STREAM: io.TextIOWrapper | None = None
+
+
+def _fd1_stream() -> io.TextIOWrapper:
+    """The line-buffered text stream on fd 1 that ``sys.stdout``/``sys.stderr`` are while a task's
+    output is captured. Whatever fd 1 is at the moment (the capture pipe) receives its writes, so one
+    stream serves every attempt (flushed at the end of each); a task that closed it gets a new one."""
+    global _FD1_STREAM
+    if _FD1_STREAM is None or _FD1_STREAM.closed:
+        _FD1_STREAM = io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="replace",  # noqa: SIM115
+                                       line_buffering=True, write_through=True)
+    return _FD1_STREAM
+
+
 class _Pump:
     """Reads a capture pipe into a sink: in a thread of its own once the task runs on
     (:meth:`start`), or in the caller's thread when the task has ended first (:meth:`drain`)."""
 
     def __init__(self, read_end: int, sink: OutputSink) -> None:
-        self.read_end, self.sink, self.decoder = read_end, sink, _decoder()
+        self.read_end, self.sink = read_end, sink
+        self.decoder = None  # made for the first chunk: most quick tasks print nothing
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -239,8 +272,8 @@ class _Pump:
     def _read_all(self) -> None:
         try:
             while chunk := os.read(self.read_end, 65536):
-                self.sink.write(self.decoder.decode(chunk))
-            self.sink.write(self.decoder.decode(b"", final=True))
+                self._write(chunk)
+            self._end()
         finally:
             os.close(self.read_end)
 
@@ -253,21 +286,36 @@ class _Pump:
         while select.select([self.read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
             chunk = os.read(self.read_end, 65536)
             if not chunk:
-                self.sink.write(self.decoder.decode(b"", final=True))
+                self._end()
                 os.close(self.read_end)
                 return
-            self.sink.write(self.decoder.decode(chunk))
+            self._write(chunk)
         self.start()
 
+    def _write(self, chunk: bytes) -> None:
+        if self.decoder is None:
+            self.decoder = _decoder()
+        self.sink.write(self.decoder.decode(chunk))
 
-@contextlib.contextmanager
-def _python_streams(stream):
-    out, err = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = stream
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
+    def _end(self) -> None:
+        if self.decoder is not None:  # an incomplete UTF-8 sequence at the end becomes a replacement
+            self.sink.write(self.decoder.decode(b"", final=True))
+
+
+class _python_streams:  # used as a function; a class is cheaper than a generator on the step path
+    """For the block, ``sys.stdout`` and ``sys.stderr`` are ``stream``."""
+
+    __slots__ = ("saved", "stream")
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.stream
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.saved
 
 
 def _decoder():

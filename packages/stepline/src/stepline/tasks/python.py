@@ -15,6 +15,9 @@ import typing
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
+from stepline.active_step import active_step
 from stepline.errors import ParameterError
 from stepline.pipeline.functions import import_callable, split_reference  # noqa: F401 - split_reference: used by others
 from stepline.tasks.base import Invocation, TaskFailed, TaskType, zip_returns
@@ -56,8 +59,6 @@ def _adapter(annotation: Any) -> Any:
 
 def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for ``func`` from the parameters, cast by its annotations."""
-    from pydantic import ValidationError
-
     params, var_kw, namespace = _signature(func)
     kwargs: dict[str, Any] = {}
     for name, annotation, required in params:
@@ -118,8 +119,6 @@ class PythonTaskType(TaskType):
         return [name for name in available if name in wanted]
 
     def run(self, invocation: Invocation) -> dict[str, Any]:
-        from stepline.active_step import active_step
-
         func = import_callable(invocation.node.command)
         kwargs = bind(func, invocation.node.command, invocation.parameters)
         with active_step(invocation):

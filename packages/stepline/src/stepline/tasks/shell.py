@@ -12,8 +12,10 @@ import json
 import os
 import select
 import shlex
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -91,27 +93,167 @@ class ShellTaskType(TaskType):
         return {name: decode(found[name]) for name in names}
 
     def _run(self, invocation: Invocation, names: list[str], capture: str, returns_file: str) -> None:
-        env = {**os.environ, **invocation.environment, **parameter_env(invocation.parameters),
-               **invocation.secrets, "STEPLINE_RETURNS": returns_file}
-        code = self._spawn(build_script(invocation.node.command, names, capture), env, invocation)
+        own = {**invocation.environment, **parameter_env(invocation.parameters), **invocation.secrets,
+               "STEPLINE_RETURNS": returns_file}
+        code = _spawn(build_script(invocation.node.command, names, capture), own, invocation)
         if code != 0:
             raise TaskFailed(f"command exited with code {code}")
 
-    @staticmethod
-    def _spawn(script: str, env: dict[str, str], invocation: Invocation) -> int:
+
+def _spawn(script: str, own: dict[str, str], invocation: Invocation) -> int:
+    """Run ``script`` in bash, in a session of its own, with this process's environment plus ``own``,
+    stdin from the null device and stdout and stderr into one pipe read into the sink; the exit code
+    (negative: the signal that ended it). Past the timeout, or when interrupted, the whole session is
+    killed."""
+    env = _environment(own)
+    inherited = _inherited_fds() if _SPAWN else None
+    if inherited is None:
+        return _popen(script, env, invocation)
+    path = env.get(b"PATH", os.defpath.encode())
+    read_end, write_end = os.pipe()
+    try:
+        if write_end <= 2:  # fds 0-2 were closed here: keep the child's redirects from overwriting it
+            write_end = _above_two(write_end)
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
+                   (os.POSIX_SPAWN_DUP2, write_end, 2), *((os.POSIX_SPAWN_CLOSE, fd) for fd in inherited)]
+        pid = os.posix_spawn(_bash_on(path), ["bash", "-c", script], env, file_actions=actions, setsid=True,
+                             setsigdef=_DEFAULT_SIGNALS)
+    except BaseException as exc:
+        os.close(read_end)
+        if isinstance(exc, OSError):  # bash gone since it was found, or the environment too large (E2BIG)
+            _BASH.pop(path, None)
+            raise TaskFailed(f"bash could not start: {exc}") from None
+        raise
+    finally:
+        os.close(write_end)
+    deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
+    try:  # from the start on: an interrupt must still stop the task
+        try:
+            _read_output(read_end, invocation.output, deadline)
+        finally:
+            os.close(read_end)
+        return _wait(pid, deadline)
+    except subprocess.TimeoutExpired:
+        _kill_session(pid)
+        _reap(pid)
+        raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed") from None
+    except BaseException:
+        _kill_session(pid)
+        _reap(pid)
+        raise
+
+
+#: posix_spawn with a new session (Linux): no fork of this process and no Python code between fork and
+#: exec, about 0.3-0.5 ms less per shell step than subprocess.Popen. Elsewhere, Popen.
+_SPAWN = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
+#: Python ignores SIGPIPE (and SIGXFSZ); a command gets the defaults, as Popen gives them.
+_DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name))
+#: bash's file by PATH value, looked up once (as exec would look it up).
+_BASH: dict[bytes, str] = {}
+
+
+def _environment(own: dict[str, str]) -> dict[bytes, bytes]:
+    """This process's environment with ``own`` over it, as bytes: ``os.environ``'s own bytes copied in
+    one go (not its ~100 variables decoded and encoded again for every step), and only ``own`` encoded."""
+    data = getattr(os.environ, "_data", None)
+    if os.supports_bytes_environ and isinstance(data, dict):
+        env = data.copy()
+    else:
+        env = {os.fsencode(key): os.fsencode(value) for key, value in os.environ.items()}
+    for key, value in own.items():
+        env[os.fsencode(key)] = os.fsencode(value)
+    return env
+
+
+def _bash_on(path: bytes) -> str:
+    found = _BASH.get(path)
+    if found is None:
+        found = shutil.which("bash", path=os.fsdecode(path))
+        if found is None:
+            raise TaskFailed(f"bash is not on the PATH ({os.fsdecode(path)}); shell tasks run in bash")
+        if os.path.isabs(found):  # one found through a relative PATH entry depends on the current folder
+            _BASH[path] = found
+    return found
+
+
+def _inherited_fds() -> list[int] | None:
+    """The descriptors above 2 a child would inherit, which Popen (``close_fds``) closes and posix_spawn
+    must be told to close; None when they cannot be listed."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    found = []
+    for name in names:
+        fd = int(name)
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                found.append(fd)
+        except OSError:  # the listing's own descriptor, closed since
+            continue
+    return found
+
+
+def _above_two(fd: int) -> int:
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+def _wait(pid: int, deadline: float | None) -> int:
+    """The exit code of child ``pid``; TimeoutExpired past ``deadline`` (a command that closed its
+    output and runs on)."""
+    if deadline is None:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    delay = 0.0005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired("bash", 0)
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)
+
+
+def _kill_session(pid: int) -> None:
+    """Kill the command's session: its process group, which the command leads."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _popen(script: str, env: dict[bytes, bytes], invocation: Invocation) -> int:
+    """:func:`_spawn` where posix_spawn cannot start a session (or descriptors cannot be listed)."""
+    try:
         proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
-        try:  # from the start on: an interrupt must still stop the task
-            with proc.stdout:
-                _read_output(proc.stdout.fileno(), invocation.output, deadline)
-            return proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed") from None
-        except BaseException:
-            _kill_group(proc)
-            raise
+    except OSError as exc:
+        raise TaskFailed(f"bash could not start: {exc}") from None
+    deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
+    try:  # from the start on: an interrupt must still stop the task
+        with proc.stdout:
+            _read_output(proc.stdout.fileno(), invocation.output, deadline)
+        return proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _kill_session(proc.pid)
+        proc.wait()
+        raise TaskFailed(f"timed out after {invocation.timeout:g} s (timeout_seconds) and was killed") from None
+    except BaseException:
+        _kill_session(proc.pid)
+        proc.wait()
+        raise
 
 
 def _read_output(fd: int, output: Any, deadline: float | None) -> None:
@@ -127,11 +269,3 @@ def _read_output(fd: int, output: Any, deadline: float | None) -> None:
             output.write(decoder.decode(b"", final=True))
             return
         output.write(decoder.decode(chunk))
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
