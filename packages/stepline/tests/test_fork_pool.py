@@ -69,6 +69,25 @@ def test_a_worker_killed_while_running_an_item_loses_only_that_item(tmp_path):
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {f"ran-{i}": "x" for i in range(10)}
 
 
+def test_the_last_worker_killed_on_its_last_item_is_replaced_while_items_are_left():
+    def run_one(item):
+        if item == 0:
+            os._exit(3)  # the only worker, on a chunk of one item
+        return item
+
+    lost = []
+    assert run_forked(3, 1, run_one, lambda item, reason: lost.append(reason) or None) == [None, 1, 2]
+    assert lost == [lost[0]] and "exited with code 3 while running it" in lost[0]
+
+
+def test_workers_that_die_before_starting_anything_give_the_items_up(monkeypatch):
+    monkeypatch.setattr(fork_pool, "_die_with_parent", lambda parent, lifeline: os._exit(5))
+    lost = {}
+    outcomes = run_forked(4, 2, lambda item: item, lambda item, reason: lost.setdefault(item, reason))
+    assert sorted(lost) == [0, 1, 2, 3] and outcomes == [lost[i] for i in range(4)]
+    assert all("no worker could start it" in r and "exited with code 5" in r for r in lost.values())
+
+
 def test_an_error_in_an_item_is_raised_here_once_the_workers_are_stopped(tmp_path):
     def run_one(item):
         if item == 1:

@@ -113,6 +113,8 @@ class _Pool:
             for _ in range(self.size):
                 self._fork()
             while self.missing:
+                if not self.workers:  # every loss forks a worker while work is left: a bug if not
+                    raise WorkerError(f"no worker is left and {self.missing} items are not done")
                 self.changed = False
                 for fd, _event in self.poll.poll():
                     worker = self.workers.get(fd)
@@ -171,7 +173,8 @@ class _Pool:
         if self.queue:
             start, size = self.queue.popleft()
             worker.chunk.extend(range(start, start + size))
-            os.write(worker.tasks, _CHUNK.pack(start, size))
+            with contextlib.suppress(BrokenPipeError):  # it died: its end is read next, and the chunk requeued
+                os.write(worker.tasks, _CHUNK.pack(start, size))
         else:  # the end of its task pipe ends it; its lifeline stays open until it has ended
             worker.tasks = _close(worker.tasks)
 
@@ -247,15 +250,24 @@ class _Pool:
         """``worker`` ended with items of its chunk unreported: the one it was running is lost, the
         others go back to the queue, and another worker takes its place."""
         rest = list(worker.chunk)
-        self.barren = 0 if rest[0] == running else self.barren + 1
-        if rest[0] == running or self.barren >= 3:  # (workers that die at once: give up on the item)
-            when = "while running it" if rest[0] == running else "before starting it, three times in a row"
-            self.outcomes[rest[0]] = self.lost(rest[0], f"its worker process {worker.pid} {how} {when}")
-            self.missing -= 1
-            rest = rest[1:]
+        if rest[0] == running:
+            self.barren = 0
+            self._give_up(rest.pop(0), f"its worker process {worker.pid} {how} while running it")
+        else:
+            self.barren += 1
         if rest:
             self.queue.appendleft((rest[0], len(rest)))
+        if self.barren >= 3:  # workers die before they start anything: more would die the same way
+            for start, size in self.queue:
+                for item in range(start, start + size):
+                    self._give_up(item, f"no worker could start it (the last, process {worker.pid}, {how})")
+            self.queue.clear()
+        elif self.queue and sum(w.tasks >= 0 for w in set(self.workers.values())) < self.size:
             self._fork()
+
+    def _give_up(self, item: int, reason: str) -> None:
+        self.outcomes[item] = self.lost(item, reason)
+        self.missing -= 1
 
 
 def _work(parent: int, lifeline: int, tasks: int, results: int, slots: mmap.mmap, slot: int, run_one) -> None:

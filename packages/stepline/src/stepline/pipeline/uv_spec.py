@@ -62,11 +62,10 @@ _BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)
 def inline_metadata(source: str) -> dict[str, Any] | None:
     """The ``script`` block of PEP 723 inline script metadata in ``source``, parsed; None without one.
     Raises ValueError for two blocks or invalid TOML."""
-    import tomllib
-
     blocks = [m for m in _BLOCK.finditer(source) if m.group("type") == "script"]
     if not blocks:
         return None
+    import tomllib  # only here: most modules have no block, and its import costs a run ~3 ms
     if len(blocks) > 1:
         raise ValueError("has more than one '# /// script' block")
     content = "".join(line[2:] if line.startswith("# ") else line[1:]
