@@ -87,11 +87,17 @@ def bind(func: Any, command: str, parameters: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-@contextlib.contextmanager
 def _task_environment(invocation: Invocation):
     """Secrets and loop indices as env vars and output captured (file descriptors included),
     restored afterwards."""
     variables = {**invocation.environment, **invocation.secrets}
+    if not variables:  # most steps: the capture alone
+        return capture_fds(invocation.output)
+    return _with_variables(variables, invocation)
+
+
+@contextlib.contextmanager
+def _with_variables(variables: dict[str, str], invocation: Invocation):
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)
     try:
