@@ -1,6 +1,7 @@
 """The fork pool that runs map and parallel branches (stepline.executors.fork_pool): real forked
 processes, real signals; and what a user of the CLI sees when a worker dies or Ctrl-C stops a map."""
 
+import gc
 import json
 import os
 import signal
@@ -50,6 +51,17 @@ def test_outcomes_come_back_in_item_order_from_other_processes():
     assert os.getpid() not in pids and 1 < len(pids) <= 3
     fork_pool._reap(wait=True)
     assert fork_pool._ENDING == []
+
+
+def test_what_the_parent_froze_stays_frozen():
+    # the CLI freezes what start-up built (stepline.cli.collector); a map must not thaw it
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert run_forked(4, 2, lambda item: gc.get_freeze_count() >= frozen, _no_lost) == [True] * 4
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_a_worker_killed_while_running_an_item_loses_only_that_item(tmp_path):
