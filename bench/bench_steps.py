@@ -1,9 +1,11 @@
 """Per-step overhead: a chain of N no-op python steps and N `true` shell steps, through the CLI,
-on the default persistent store (chunked-fs). Also `stepline --help` and `import stepline`, and the
-floor measured in the same run: one small atomic write + rename in the bench's workspace (where the
-run log lives); each per-step cost is also printed as that many writes' worth ("47 w").
+on the default persistent store (chunked-fs), best of ``--repeat`` runs. Also `stepline --help` and
+`import stepline`, and two floors measured in the same run: one small atomic write + rename in the
+bench's workspace (where the run log lives), each per-step cost also printed as that many writes'
+worth ("47 w"); and starting `bash -c true` from Python, the shell step also printed as that floor
+plus what Stepline adds ("floor + 0.4 ms").
 
-    uv run python bench/bench_steps.py [N ...]
+    uv run python bench/bench_steps.py [--repeat K] [N ...]
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import subprocess
 import sys
 import time
 
-from common import STEPLINE, atomic_write_seconds, run_cli, startup_seconds, workspace, writes_worth
+from common import (
+    STEPLINE,
+    atomic_write_seconds,
+    bash_spawn_seconds,
+    run_cli,
+    startup_seconds,
+    workspace,
+    writes_worth,
+)
 
 
 def chain(kind: str, n: int) -> str:
@@ -35,24 +45,34 @@ def timed(args: list[str], repeat: int = 5) -> float:
     return best
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], repeat: int = 3) -> None:
     folder = workspace()
     base = startup_seconds(folder)
     print(f"stepline --help        {timed([STEPLINE, '--help']) * 1000:7.0f} ms")
     print(f"import stepline        {timed([sys.executable, '-c', 'import stepline']) * 1000:7.0f} ms")
     print(f"execute (1 stub step)  {base * 1000:7.0f} ms  (fixed cost per run)")
-    write = atomic_write_seconds(folder)
-    print(f"floor: 1 atomic write  {write * 1e6:7.1f} µs  (1 KiB, O_EXCL temp file + os.replace, best of 5 x 200;"
-          " measured again after every run, the writes column uses the best so far)")
-    print(f"{'steps':>6} {'kind':>7} {'total s':>8} {'per step ms':>12} {'writes':>7}")
+    write, bash = atomic_write_seconds(folder), bash_spawn_seconds()
+    print(f"floor: 1 atomic write  {write * 1e6:7.1f} µs  (1 KiB, O_EXCL temp file + os.replace, best of 5 x 200)")
+    print(f"floor: spawn bash      {bash * 1000:7.2f} ms  (bash -c true by posix_spawn + waitpid, best of 5 x 100)")
+    print(f"(both floors are measured again after every run; the columns use the best so far; each run is the"
+          f" best of {repeat})")
+    print(f"{'steps':>6} {'kind':>7} {'total s':>8} {'per step ms':>12} {'writes':>7}  above the bash floor")
     for n in sizes:
         for kind in ("python", "shell"):
             (folder / f"{kind}{n}.yaml").write_text(chain(kind, n))
-            total, _ = run_cli(folder, "execute", f"{kind}{n}.yaml")
+            total = min(run_cli(folder, "execute", f"{kind}{n}.yaml")[0] for _ in range(repeat))
             write = min(write, atomic_write_seconds(folder))
             per_step = (total - base) / n
-            print(f"{n:>6} {kind:>7} {total:>8.2f} {per_step * 1000:>12.2f} {writes_worth(per_step, write):>7}")
+            line = f"{n:>6} {kind:>7} {total:>8.2f} {per_step * 1000:>12.2f} {writes_worth(per_step, write):>7}"
+            if kind == "shell":
+                bash = min(bash, bash_spawn_seconds())
+                line += f"  floor {bash * 1000:.2f} + {(per_step - bash) * 1000:.2f} ms"
+            print(line)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000])
+    args = sys.argv[1:]
+    k = 3
+    if args[:1] == ["--repeat"]:
+        k, args = int(args[1]), args[2:]
+    main([int(a) for a in args] or [10, 100, 1000], repeat=k)

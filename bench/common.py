@@ -85,6 +85,28 @@ def atomic_write_seconds(folder: Path, writes: int = 200, batches: int = 5) -> f
     return best
 
 
+def bash_spawn_seconds(spawns: int = 100, batches: int = 5) -> float:
+    """The floor of a shell step's cost: seconds to start ``bash -c true`` and wait for it, the cheapest
+    way Python can (``os.posix_spawn`` and ``waitpid``, with this process's environment, no pipes);
+    best of ``batches`` batches of ``spawns``. Elsewhere than Linux, ``subprocess.run``."""
+    bash = shutil.which("bash") or "bash"
+    env = dict(os.environ)
+
+    def spawn() -> None:
+        if sys.platform.startswith("linux"):
+            os.waitpid(os.posix_spawn(bash, ["bash", "-c", "true"], env), 0)
+        else:
+            subprocess.run([bash, "-c", "true"], env=env, check=True)
+
+    best = float("inf")
+    for _ in range(batches):
+        start = time.perf_counter()
+        for _ in range(spawns):
+            spawn()
+        best = min(best, (time.perf_counter() - start) / spawns)
+    return best
+
+
 def writes_worth(seconds: float, write: float) -> str:
     """A cost as a number of atomic writes (``seconds / write``), e.g. ``"47 w"``."""
     return f"{seconds / write:.0f} w" if write > 0 else "? w"
