@@ -57,7 +57,7 @@ def run_forked(count: int, workers: int, run_one: Callable[[int], Any],
     whose worker died while running it, and gives its outcome. An exception ``run_one`` raises is
     raised here, once the workers are stopped."""
     _reap()
-    return _Pool(count, workers, run_one, lost).run()
+    return _Pool(count, workers, run_one, lost).run() if count else []
 
 
 def _reap(wait: bool = False) -> None:
