@@ -1,6 +1,8 @@
 """The fork pool that runs map and parallel branches (stepline.executors.fork_pool): real forked
-processes, real signals; and what a user of the CLI sees when a worker dies or Ctrl-C stops a map."""
+processes, real signals; and what a user of the CLI sees when a worker dies (stop signals, Ctrl-C
+included: test_composites.py)."""
 
+import gc
 import json
 import os
 import signal
@@ -50,6 +52,17 @@ def test_outcomes_come_back_in_item_order_from_other_processes():
     assert os.getpid() not in pids and 1 < len(pids) <= 3
     fork_pool._reap(wait=True)
     assert fork_pool._ENDING == []
+
+
+def test_what_the_parent_froze_stays_frozen():
+    # the CLI freezes what start-up built (stepline.cli.collector); a map must not thaw it
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert run_forked(4, 2, lambda item: gc.get_freeze_count() >= frozen, _no_lost) == [True] * 4
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_a_worker_killed_while_running_an_item_loses_only_that_item(tmp_path):
@@ -166,41 +179,3 @@ def test_a_map_item_that_kills_its_worker_fails_its_branch_and_the_others_run(wr
     assert branches["fan.2"]["status"] == "FAIL" and "SIGKILL" in branches["fan.2"]["message"]
     assert {name for name, b in branches.items() if b["status"] == "SUCCESS"} == {
         f"fan.{i}" for i in range(8) if i != 2}
-
-
-def test_ctrl_c_during_a_map_stops_its_workers_and_their_tasks(write, workdir):
-    write("pipeline.yaml", """
-        dag:
-          start_at: fan
-          steps:
-            fan:
-              type: map
-              iterate_on: xs
-              iterate_as: x
-              branch: {start_at: s, steps: {s: {type: task, command_type: shell, command: 'echo $$ >> pids; sleep 60'}}}
-    """)
-    write("params.yaml", "xs: [1, 2, 3]\n")
-    write("config.yaml", "executor: {type: local, config: {max_workers: 3}}\n")
-    proc = subprocess.Popen([STEPLINE, "execute", "pipeline.yaml", "-p", "params.yaml", "-c", "config.yaml",
-                             "--run-id", "ctrl-c"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    pids = workdir / "pids"
-    try:
-        assert _wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err  # quietly, as click ends a command on Ctrl-C
-    assert b"Traceback" not in err
-    tasks = [int(p) for p in pids.read_text().split()]
-    assert _wait_until(lambda: not any(_alive(p) for p in tasks), 10), "tasks survived Ctrl-C"
-    shown = subprocess.run([STEPLINE, "runs", "show", "ctrl-c", "--json"], cwd=workdir, capture_output=True, text=True,
-                           check=True)
-    run_log = json.loads(shown.stdout)
-    assert (run_log["status"], run_log["message"]) == ("FAIL", "interrupted")
-    fan = run_log["steps"]["fan"]
-    assert (fan["status"], fan["message"]) == ("FAIL", "interrupted")
-    inner = [b["steps"][f"{name}.s"] for name, b in fan["branches"].items() if f"{name}.s" in b["steps"]]
-    assert len(inner) == 3 and all((s["status"], s["message"]) == ("FAIL", "interrupted") for s in inner)

@@ -57,7 +57,7 @@ def run_forked(count: int, workers: int, run_one: Callable[[int], Any],
     whose worker died while running it, and gives its outcome. An exception ``run_one`` raises is
     raised here, once the workers are stopped."""
     _reap()
-    return _Pool(count, workers, run_one, lost).run()
+    return _Pool(count, workers, run_one, lost).run() if count else []
 
 
 def _reap(wait: bool = False) -> None:
@@ -78,14 +78,13 @@ atexit.register(_reap, True)
 
 
 class _Worker:
-    __slots__ = ("buffer", "chunk", "done", "lifeline", "pid", "pidfd", "results", "slot", "tasks")
+    __slots__ = ("buffer", "chunk", "lifeline", "pid", "pidfd", "results", "slot", "tasks")
 
     def __init__(self, pid: int, tasks: int, results: int, lifeline: int, slot: int) -> None:
         self.pid, self.tasks, self.results, self.lifeline, self.slot = pid, tasks, results, lifeline, slot
         self.pidfd = _pidfd(pid)
         self.buffer = bytearray()
         self.chunk: deque[int] = deque()  # items sent to it, not yet reported, in order
-        self.done = False  # it ended and its results are read
 
     def fds(self) -> list[int]:
         return [fd for fd in (self.tasks, self.results, self.lifeline, self.pidfd) if fd is not None and fd >= 0]
@@ -138,23 +137,18 @@ class _Pool:
         result_r, result_w = os.pipe()
         life_r, life_w = os.pipe()
         inherited = [fd for w in self.workers.values() for fd in w.fds()] + [fd for _, fd in _ENDING]
-        frozen, pid = gc.isenabled(), -1
-        if frozen:  # the worker's collections skip what it inherits (fewer pages copied on write)
-            gc.disable()
-            gc.freeze()
         try:
             pid = os.fork()
-        finally:
-            if frozen and pid != 0:
-                gc.unfreeze()
-                gc.enable()
+        except OSError:
+            for fd in (task_r, task_w, result_r, result_w, life_r, life_w):
+                os.close(fd)
+            raise
         if pid == 0:  # the worker: never returns into the code that called the pool
             try:
+                gc.freeze()  # its collections skip what it inherits: they would copy every page of it
                 for fd in (task_w, result_r, life_w, *inherited):
                     with contextlib.suppress(OSError):
                         os.close(fd)
-                if frozen:
-                    gc.enable()
                 _work(self.parent, life_r, task_r, result_w, self.slots, slot * _SLOT.size, self.run_one)
             finally:
                 os._exit(70)
@@ -188,7 +182,7 @@ class _Pool:
             _close(fd)
         worker.tasks = worker.results = worker.lifeline = -1
         worker.pidfd = None
-        worker.done = self.changed = True
+        self.changed = True
         self.free_slots.append(worker.slot)
 
     def _stop(self, signum: int | None) -> None:
