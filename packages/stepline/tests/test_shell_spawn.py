@@ -107,3 +107,18 @@ def test_no_bash_on_the_path_fails_the_step(write, spawn):
     expected = "bash is not on the PATH (/nonexistent-stepline-bin)" if spawn == "posix_spawn" else \
         "bash could not start: [Errno 2] No such file or directory"
     assert log.steps["a"].message.startswith(expected)
+
+
+def test_a_posix_spawn_without_sessions_falls_back_to_popen(write, monkeypatch):
+    if not shell._SPAWN:
+        pytest.skip("posix_spawn path only")
+    monkeypatch.setattr(shell, "_SPAWN", True)  # put back after the test
+
+    def no_setsid(*args, **kwargs):
+        raise NotImplementedError("setsid is not supported")  # what an old C library gives
+
+    monkeypatch.setattr(shell.os, "posix_spawn", no_setsid)
+    log = run(write, 'read -r session < /proc/self/stat; set -- ${session##*) }; test "$4" = "$$" && echo "still ran"')
+    assert log.status == Status.SUCCESS
+    assert "still ran" in log_text(log)
+    assert shell._SPAWN is False

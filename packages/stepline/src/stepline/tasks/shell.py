@@ -123,6 +123,9 @@ def _spawn(script: str, own: dict[str, str], invocation: Invocation) -> int:
         if isinstance(exc, OSError):  # bash gone since it was found, or the environment too large (E2BIG)
             _BASH.pop(path, None)
             raise TaskFailed(f"bash could not start: {exc}") from None
+        if isinstance(exc, NotImplementedError):  # a C library without POSIX_SPAWN_SETSID (glibc < 2.26)
+            _use_popen()
+            return _popen(script, env, invocation)
         raise
     finally:
         os.close(write_end)
@@ -150,6 +153,12 @@ _SPAWN = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
 _DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name))
 #: bash's file by PATH value, looked up once (as exec would look it up).
 _BASH: dict[bytes, str] = {}
+
+
+def _use_popen() -> None:
+    """From now on, Popen: this C library's posix_spawn cannot start a session."""
+    global _SPAWN
+    _SPAWN = False
 
 
 def _environment(own: dict[str, str]) -> dict[bytes, bytes]:
