@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stepline.errors import StepLineError
+from stepline.pipeline.uv_spec import effective_spec
 from stepline.tasks.base import Invocation, Pickled, TaskFailed, TaskType
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ GRACE_SECONDS = 30.0
 
 def environment_for(node: TaskNode) -> Environment | None:
     """The built environment of a task step, or None for a step that runs in Stepline's process."""
-    from stepline.pipeline.uv_spec import effective_spec
-
     spec, source = effective_spec(node)
     if spec is None:
         return None

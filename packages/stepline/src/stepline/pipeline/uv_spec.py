@@ -3,8 +3,11 @@ module of a python task. Pure functions and a pydantic model; nothing here runs 
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stepline.pipeline.defaults import empty_list
+from stepline.pipeline.functions import split_reference
 
 if TYPE_CHECKING:
     from stepline.pipeline.nodes import TaskNode
@@ -79,13 +83,6 @@ def inline_metadata(source: str) -> dict[str, Any] | None:
 def module_file(command: str) -> Path | None:
     """The source file of a python task's module, found without importing it (its imports may need
     packages only its environment has); None when it cannot be found that way."""
-    import importlib.machinery
-    import importlib.util
-    import os
-    import sys
-
-    from stepline.pipeline.functions import split_reference
-
     module, _ = split_reference(command)
     if module in sys.modules:
         found = getattr(sys.modules[module], "__file__", None)

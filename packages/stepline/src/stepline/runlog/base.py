@@ -11,6 +11,7 @@ recorded before then show under it as PROCESSING.
 from __future__ import annotations
 
 import abc
+import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
@@ -225,14 +226,10 @@ def _params_text(parameters: dict[str, Parameter]) -> str:
 
 
 def _json_str(value: str) -> str:
-    import json
-
     return json.dumps(value)
 
 
 def _params_from_text(text: str) -> dict[str, Parameter]:
-    import json
-
     return {k: Parameter.model_validate(v) for k, v in json.loads(text).items()}
 
 
