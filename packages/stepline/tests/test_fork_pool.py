@@ -101,19 +101,29 @@ def test_workers_that_die_before_starting_anything_give_the_items_up(monkeypatch
     assert all("no worker could start it" in r and "exited with code 5" in r for r in lost.values())
 
 
-def test_an_error_in_an_item_is_raised_here_once_the_workers_are_stopped(tmp_path):
+def test_an_error_in_an_item_is_raised_here_once_the_workers_are_stopped(tmp_path, monkeypatch):
     def run_one(item):
         if item == 1:
             raise ValueError("item one is bad")
         time.sleep(30)  # the other workers are stopped, not waited for
 
-    fork_pool._reap(wait=True)
+    forked, fork = [], os.fork
+
+    def recorded_fork():
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded_fork)
     started = time.monotonic()
     with pytest.raises(ValueError, match="item one is bad"):
         run_forked(3, 3, run_one, _no_lost)
     assert time.monotonic() - started < 20
-    with pytest.raises(ChildProcessError):  # every worker was waited for: no child is left
-        os.waitpid(-1, os.WNOHANG)
+    assert len(forked) == 3
+    for pid in forked:  # every worker was waited for (not another test's children: only the pool's)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_workers_get_sigterm_when_their_parent_is_killed(tmp_path):
