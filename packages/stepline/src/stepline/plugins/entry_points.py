@@ -15,11 +15,11 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from stepline.plugins import PROJECT
+from stepline.runlog.files import atomic_write_text
 
 #: Bump when the file's layout changes.
 FORMAT = 2
@@ -119,15 +119,9 @@ def _read_or_scan(state: list[list]) -> Scan:
                        "entry_points": [[e.name, e.value, e.distribution, e.version] for e in found.entry_points]})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    except OSError:
-        return found
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        atomic_write_text(path, text)
+    except OSError:  # a cache that cannot be written is simply not used
+        pass
     return found
 
 
