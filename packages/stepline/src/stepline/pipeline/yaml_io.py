@@ -18,6 +18,7 @@ Anchors, aliases and merge keys (``<<: *defaults``) work as in any YAML file wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ def parse_yaml(text: str, *, error: type[StepLineError] = PipelineDefinitionErro
         node = loader.get_single_node()
         if node is None:
             return None
-        check_nodes(node)
+        if check_nodes(node):
+            try:
+                return _plain_document(node, loader)
+            except _NotPlain:
+                pass
         return loader.construct_document(node)
     except _BadNode as exc:
         raise error(f"invalid YAML: {_where(exc.mark)}{exc.problem}", file=file,
@@ -124,12 +129,13 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:200]
 
 
-def check_nodes(root: Any) -> None:
-    """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion)."""
+def check_nodes(root: Any) -> bool:
+    """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion).
+    Returns whether the document is a plain tree (no alias: every node met once)."""
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     if _plain_tree(root, MappingNode, ScalarNode, SequenceNode):
-        return
+        return True
     distinct = 0
     sizes: dict[int, int] = {}  # expanded size of each finished node
     depths: dict[int, int] = {}
@@ -167,6 +173,43 @@ def check_nodes(root: Any) -> None:
         elif not isinstance(node, SequenceNode):  # pragma: no cover - the composer makes only these three
             raise _BadNode(node, f"unexpected node {type(node).__name__}")
         stack.extend((child, False) for child in _children(node))
+    return False
+
+
+class _NotPlain(Exception):
+    """The document needs PyYAML's own constructor (a merge key, a tagged collection)."""
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _plain_document(root: Any, loader: Any) -> Any:
+    """The value of a plain tree (checked by :func:`check_nodes`: no alias, string keys, not too
+    deep), built as PyYAML's safe constructor builds it: dicts, lists, strings as they are, and each
+    other scalar (numbers, booleans, null, timestamps) by the loader's own constructor for its tag.
+    PyYAML's constructor spends several calls and a generator on every node: building the rest here
+    takes about a third of the time of loading a large pipeline. Raises :class:`_NotPlain` for what
+    only that constructor does (merge keys, tagged collections such as ``!!set`` or ``!!omap``)."""
+    built = _build_plain(root, loader.construct_object)
+    if loader.state_generators:  # a collection tag on a scalar (``!!map abc``): its constructor's to refuse
+        raise _NotPlain
+    return built
+
+
+def _build_plain(node: Any, construct: Callable[[Any], Any]) -> Any:
+    kind, tag = node.id, node.tag
+    if kind == "scalar":
+        return node.value if tag == _STR else construct(node)  # numbers, null, ...: PyYAML's own
+    if kind == "mapping" and tag == _MAP:
+        built = {}
+        for key, child in node.value:
+            if key.tag != _STR:  # a merge key; any other key tag was refused by check_nodes
+                raise _NotPlain
+            built[key.value] = _build_plain(child, construct)
+        return built
+    if kind == "sequence" and tag == _SEQ:
+        return [_build_plain(child, construct) for child in node.value]
+    raise _NotPlain
 
 
 def _plain_tree(root: Any, mapping: type, scalar: type, sequence: type) -> bool:
