@@ -160,11 +160,31 @@ def test_a_reducer_too_long_is_refused():
     "- a\n- - b\n  - c\n- {}\n",
     "just a string\n",
 ])
-def test_a_document_reads_as_pyyaml_reads_it(tmp_path, text):
-    """Plain documents are built without PyYAML's constructor: the values must be the same, types included."""
+@pytest.mark.parametrize("padded", [False, True])
+def test_a_document_reads_as_pyyaml_reads_it(tmp_path, text, padded):
+    """Plain documents are built without PyYAML's constructor, and large ones (``padded``: more nesting
+    characters than the C composer is trusted with) composed by Stepline's own loop: the values must be
+    the same, types included."""
     import yaml
 
+    if padded:
+        text = ("pad: [" + ", ".join("{a: [1]}" for _ in range(400)) + "]\n" if not text.startswith(("-", "just"))
+                else "# " + "{" * 2000 + "\n") + text
     assert repr(load(tmp_path, text)) == repr(yaml.load(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text", ["a: *nope\n", "a: &x 1\nb: &x 2\n", "a: 1\n---\nb: 2\n"])
+def test_a_large_document_is_refused_as_pyyaml_refuses_it(tmp_path, text):
+    """Stepline's own composer (large documents) finds what PyYAML's does, at the same line and column."""
+    import yaml
+
+    padding = "pad: [" + ", ".join("{a: [1]}" for _ in range(400)) + "]\n"
+    with pytest.raises(yaml.MarkedYAMLError) as pyyaml:
+        yaml.load(padding + text, Loader=yaml.SafeLoader)
+    mark = pyyaml.value.problem_mark
+    with pytest.raises(PipelineDefinitionError) as ours:
+        load(tmp_path, padding + text)
+    assert f"invalid YAML: line {mark.line + 1}, column {mark.column + 1}: {pyyaml.value.problem}" in str(ours.value)
 
 
 @pytest.mark.parametrize("text", ["x: !!map abc\n", "x: !!seq abc\n", "x: !!set abc\n", "x: !!str {a: 1}\n",
