@@ -89,6 +89,8 @@ def parsed(output: bytes) -> dict[bytes, bytes]:
 
 @pytest.mark.parametrize("extra", [
     {}, {b"SHLVL": b"3"}, {b"SHLVL": b"abc"}, {b"SHLVL": b"-5"}, {b"SHLVL": b" 7"}, {b"SHLVL": b"1_0"},
+    {b"SHLVL": b"7\n"}, {b"SHLVL": b"\n7"}, {b"SHLVL": b"+7\t"}, {b"SHLVL": b""}, {b"A-B": b"1", b"x.y": b"2"},
+    {b"PWD": b"/tmp/../tmp"},
     {b"PWD": b"/nonexistent"}, {b"PWD": b"relative"}, {b"OLDPWD": b"/"}, {b"OLDPWD": b"/nonexistent"},
     {b"_": b"/previous/program"},
 ], ids=repr)

@@ -2,8 +2,11 @@
 elsewhere): what the command inherits and what it does not, its own session, the timeout, a bash that
 cannot start, and a command of plain words started without bash."""
 
+import json
 import os
+import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -240,3 +243,42 @@ def test_returns_still_run_in_bash(write, spawn, started):
     assert log.status == Status.FAIL  # the trailer ran (in bash) and found no x
     assert "'returns' names 'x'" in log.steps["a"].message
     assert started == ["bash"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_run_stops_a_plain_program(write, workdir, signum):
+    # the step waits in a plain read of the program's output: the signal must still end the run,
+    # kill the program's session and record the step as interrupted
+    write("pipeline.yaml", "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'sleep 60'}}}\n")
+    stepline = os.path.join(os.path.dirname(sys.executable), "stepline")
+    proc = subprocess.Popen([stepline, "execute", "pipeline.yaml", "--run-id", "stopped"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    deadline = time.monotonic() + 20
+    sleeper = None
+    while sleeper is None and time.monotonic() < deadline:
+        for pid in open(children).read().split():
+            if open(f"/proc/{pid}/comm").read().strip() == "sleep":
+                sleeper = int(pid)
+        time.sleep(0.02)
+    assert sleeper is not None, "the step's program did not start"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 128 + signum
+    assert b"Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(sleeper)
+    shown = subprocess.run([stepline, "runs", "show", "stopped", "--json"], cwd=workdir, capture_output=True,
+                           text=True, check=True)
+    step = json.loads(shown.stdout)["steps"]["a"]
+    assert (step["status"], step["message"]) == ("FAIL", "interrupted")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

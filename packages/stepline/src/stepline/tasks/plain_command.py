@@ -37,7 +37,7 @@ _BASH_WORDS = frozenset({
 #: shadow the program), options, POSIX mode (which also changes coreutils' ``echo``).
 _BASH_SETTINGS = (b"BASH_ENV", b"SHELLOPTS", b"BASHOPTS", b"POSIXLY_CORRECT")
 _FUNCTION_PREFIX = b"BASH_FUNC_"
-_SHLVL = re.compile(rb"[ \t\n]*[+-]?[0-9]+[ \t\n]*")
+_SHLVL = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+[ \t]*")  # as bash reads a number: strtoimax, then blanks
 
 
 def plain_words(command: str) -> list[str] | None:

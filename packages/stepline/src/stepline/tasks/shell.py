@@ -292,9 +292,10 @@ def _read_output(fd: int, output: Any, deadline: float | None) -> None:
     holding the pipe has closed it; TimeoutExpired past ``deadline``."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not select.select([fd], [], [], wait)[0]:
-            raise subprocess.TimeoutExpired("bash", wait or 0)
+        if deadline is not None:  # without one, the read itself waits
+            wait = max(0.0, deadline - time.monotonic())
+            if not select.select([fd], [], [], wait)[0]:
+                raise subprocess.TimeoutExpired("bash", wait)
         chunk = os.read(fd, 65536)
         if not chunk:
             output.write(decoder.decode(b"", final=True))
