@@ -2,12 +2,14 @@
 elsewhere): what the command inherits and what it does not, its own session, the timeout, a bash that
 cannot start, and a command of plain words started without bash."""
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from stepline.run.execute import execute
@@ -257,9 +259,10 @@ def test_stopping_the_run_stops_a_plain_program(write, workdir, signum):
     deadline = time.monotonic() + 20
     sleeper = None
     while sleeper is None and time.monotonic() < deadline:
-        for pid in open(children).read().split():
-            if open(f"/proc/{pid}/comm").read().strip() == "sleep":
-                sleeper = int(pid)
+        for pid in Path(children).read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # a child that has just ended
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "sleep":
+                    sleeper = int(pid)
         time.sleep(0.02)
     assert sleeper is not None, "the step's program did not start"
     proc.send_signal(signum)
