@@ -8,7 +8,8 @@ are installed with ``uv pip`` into a fresh venv of their own holding the core pa
 from uv's cache when it can). Each figure is then measured on both sides in turn, A B A B (``--rounds``
 times, more for the short ones), in the same minute, and the best of each side is kept:
 
-* a chain of no-op python steps (N = 200 and 2,000) and of shell ``true`` steps (N = 200), per step;
+* a chain of no-op python steps (N = 200 and 2,000), of shell ``true`` steps (a plain command, started
+  without bash) and of shell ``:`` steps (run in bash) (N = 200), per step;
 * a map of no-op python items (100 and 1,000 items; with ``--large`` 10,000 too), per item, and peak RSS;
 * ``stepline execute`` of a one-step pipeline and ``stepline --help``, wall time;
 * then, with the Argo and Step Functions renderers added to both venvs: loading, checking and
@@ -248,7 +249,7 @@ def stepline_side(label: str, commit: str | None, tmp: Path) -> Side:
     tree = _sources(commit, tmp / label / "src")
     python = _venv(tmp / label / "venv", [str(tree / CORE)])
     folder = _workspace(tmp / label / "work")
-    for n, kind in ((200, "python"), (2000, "python"), (200, "shell")):
+    for n, kind in ((200, "python"), (2000, "python"), (200, "shell"), (200, "bash")):
         (folder / f"{kind}{n}.yaml").write_text(chain(kind, n))
     (folder / "one.yaml").write_text("dag: {start_at: a, steps: {a: {type: stub}}}\n")
     (folder / "map.yaml").write_text(MAP)
@@ -337,6 +338,7 @@ FIGURES = (
     Figure("py2000", "python no-op step, N=2,000", ("execute", "python2000.yaml"), 2000, "ms/step",
            "<= 0.3, ~18 w"),
     Figure("sh200", "shell `true` step, N=200", ("execute", "shell200.yaml"), 200, "ms/step", "<= 2"),
+    Figure("bash200", "shell `:` step (in bash), N=200", ("execute", "bash200.yaml"), 200, "ms/step"),
     Figure("map100", "map item, 100 items", ("execute", "map.yaml", "-p", "items100.yaml"), 100, "ms/item",
            "<= 0.5", 2),
     Figure("map1000", "map item, 1,000 items", ("execute", "map.yaml", "-p", "items1000.yaml"), 1000, "ms/item",

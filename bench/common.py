@@ -85,18 +85,18 @@ def atomic_write_seconds(folder: Path, writes: int = 200, batches: int = 5) -> f
     return best
 
 
-def bash_spawn_seconds(spawns: int = 100, batches: int = 5) -> float:
-    """The floor of a shell step's cost: seconds to start ``bash -c true`` and wait for it, the cheapest
-    way Python can (``os.posix_spawn`` and ``waitpid``, with this process's environment, no pipes);
-    best of ``batches`` batches of ``spawns``. Elsewhere than Linux, ``subprocess.run``."""
-    bash = shutil.which("bash") or "bash"
+def spawn_seconds(argv: tuple[str, ...] = ("bash", "-c", "true"), spawns: int = 100, batches: int = 5) -> float:
+    """The floor of a shell step's cost: seconds to start ``argv`` (found on PATH) and wait for it, the
+    cheapest way Python can (``os.posix_spawn`` and ``waitpid``, with this process's environment, no
+    pipes); best of ``batches`` batches of ``spawns``. Elsewhere than Linux, ``subprocess.run``."""
+    program = shutil.which(argv[0]) or argv[0]
     env = dict(os.environ)
 
     def spawn() -> None:
         if sys.platform.startswith("linux"):
-            os.waitpid(os.posix_spawn(bash, ["bash", "-c", "true"], env), 0)
+            os.waitpid(os.posix_spawn(program, list(argv), env), 0)
         else:
-            subprocess.run([bash, "-c", "true"], env=env, check=True)
+            subprocess.run([program, *argv[1:]], env=env, check=True)
 
     best = float("inf")
     for _ in range(batches):

@@ -1,8 +1,15 @@
-"""How a shell step's bash is started, on both paths (posix_spawn on Linux, Popen elsewhere): what the
-command inherits and what it does not, its own session, the timeout, and a bash that cannot start."""
+"""How a shell step's bash (or plain program) is started, on both paths (posix_spawn on Linux, Popen
+elsewhere): what the command inherits and what it does not, its own session, the timeout, a bash that
+cannot start, and a command of plain words started without bash."""
 
+import contextlib
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from stepline.run.execute import execute
@@ -122,3 +129,159 @@ def test_a_posix_spawn_without_sessions_falls_back_to_popen(write, monkeypatch):
     assert log.status == Status.SUCCESS
     assert "still ran" in log_text(log)
     assert shell._SPAWN is False
+
+
+# A command of plain words is started without bash (stepline.tasks.plain_command), on both ways
+
+@pytest.fixture
+def started(monkeypatch):
+    """The files started for each step: the program, or bash."""
+    files = []
+    real_spawn, real_popen = os.posix_spawn, subprocess.Popen
+
+    def posix_spawn(path, argv, env, **options):
+        files.append(os.path.basename(path))
+        return real_spawn(path, argv, env, **options)
+
+    def popen(argv, *args, executable=None, **options):
+        files.append(os.path.basename(executable or argv[0]))
+        return real_popen(argv, *args, executable=executable, **options)
+
+    monkeypatch.setattr(os, "posix_spawn", posix_spawn)
+    monkeypatch.setattr(shell.subprocess, "Popen", popen)
+    return files
+
+
+def test_a_plain_command_is_started_without_bash(write, spawn, started):
+    log = run(write, "echo hello    world")
+    assert log.status == Status.SUCCESS
+    assert log_text(log) == "hello world\n"
+    assert started == ["echo"]
+
+
+def test_a_line_with_shell_syntax_runs_in_bash(write, spawn, started):
+    log = run(write, "echo hello; echo world")
+    assert log.status == Status.SUCCESS
+    assert log_text(log) == "hello\nworld\n"
+    assert started == ["bash"]
+
+
+def test_a_failing_plain_command_fails_the_step_with_its_code(write, spawn, started):
+    log = run(write, "false")
+    assert log.status == Status.FAIL
+    assert "exited with code 1" in log.steps["a"].message
+    assert started == ["false"]
+
+
+def test_a_script_without_a_hash_bang_line_is_run_by_bash(write, spawn, started, workdir):
+    job = workdir / "job"
+    job.write_text("echo from the script ${BASH_VERSION:+in bash}\n")
+    job.chmod(0o755)
+    log = run(write, "./job")
+    assert log.status == Status.SUCCESS
+    assert log_text(log) == "from the script in bash\n"
+    assert started == ["job", "bash"]
+
+
+def test_a_command_not_found_is_reported_by_bash(write, spawn, started):
+    log = run(write, "no-such-program-here --flag")
+    assert log.status == Status.FAIL
+    assert "exited with code 127" in log.steps["a"].message
+    assert "no-such-program-here: command not found" in log_text(log)
+    assert started == ["bash"]
+
+
+def test_an_exported_function_still_shadows_the_program(write, spawn, started, monkeypatch):
+    monkeypatch.setenv("BASH_FUNC_true%%", "() { echo shadowed; }")
+    log = run(write, "true")
+    assert log_text(log) == "shadowed\n"
+    assert started == ["bash"]
+
+
+def test_parameters_and_secrets_reach_the_program(write, spawn, started):
+    log = run(write, "env", params="count: 3\nname: über\n")
+    assert log.status == Status.SUCCESS
+    lines = log_text(log).splitlines()
+    assert "count=3" in lines and "name=über" in lines and "STEPLINE_RETURNS=/dev/null" in lines
+    assert started == ["env"]
+
+
+def test_a_plain_program_leads_its_own_session_with_empty_stdin_and_default_sigpipe(write, spawn, started):
+    log = run(write, "cat /proc/self/stat /proc/self/status -")
+    assert log.status == Status.SUCCESS
+    stat, _, status = log_text(log).partition("\n")
+    fields = stat.rsplit(")", 1)[1].split()
+    assert fields[3] == stat.split()[0]  # session id == its own pid
+    ignored = int(next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (13 - 1))  # SIGPIPE at its default, not Python's "ignore"
+    assert started == ["cat"]
+
+
+def test_a_plain_program_does_not_inherit_descriptors(write, spawn, started):
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, True)
+    try:
+        log = run(write, "ls /proc/self/fd")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert log.status == Status.SUCCESS
+    assert str(write_end) not in log_text(log).split()
+    assert started == ["ls"]
+
+
+def test_timeout_kills_a_plain_program(write, spawn, started):
+    began = time.monotonic()
+    log = run(write, "sleep 30", timeout_seconds=0.5)
+    assert time.monotonic() - began < 10
+    assert "timed out after 0.5 s" in log.steps["a"].message
+    assert started == ["sleep"]
+
+
+def test_returns_still_run_in_bash(write, spawn, started):
+    write("pipeline.yaml", "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'true', "
+                           "returns: [x]}}}\n")
+    log = execute("pipeline.yaml", None, None, quiet=True)
+    assert log.status == Status.FAIL  # the trailer ran (in bash) and found no x
+    assert "'returns' names 'x'" in log.steps["a"].message
+    assert started == ["bash"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_run_stops_a_plain_program(write, workdir, signum):
+    # the step waits in a plain read of the program's output: the signal must still end the run,
+    # kill the program's session and record the step as interrupted
+    write("pipeline.yaml", "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'sleep 60'}}}\n")
+    stepline = os.path.join(os.path.dirname(sys.executable), "stepline")
+    proc = subprocess.Popen([stepline, "execute", "pipeline.yaml", "--run-id", "stopped"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    deadline = time.monotonic() + 20
+    sleeper = None
+    while sleeper is None and time.monotonic() < deadline:
+        for pid in Path(children).read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # a child that has just ended
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "sleep":
+                    sleeper = int(pid)
+        time.sleep(0.02)
+    assert sleeper is not None, "the step's program did not start"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 128 + signum
+    assert b"Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(sleeper)
+    shown = subprocess.run([stepline, "runs", "show", "stopped", "--json"], cwd=workdir, capture_output=True,
+                           text=True, check=True)
+    step = json.loads(shown.stdout)["steps"]["a"]
+    assert (step["status"], step["message"]) == ("FAIL", "interrupted")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

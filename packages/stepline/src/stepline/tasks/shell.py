@@ -1,4 +1,5 @@
-"""Shell tasks: ``command`` runs in bash with the caller's environment plus parameters and secrets.
+"""Shell tasks: ``command`` runs in bash with the caller's environment plus parameters and secrets
+(a command of plain words is started as bash would start it, without bash: ``plain_command``).
 
 Returns are read after the command from the variables it exported, written by a trailer into a
 private file (never printed or logged; only the names in ``returns`` are kept), or from
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 
 from stepline.params import decode
 from stepline.tasks.base import Invocation, TaskFailed, TaskType
+from stepline.tasks.plain_command import start_directly
 
 _NAME_OK = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -101,31 +103,41 @@ class ShellTaskType(TaskType):
 
 
 def _spawn(script: str, own: dict[str, str], invocation: Invocation) -> int:
-    """Run ``script`` in bash, in a session of its own, with this process's environment plus ``own``,
-    stdin from the null device and stdout and stderr into one pipe read into the sink; the exit code
-    (negative: the signal that ended it). Past the timeout, or when interrupted, the whole session is
-    killed."""
+    """Run ``script`` in bash (or, when it is one plain command, that command as bash would start it:
+    :mod:`stepline.tasks.plain_command`), in a session of its own, with this process's environment
+    plus ``own``, stdin from the null device and stdout and stderr into one pipe read into the sink;
+    the exit code (negative: the signal that ended it). Past the timeout, or when interrupted, the
+    whole session is killed."""
     env = _environment(own)
+    direct = start_directly(script, env)
     inherited = _inherited_fds() if _SPAWN else None
     if inherited is None:
-        return _popen(script, env, invocation)
-    path = env.get(b"PATH", os.defpath.encode())
+        return _popen(script, direct, env, invocation)
     read_end, write_end = os.pipe()
     try:
         if write_end <= 2:  # fds 0-2 were closed here: keep the child's redirects from overwriting it
             write_end = _above_two(write_end)
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
                    (os.POSIX_SPAWN_DUP2, write_end, 2), *((os.POSIX_SPAWN_CLOSE, fd) for fd in inherited)]
-        pid = os.posix_spawn(_bash_on(path), ["bash", "-c", script], env, file_actions=actions, setsid=True,
-                             setsigdef=_DEFAULT_SIGNALS)
+        pid = None
+        if direct is not None:
+            try:
+                pid = os.posix_spawn(*direct, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS)
+            except OSError:  # e.g. a script without a #! line: bash runs it, or says why not
+                pass
+        if pid is None:
+            path = env.get(b"PATH", os.defpath.encode())
+            try:
+                pid = os.posix_spawn(_bash_on(path), ["bash", "-c", script], env, file_actions=actions,
+                                     setsid=True, setsigdef=_DEFAULT_SIGNALS)
+            except OSError as exc:  # bash gone since it was found, or the environment too large (E2BIG)
+                _BASH.pop(path, None)
+                raise TaskFailed(f"bash could not start: {exc}") from None
     except BaseException as exc:
         os.close(read_end)
-        if isinstance(exc, OSError):  # bash gone since it was found, or the environment too large (E2BIG)
-            _BASH.pop(path, None)
-            raise TaskFailed(f"bash could not start: {exc}") from None
         if isinstance(exc, NotImplementedError):  # a C library without POSIX_SPAWN_SETSID (glibc < 2.26)
             _use_popen()
-            return _popen(script, env, invocation)
+            return _popen(script, direct, env, invocation)
         raise
     finally:
         os.close(write_end)
@@ -243,13 +255,23 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _popen(script: str, env: dict[bytes, bytes], invocation: Invocation) -> int:
+def _popen(script: str, direct: tuple[str, list[str], dict[bytes, bytes]] | None, env: dict[bytes, bytes],
+           invocation: Invocation) -> int:
     """:func:`_spawn` where posix_spawn cannot start a session (or descriptors cannot be listed)."""
-    try:
-        proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    except OSError as exc:
-        raise TaskFailed(f"bash could not start: {exc}") from None
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL,
+               "start_new_session": True}
+    proc = None
+    if direct is not None:
+        program, argv, child = direct
+        try:
+            proc = subprocess.Popen(argv, executable=program, env=child, **options)
+        except OSError:  # bash runs it, or says why not
+            pass
+    if proc is None:
+        try:
+            proc = subprocess.Popen(["bash", "-c", script], env=env, **options)
+        except OSError as exc:
+            raise TaskFailed(f"bash could not start: {exc}") from None
     deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
     try:  # from the start on: an interrupt must still stop the task
         with proc.stdout:
@@ -270,9 +292,10 @@ def _read_output(fd: int, output: Any, deadline: float | None) -> None:
     holding the pipe has closed it; TimeoutExpired past ``deadline``."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not select.select([fd], [], [], wait)[0]:
-            raise subprocess.TimeoutExpired("bash", wait or 0)
+        if deadline is not None:  # without one, the read itself waits
+            wait = max(0.0, deadline - time.monotonic())
+            if not select.select([fd], [], [], wait)[0]:
+                raise subprocess.TimeoutExpired("bash", wait)
         chunk = os.read(fd, 65536)
         if not chunk:
             output.write(decoder.decode(b"", final=True))
