@@ -1,16 +1,23 @@
 """Fan-out scale: a map over M no-op python items (M = 100, 1,000, 10,000) and a parallel of
-4 x `sleep 1`, through the CLI on the default chunked-fs store. Prints wall time (the best of 5 runs
-for M <= 1,000, one run above) and peak RSS, and each per-item cost as atomic writes' worth of the
-floor measured in the same run (see bench_steps.py).
+4 x `sleep 1`, through the CLI on the default chunked-fs store. Prints wall time and peak RSS, and
+each per-item cost, (map run - one-stub run) / M, also as atomic writes' worth of the floor measured
+in the same run (see bench_steps.py).
 
-    uv run python bench/bench_fanout.py [M ...]
+The one-stub run (the fixed cost) is timed again right before each map run, so a change of load
+between the two moves both: the per-item figure is best map run - best stub run of the same rounds
+(``--rounds``, default 9 for M <= 100, 5 for M <= 1,000, 1 above). Two more columns say how much of
+it is the machine's noise: the median of the rounds' own (map - stub) differences, and the spread
+of the stub runs (max - min) in ms per item, which at 100 items is often as large as the figure.
+
+    uv run python bench/bench_fanout.py [--rounds K] [M ...]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import statistics
 
-from common import atomic_write_seconds, run_cli, startup_seconds, workspace, writes_worth
+from common import atomic_write_seconds, run_cli, workspace, writes_worth
 
 MAP = """dag:
   start_at: fan
@@ -38,22 +45,37 @@ PARALLEL = """dag:
 """ for i in range(4))
 
 
-def main(sizes: list[int]) -> None:
+ONE = "dag: {start_at: a, steps: {a: {type: stub}}}\n"
+
+
+def rounds_for(m: int, rounds: int | None) -> int:
+    return rounds or (9 if m <= 100 else 5 if m <= 1000 else 1)
+
+
+def main(sizes: list[int], rounds: int | None = None) -> None:
     folder = workspace()
-    base = startup_seconds(folder)
+    (folder / "one.yaml").write_text(ONE)
     (folder / "map.yaml").write_text(MAP)
+    run_cli(folder, "execute", "one.yaml")  # the first run of a folder writes caches: not timed
     write = atomic_write_seconds(folder)
-    print(f"fixed cost of a run: {base:.2f} s; floor: 1 atomic write {write * 1e6:.1f} µs "
-          "(measured again after every run, the writes column uses the best so far)")
-    print(f"{'items':>7} {'total s':>8} {'per item ms':>12} {'writes':>7} {'peak RSS MiB':>13}")
+    print(f"floor: 1 atomic write {write * 1e6:.1f} µs (measured again after every size, the writes "
+          "column uses the best so far)")
+    print(f"{'items':>7} {'rounds':>6} {'stub s':>7} {'total s':>8} {'per item ms':>12} {'writes':>7} "
+          f"{'median ms':>10} {'stub spread ms':>15} {'peak RSS MiB':>13}")
     for m in sizes:
         (folder / f"params{m}.yaml").write_text(f"items: {list(range(m))}\n")
-        # best of several for the short maps, whose noise is largest (as the fixed cost above)
-        runs = [run_cli(folder, "execute", "map.yaml", "-p", f"params{m}.yaml") for _ in range(5 if m <= 1000 else 1)]
-        total, rss = min(t for t, _ in runs), max(r for _, r in runs)
+        stubs, maps, rss = [], [], 0
+        for _ in range(rounds_for(m, rounds)):
+            stubs.append(run_cli(folder, "execute", "one.yaml")[0])
+            total, peak = run_cli(folder, "execute", "map.yaml", "-p", f"params{m}.yaml")
+            maps.append(total)
+            rss = max(rss, peak)
         write = min(write, atomic_write_seconds(folder))
-        per_item = (total - base) / m
-        print(f"{m:>7} {total:>8.2f} {per_item * 1000:>12.2f} {writes_worth(per_item, write):>7} {rss / 1024:>13.0f}")
+        per_item = (min(maps) - min(stubs)) / m
+        median = statistics.median(t - s for t, s in zip(maps, stubs)) / m
+        spread = (max(stubs) - min(stubs)) / m
+        print(f"{m:>7} {len(maps):>6} {min(stubs):>7.3f} {min(maps):>8.3f} {per_item * 1000:>12.2f} "
+              f"{writes_worth(per_item, write):>7} {median * 1000:>10.2f} {spread * 1000:>15.2f} {rss / 1024:>13.0f}")
     (folder / "parallel.yaml").write_text(PARALLEL)
     (folder / "four.yaml").write_text("executor: {type: local, config: {max_workers: 4}}\n")
     total, _ = run_cli(folder, "execute", "parallel.yaml", "-c", "four.yaml")
@@ -61,4 +83,8 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 1000, 10000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per size (default 9 / 5 / 1)")
+    parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000, 10000])
+    args = parser.parse_args()
+    main(args.sizes, args.rounds)

@@ -530,3 +530,34 @@ def _running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_a_pipeline_loads_only_the_composite_kinds_it_uses(tmp_path):
+    """Each kind of composite is its own module, built the first time a pipeline (or a caller of
+    ``stepline.pipeline.composites``) asks for it: a map pipeline builds no parallel, conditional,
+    loop or dag model, and is not a loop (``is_loop``) without importing the loop's module."""
+    (tmp_path / "map.yaml").write_text("""dag:
+  start_at: fan
+  steps:
+    fan:
+      type: map
+      iterate_on: items
+      iterate_as: x
+      branch: {start_at: s, steps: {s: {type: stub}}}
+""")
+    probe = """
+import sys
+from stepline.pipeline import composites
+from stepline.pipeline.loader import load_pipeline
+graph = load_pipeline("map.yaml")
+kinds = ("parallel", "map", "conditional", "loop", "dag")
+print(sorted(k for k in kinds if f"stepline.pipeline.composites.{k}" in sys.modules))
+print(composites.is_loop(graph.steps["fan"]), "stepline.pipeline.composites.loop" in sys.modules)
+print(composites.LoopNode.__module__, composites.is_loop(composites.LoopNode.model_construct()))
+"""
+    shown = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert shown.stdout.splitlines() == ["['map']", "False False", "stepline.pipeline.composites.loop True"]
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchNode'"):
+        from stepline.pipeline import composites
+
+        composites.NoSuchNode  # noqa: B018 - the attribute lookup is the test

@@ -5,6 +5,7 @@ included: test_composites.py)."""
 import gc
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -80,6 +81,54 @@ def test_a_worker_killed_while_running_an_item_loses_only_that_item(tmp_path):
     assert item == 3 and "was killed by SIGKILL while running it" in reason
     # the rest of the dead worker's chunk went to another worker: every item ran exactly once
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {f"ran-{i}": "x" for i in range(10)}
+
+
+def test_while_much_is_queued_a_worker_has_its_next_chunk_before_it_ends_the_one_it_runs(monkeypatch):
+    # the parent sends a second chunk at once: the worker never waits for the parent between chunks
+    tasks = {}
+    work = fork_pool._work
+
+    def remember_the_task_pipe(parent, lifeline, task_fd, *rest):
+        tasks["fd"] = task_fd
+        work(parent, lifeline, task_fd, *rest)
+
+    monkeypatch.setattr(fork_pool, "_work", remember_the_task_pipe)
+    first_ends = {size - 1 for start, size in fork_pool._chunks(400, 2)[:1]}
+
+    def run_one(item):
+        if item in first_ends:  # the last item of the first chunk: the next is waiting already
+            return bool(select.select([tasks["fd"]], [], [], 10)[0])
+        return None
+
+    assert run_forked(400, 2, run_one, _no_lost)[min(first_ends)] is True
+
+
+def test_near_the_end_no_chunk_waits_in_a_busy_workers_pipe():
+    # three long items, three workers: each runs one, at the same time (none holds two)
+    def run_one(item):
+        time.sleep(0.3)
+        return os.getpid()
+
+    assert len(set(run_forked(3, 3, run_one, _no_lost))) == 3
+
+
+def test_a_worker_killed_holding_two_chunks_hands_both_back(tmp_path):
+    def run_one(item):
+        with open(tmp_path / f"ran-{item}", "a") as ran:
+            ran.write("x")
+        if item == 2:  # in the first chunk (0-49) of the first worker, which holds a second one
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item
+
+    lost = []
+    outcomes = run_forked(400, 2, run_one, lambda item, reason: lost.append(item) or "lost")
+    assert lost == [2] and outcomes == [*range(2), "lost", *range(3, 400)]
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {f"ran-{i}": "x" for i in range(400)}
+
+
+def test_runs_of_consecutive_items():
+    assert fork_pool._runs([3, 4, 5, 9, 10, 12]) == [(3, 3), (9, 2), (12, 1)]
+    assert fork_pool._runs([]) == []
 
 
 def test_the_last_worker_killed_on_its_last_item_is_replaced_while_items_are_left():

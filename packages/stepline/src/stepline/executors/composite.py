@@ -94,14 +94,14 @@ def sealed(run: RunContext, graph: Graph) -> bool:
 def run_composite(run: RunContext, node: CompositeNode, internal_name: str, branch: str,
                   run_branches: RunBranches) -> Status:
     """Run a composite step and record its step log; return its status."""
-    from stepline.pipeline.composites import LoopNode
+    from stepline.pipeline.composites import is_loop
 
     step = start_composite(run, node, internal_name)
     parent = run.parameters(branch)
     outer = run.frozen_parameters.get(branch)  # a sealed branch's scope is frozen already
     run.frozen_parameters[branch] = parent
     try:
-        if isinstance(node, LoopNode):
+        if is_loop(node):
             status, params, message = _run_loop(run, node, internal_name, parent, run_branches)
         else:
             plans = node.fan_out(parent)

@@ -6,6 +6,9 @@ import, three handler threads, queues with locks and a pickled task per chunk (a
 2-core machine). Here the parent forks the workers, hands each a chunk of item numbers over its own
 pipe, and reads each item's pickled outcome back from another pipe as soon as it is done. A worker
 inherits what it runs (the function and its data) through the fork, so nothing else is pickled.
+While much work is queued, each worker holds :data:`_AHEAD` chunks: the next one is in its pipe
+before it ends the one it runs, so it does not wait for the parent to be scheduled (on a busy
+machine, a slice of up to 10 ms) between chunks.
 
 What a worker does, and what it must not do:
 
@@ -39,6 +42,7 @@ from typing import Any
 _CHUNK = struct.Struct("<ii")  # parent -> worker: first item, how many
 _FRAME = struct.Struct("<I")  # worker -> parent: length of the pickled (item, outcome) that follows
 _SLOT = struct.Struct("<q")  # per worker, in shared memory: 1 + the item it started last (0: none)
+_AHEAD = 2  # chunks sent to a worker and not yet done: the one it runs and the next
 
 #: True in a forked worker (branches it runs do not fork again: they run one after another there).
 IN_WORKER = False
@@ -78,13 +82,14 @@ atexit.register(_reap, True)
 
 
 class _Worker:
-    __slots__ = ("buffer", "chunk", "lifeline", "pid", "pidfd", "results", "slot", "tasks")
+    __slots__ = ("buffer", "chunk", "ends", "lifeline", "pid", "pidfd", "results", "slot", "tasks")
 
     def __init__(self, pid: int, tasks: int, results: int, lifeline: int, slot: int) -> None:
         self.pid, self.tasks, self.results, self.lifeline, self.slot = pid, tasks, results, lifeline, slot
         self.pidfd = _pidfd(pid)
         self.buffer = bytearray()
         self.chunk: deque[int] = deque()  # items sent to it, not yet reported, in order
+        self.ends: deque[int] = deque()  # the last item of each chunk sent to it and not done
 
     def fds(self) -> list[int]:
         return [fd for fd in (self.tasks, self.results, self.lifeline, self.pidfd) if fd is not None and fd >= 0]
@@ -160,13 +165,20 @@ class _Pool:
             if fd is not None:
                 self.workers[fd] = worker
                 self.poll.register(fd, select.POLLIN)
-        self._feed(worker)
+        self._top_up(worker)
+
+    def _top_up(self, worker: _Worker) -> None:
+        """Give ``worker`` a chunk when it has none, and one ahead while more chunks are queued than
+        there are workers (a chunk in one worker's pipe must not wait there while another is idle)."""
+        while worker.tasks >= 0 and (not worker.ends or (len(worker.ends) < _AHEAD and len(self.queue) > self.size)):
+            self._feed(worker)
 
     def _feed(self, worker: _Worker) -> None:
         """Give ``worker`` the next chunk, or let it end when there is none."""
         if self.queue:
             start, size = self.queue.popleft()
             worker.chunk.extend(range(start, start + size))
+            worker.ends.append(start + size - 1)
             with contextlib.suppress(BrokenPipeError):  # it died: its end is read next, and the chunk requeued
                 os.write(worker.tasks, _CHUNK.pack(start, size))
         else:  # the end of its task pipe ends it; its lifeline stays open until it has ended
@@ -236,12 +248,13 @@ class _Pool:
             self.outcomes[item] = outcome
             self.missing -= 1
             worker.chunk.popleft()
-            if not worker.chunk and worker.tasks >= 0:
-                self._feed(worker)
+            if item == worker.ends[0]:  # a chunk is done
+                worker.ends.popleft()
+                self._top_up(worker)
         del buffer[:at]
 
     def _lose(self, worker: _Worker, running: int, how: str) -> None:
-        """``worker`` ended with items of its chunk unreported: the one it was running is lost, the
+        """``worker`` ended with items of its chunks unreported: the one it was running is lost, the
         others go back to the queue, and another worker takes its place."""
         rest = list(worker.chunk)
         if rest[0] == running:
@@ -249,8 +262,7 @@ class _Pool:
             self._give_up(rest.pop(0), f"its worker process {worker.pid} {how} while running it")
         else:
             self.barren += 1
-        if rest:
-            self.queue.appendleft((rest[0], len(rest)))
+        self.queue.extendleft(reversed(_runs(rest)))  # first in the queue, in item order
         if self.barren >= 3:  # workers die before they start anything: more would die the same way
             for start, size in self.queue:
                 for item in range(start, start + size):
@@ -347,6 +359,18 @@ def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
         chunks.append((start, size))
         start += size
     return chunks
+
+
+def _runs(items: list[int]) -> list[tuple[int, int]]:
+    """Ascending ``items`` as (first item, how many) runs of consecutive items: the chunks a worker
+    held need not be next to each other."""
+    runs: list[tuple[int, int]] = []
+    for item in items:
+        if runs and runs[-1][0] + runs[-1][1] == item:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((item, 1))
+    return runs
 
 
 def _ended(status: int) -> str:
