@@ -189,9 +189,11 @@ def test_a_large_document_is_refused_as_pyyaml_refuses_it(tmp_path, text):
 
 @pytest.mark.parametrize("text", ["x: !!map abc\n", "x: !!seq abc\n", "x: !!set abc\n", "x: !!str {a: 1}\n",
                                   "x: !custom 1\n", "x: !custom {a: 1}\n"])
-def test_a_collection_tag_on_the_wrong_node_is_refused_as_before(tmp_path, text):
-    with pytest.raises(PipelineDefinitionError, match="invalid YAML: line 1"):
-        load(tmp_path, text)
+@pytest.mark.parametrize("padded", [False, True])
+def test_a_collection_tag_on_the_wrong_node_is_refused_as_before(tmp_path, text, padded):
+    padding = "pad: [" + ", ".join("{a: [1]}" for _ in range(400)) + "]\n" if padded else ""
+    with pytest.raises(PipelineDefinitionError, match=f"invalid YAML: line {2 if padded else 1}"):
+        load(tmp_path, padding + text)
 
 
 def test_a_structure_problem_is_named_before_a_bad_value(tmp_path):

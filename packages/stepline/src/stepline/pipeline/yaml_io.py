@@ -76,11 +76,12 @@ def parse_yaml(text: str, *, error: type[StepLineError] = PipelineDefinitionErro
         node = loader.get_single_node()
         if node is None:
             return None
-        if check_nodes(node):
+        # Stepline's own composer (large documents) has checked a plain tree as it went
+        if getattr(loader, "composed_plain", False) or check_nodes(node):
             try:
                 return _plain_document(node, loader)
             except _NotPlain:
-                pass
+                check_nodes(node)  # what the composer could not vouch for
         return loader.construct_document(node)
     except _BadNode as exc:
         raise error(f"invalid YAML: {_where(exc.mark)}{exc.problem}", file=file,
@@ -343,8 +344,9 @@ def _compose_single_document(loader: Any) -> Any:
     get()  # the document's start
     anchors: dict[str, Any] = {}
     tags: dict[tuple[str, Any], str] = {}
-    open_nodes: list[list[Any]] = []  # [collection, key waiting for its value (mappings)]
+    open_nodes: list[list[Any]] = []  # [collection, key waiting for its value, keys met] (mappings)
     missing = open_nodes  # a mapping's slot with no key yet (any object that is never a node)
+    plain = True  # no alias, no NUL, string keys each met once: check_nodes' one-pass check is done
     while True:
         event = get()
         kind = type(event)
@@ -358,7 +360,7 @@ def _compose_single_document(loader: Any) -> Any:
             if kind is AliasEvent:
                 if anchor not in anchors:
                     raise ComposerError(None, None, f"found undefined alias {anchor!r}", event.start_mark)
-                node = anchors[anchor]
+                node, plain = anchors[anchor], False
             else:
                 if anchor is not None and anchor in anchors:
                     raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
@@ -371,6 +373,8 @@ def _compose_single_document(loader: Any) -> Any:
                         if tag is None:
                             tag = tags[key] = resolve(ScalarNode, event.value, event.implicit)
                     node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                    if "\x00" in event.value:
+                        plain = False
                 else:
                     node_class = SequenceNode if kind is SequenceStartEvent else MappingNode
                     if kind is not SequenceStartEvent and kind is not MappingStartEvent:  # pragma: no cover
@@ -381,7 +385,7 @@ def _compose_single_document(loader: Any) -> Any:
                 if anchor is not None:
                     anchors[anchor] = node
                 if kind is not ScalarEvent:
-                    open_nodes.append([node, missing])
+                    open_nodes.append([node, missing, set()])
                     continue
         if not open_nodes:
             break
@@ -390,6 +394,10 @@ def _compose_single_document(loader: Any) -> Any:
             parent[0].value.append(node)
         elif parent[1] is missing:
             parent[1] = node
+            if type(node) is not ScalarNode or node.tag != _STR or node.value in parent[2]:
+                plain = False  # (a merge key too: PyYAML's constructor merges)
+            else:
+                parent[2].add(node.value)
         else:
             parent[0].value.append((parent[1], node))
             parent[1] = missing
@@ -399,4 +407,5 @@ def _compose_single_document(loader: Any) -> Any:
         raise ComposerError("expected a single document in the stream", node.start_mark,
                             "but found another document", event.start_mark)
     get()
+    loader.composed_plain = plain
     return node
