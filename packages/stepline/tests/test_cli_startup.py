@@ -154,3 +154,55 @@ def test_loading_the_models_never_starts_the_tokenizer(tmp_path):
     done = subprocess.run([sys.executable, "-c", TOKENIZER_PROBE], cwd=tmp_path, env=clean_env(), capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.stderr.strip().splitlines()[-1] == "0", done.stderr
+
+
+METADATA_PROBE = '''
+import atexit, sys
+atexit.register(lambda: print("importlib.metadata" in sys.modules, file=sys.stderr))
+sys.argv = ["stepline", "execute", "ok.yaml"]
+from stepline.cli.entry import main
+main()
+'''
+
+
+def test_a_run_with_a_warm_cache_never_imports_importlib_metadata(tmp_path):
+    """pydantic's plugin loader imports importlib.metadata (10-25 ms); with no pydantic plugin it is
+    stood in for, and Stepline's own entry points load without it."""
+    (tmp_path / "ok.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command_type: shell, "
+                                      "command: 'true'}}}\n")
+    env = {**clean_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    seen = []
+    for _ in ("cache written", "cache read"):
+        done = subprocess.run([sys.executable, "-c", METADATA_PROBE], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        seen.append(done.stderr.strip().splitlines()[-1])
+    assert seen == ["True", "False"]  # the first run scanned the distributions' metadata
+
+
+STAND_IN = '''
+import sys
+from stepline.plugins.entry_points import NoPydanticPlugins, settle_pydantic_plugins
+settle_pydantic_plugins()
+stand_in = sys.modules["pydantic.plugin._loader"]
+assert isinstance(stand_in, NoPydanticPlugins)
+from pydantic import BaseModel
+class Model(BaseModel):
+    x: int
+assert Model(x="3").x == 3 and sys.modules["pydantic.plugin._loader"] is stand_in
+assert list(stand_in.get_plugins()) == []
+assert stand_in.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"  # any other name: the real loader
+real = sys.modules["pydantic.plugin._loader"]
+assert real is not stand_in and not isinstance(real, NoPydanticPlugins)
+assert real._plugins == {} and list(real.get_plugins()) == []
+print("ok")
+'''
+
+
+def test_the_stand_in_for_pydantics_loader_answers_none_and_yields_to_the_real_one(tmp_path):
+    env = {**clean_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    done = subprocess.run([sys.executable, "-c", STAND_IN], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr

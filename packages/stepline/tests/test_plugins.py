@@ -295,3 +295,32 @@ def test_entry_points_are_cached_until_an_install_changes_sys_path(tmp_path):
     assert plugins().returncode == 0
     (site / "other.txt").write_text("")
     assert plugins().stderr.startswith("error: plugin 'extra' (no_such_module_anywhere) failed to import: ")
+
+
+def test_a_file_written_beside_the_distributions_lists_them_again_but_does_not_rescan(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    (site / "extra_backend.py").write_text(EXTRA_BACKEND)
+    info = site / "extra_backend-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-backend\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[stepline]\nextra = extra_backend\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def listed() -> str:
+        done = subprocess.run([STEPLINE, "plugins"], check=False, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "extra-backend 0.1  (extra)" in listed()
+    # the version changes in place (no installer does this), then a plain file appears beside it, as
+    # when a script writes its output next to itself: the metadata folders are the same, so the
+    # cached answer (0.1) still holds and no scan reads the new version
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-backend\nVersion: 0.2\n")
+    (site / "output.csv").write_text("a,b\n")
+    assert "extra-backend 0.1  (extra)" in listed()
+    (tmp_path / "replaced").mkdir()  # an installer's way: the folder is replaced
+    info.rename(tmp_path / "replaced" / info.name)
+    (tmp_path / "replaced" / info.name).rename(info)
+    assert "extra-backend 0.2  (extra)" in listed()

@@ -149,3 +149,46 @@ def test_a_reducer_too_long_is_refused():
 
     with pytest.raises(ValueError, match="longer than 1000 characters"):
         compile_reducer("lambda *x: " + "(" * 2000 + "x" + ")" * 2000)
+
+
+@pytest.mark.parametrize("text", [
+    "dag:\n  start_at: a\n  steps:\n" + "".join(f"    s{i}: {{type: task, command: m.f, next: s{i + 1}}}\n" for i in range(50)),
+    "a: 1\nb: [1, 2.5, null, true, ~, 2020-01-01, '3', \"x\", 0o17, 0x1F, .inf, -.NaN]\nc: {d: {e: [[]]}}\nf:\n",
+    "x: !!str 12\ny: !!int '7'\nz: !!float 1\nt: 2001-12-14t21:59:43.10-05:00\nb: !!binary aGVsbG8=\n",
+    "s: !!set {a, b}\no: !!omap [a: 1, b: 2]\np: !!pairs [a: 1]\n",
+    "m:\n  <<: {a: 1, b: 1}\n  b: 2\nl: [{<<: {c: 3}}]\n",
+    "- a\n- - b\n  - c\n- {}\n",
+    "just a string\n",
+])
+@pytest.mark.parametrize("padded", [False, True])
+def test_a_document_reads_as_pyyaml_reads_it(tmp_path, text, padded):
+    """Plain documents are built without PyYAML's constructor, and large ones (``padded``: more nesting
+    characters than the C composer is trusted with) composed by Stepline's own loop: the values must be
+    the same, types included."""
+    import yaml
+
+    if padded:
+        text = ("pad: [" + ", ".join("{a: [1]}" for _ in range(400)) + "]\n" if not text.startswith(("-", "just"))
+                else "# " + "{" * 2000 + "\n") + text
+    assert repr(load(tmp_path, text)) == repr(yaml.load(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text", ["a: *nope\n", "a: &x 1\nb: &x 2\n", "a: 1\n---\nb: 2\n"])
+def test_a_large_document_is_refused_as_pyyaml_refuses_it(tmp_path, text):
+    """Stepline's own composer (large documents) finds what PyYAML's does, at the same line and column."""
+    import yaml
+
+    padding = "pad: [" + ", ".join("{a: [1]}" for _ in range(400)) + "]\n"
+    with pytest.raises(yaml.MarkedYAMLError) as pyyaml:
+        yaml.load(padding + text, Loader=yaml.SafeLoader)
+    mark = pyyaml.value.problem_mark
+    with pytest.raises(PipelineDefinitionError) as ours:
+        load(tmp_path, padding + text)
+    assert f"invalid YAML: line {mark.line + 1}, column {mark.column + 1}: {pyyaml.value.problem}" in str(ours.value)
+
+
+@pytest.mark.parametrize("text", ["x: !!map abc\n", "x: !!seq abc\n", "x: !!set abc\n", "x: !!str {a: 1}\n",
+                                  "x: !custom 1\n", "x: !custom {a: 1}\n"])
+def test_a_collection_tag_on_the_wrong_node_is_refused_as_before(tmp_path, text):
+    with pytest.raises(PipelineDefinitionError, match="invalid YAML: line 1"):
+        load(tmp_path, text)

@@ -18,6 +18,7 @@ Anchors, aliases and merge keys (``<<: *defaults``) work as in any YAML file wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ def parse_yaml(text: str, *, error: type[StepLineError] = PipelineDefinitionErro
         node = loader.get_single_node()
         if node is None:
             return None
-        check_nodes(node)
+        if check_nodes(node):
+            try:
+                return _plain_document(node, loader)
+            except _NotPlain:
+                pass
         return loader.construct_document(node)
     except _BadNode as exc:
         raise error(f"invalid YAML: {_where(exc.mark)}{exc.problem}", file=file,
@@ -124,12 +129,13 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:200]
 
 
-def check_nodes(root: Any) -> None:
-    """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion)."""
+def check_nodes(root: Any) -> bool:
+    """Depth, alias expansion, self-reference, keys and NULs of a composed document (no recursion).
+    Returns whether the document is a plain tree (no alias: every node met once)."""
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     if _plain_tree(root, MappingNode, ScalarNode, SequenceNode):
-        return
+        return True
     distinct = 0
     sizes: dict[int, int] = {}  # expanded size of each finished node
     depths: dict[int, int] = {}
@@ -167,6 +173,43 @@ def check_nodes(root: Any) -> None:
         elif not isinstance(node, SequenceNode):  # pragma: no cover - the composer makes only these three
             raise _BadNode(node, f"unexpected node {type(node).__name__}")
         stack.extend((child, False) for child in _children(node))
+    return False
+
+
+class _NotPlain(Exception):
+    """The document needs PyYAML's own constructor (a merge key, a tagged collection)."""
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _plain_document(root: Any, loader: Any) -> Any:
+    """The value of a plain tree (checked by :func:`check_nodes`: no alias, string keys, not too
+    deep), built as PyYAML's safe constructor builds it: dicts, lists, strings as they are, and each
+    other scalar (numbers, booleans, null, timestamps) by the loader's own constructor for its tag.
+    PyYAML's constructor spends several calls and a generator on every node: building the rest here
+    takes about a third of the time of loading a large pipeline. Raises :class:`_NotPlain` for what
+    only that constructor does (merge keys, tagged collections such as ``!!set`` or ``!!omap``)."""
+    built = _build_plain(root, loader.construct_object)
+    if loader.state_generators:  # a collection tag on a scalar (``!!map abc``): its constructor's to refuse
+        raise _NotPlain
+    return built
+
+
+def _build_plain(node: Any, construct: Callable[[Any], Any]) -> Any:
+    kind, tag = node.id, node.tag
+    if kind == "scalar":
+        return node.value if tag == _STR else construct(node)  # numbers, null, ...: PyYAML's own
+    if kind == "mapping" and tag == _MAP:
+        built = {}
+        for key, child in node.value:
+            if key.tag != _STR:  # a merge key; any other key tag was refused by check_nodes
+                raise _NotPlain
+            built[key.value] = _build_plain(child, construct)
+        return built
+    if kind == "sequence" and tag == _SEQ:
+        return [_build_plain(child, construct) for child in node.value]
+    raise _NotPlain
 
 
 def _plain_tree(root: Any, mapping: type, scalar: type, sequence: type) -> bool:
@@ -246,7 +289,6 @@ def _loader_class(text: str) -> type:
 def _build_loaders() -> None:
     global _LOADERS
     import yaml
-    from yaml.composer import Composer
 
     c_loader = getattr(yaml, "CSafeLoader", None)
     base = c_loader or yaml.SafeLoader
@@ -266,30 +308,95 @@ def _build_loaders() -> None:
                                      f"{reason}") from None
 
     class DepthLimitedLoader(SafeLoader):
-        """PyYAML's Python composer (over the C parser's events when there is one), stopping at MAX_DEPTH."""
+        """Composed in Python (over the C parser's events when there is one), stopping at MAX_DEPTH."""
 
-        depth = 0
+        get_single_node = _compose_single_document
 
-        def compose_node(self, parent, index):
-            self.depth += 1
-            try:
-                if self.depth > MAX_DEPTH:
-                    raise _BadNode(self.peek_event(), f"nested deeper than {MAX_DEPTH} levels")
-                return Composer.compose_node(self, parent, index)
-            finally:
-                self.depth -= 1
-
-    for name in ("get_single_node", "compose_document", "compose_scalar_node", "compose_sequence_node",
-                 "compose_mapping_node"):
-        setattr(DepthLimitedLoader, name, getattr(Composer, name))
-    original_init = DepthLimitedLoader.__init__
-
-    def __init__(self, stream):
-        original_init(self, stream)
-        Composer.__init__(self)
-
-    DepthLimitedLoader.__init__ = __init__
     _LOADERS = (SafeLoader, DepthLimitedLoader)
 
 
 _LOADERS: tuple[type, type] | None = None
+
+
+def _compose_single_document(loader: Any) -> Any:
+    """PyYAML's ``get_single_node`` (the same nodes, tags, anchors and errors), in one loop with a
+    stack of the open collections instead of a few calls per node: no recursion, and a node nested
+    deeper than MAX_DEPTH stops it. A large pipeline is composed here, and PyYAML's own composer
+    spent about half of its loading time. Scalar tags are resolved once per distinct value."""
+    from yaml.composer import ComposerError
+    from yaml.events import (
+        AliasEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+        StreamEndEvent,
+    )
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    get, resolve = loader.get_event, loader.resolve
+    get()  # the stream's start
+    if loader.check_event(StreamEndEvent):
+        get()
+        return None
+    get()  # the document's start
+    anchors: dict[str, Any] = {}
+    tags: dict[tuple[str, Any], str] = {}
+    open_nodes: list[list[Any]] = []  # [collection, key waiting for its value (mappings)]
+    missing = open_nodes  # a mapping's slot with no key yet (any object that is never a node)
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is SequenceEndEvent or kind is MappingEndEvent:
+            node = open_nodes.pop()[0]
+            node.end_mark = event.end_mark
+        else:
+            if len(open_nodes) >= MAX_DEPTH:
+                raise _BadNode(event, f"nested deeper than {MAX_DEPTH} levels")
+            anchor = event.anchor
+            if kind is AliasEvent:
+                if anchor not in anchors:
+                    raise ComposerError(None, None, f"found undefined alias {anchor!r}", event.start_mark)
+                node = anchors[anchor]
+            else:
+                if anchor is not None and anchor in anchors:
+                    raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                        anchors[anchor].start_mark, "second occurrence", event.start_mark)
+                tag = event.tag
+                if kind is ScalarEvent:
+                    if tag is None or tag == "!":
+                        key = (event.value, event.implicit)
+                        tag = tags.get(key)
+                        if tag is None:
+                            tag = tags[key] = resolve(ScalarNode, event.value, event.implicit)
+                    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                else:
+                    node_class = SequenceNode if kind is SequenceStartEvent else MappingNode
+                    if kind is not SequenceStartEvent and kind is not MappingStartEvent:  # pragma: no cover
+                        raise ComposerError(None, None, f"unexpected {kind.__name__}", event.start_mark)
+                    if tag is None or tag == "!":
+                        tag = resolve(node_class, None, event.implicit)
+                    node = node_class(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if anchor is not None:
+                    anchors[anchor] = node
+                if kind is not ScalarEvent:
+                    open_nodes.append([node, missing])
+                    continue
+        if not open_nodes:
+            break
+        parent = open_nodes[-1]
+        if type(parent[0]) is SequenceNode:
+            parent[0].value.append(node)
+        elif parent[1] is missing:
+            parent[1] = node
+        else:
+            parent[0].value.append((parent[1], node))
+            parent[1] = missing
+    get()  # the document's end
+    if not loader.check_event(StreamEndEvent):
+        event = get()
+        raise ComposerError("expected a single document in the stream", node.start_mark,
+                            "but found another document", event.start_mark)
+    get()
+    return node

@@ -4,25 +4,31 @@ declares a pydantic plugin, which pydantic would otherwise look for the same way
 Finding them means reading the metadata of every installed distribution (a few hundred files in a
 full environment), in every process, for the same answer. The answer is kept in a small JSON file
 in the user's cache folder (``$XDG_CACHE_HOME/stepline``, else ``~/.cache/stepline``), one per
-interpreter, with the modification time of every ``sys.path`` entry: installing, upgrading or
-removing a distribution changes the folder it lives in, so any change there means a new scan. A cache
-that cannot be read or written is simply not used.
+interpreter, with the modification time of every ``sys.path`` entry and the distributions' metadata
+folders in it: installing, upgrading or removing a distribution changes the folder it lives in. When
+an entry's time moved, its metadata folders are listed again; only a change among them (a folder
+added, removed, replaced or changed, or its ``entry_points.txt``) means a new scan. A script's own folder,
+first on ``sys.path`` and changed by every file written next to it, therefore costs one listing, not
+a scan. A cache that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from stepline.plugins import PROJECT
 from stepline.runlog.files import atomic_write_text
 
 #: Bump when the file's layout changes.
-FORMAT = 2
+FORMAT = 3
 #: The entry point group pydantic loads its plugins from.
 PYDANTIC_GROUP = "pydantic"
 
@@ -35,6 +41,16 @@ class FoundEntryPoint:
     value: str
     distribution: str
     version: str
+
+    def load(self) -> Any:
+        """The object the entry point names (``package.module:attr.attr``; extras in ``[...]`` are
+        ignored), found the way ``importlib.metadata.EntryPoint.load`` finds it, without importing
+        ``importlib.metadata`` (and the ``email`` package it loads: about 10 ms) on every start."""
+        module, _, attrs = self.value.split("[", 1)[0].partition(":")
+        found = importlib.import_module(module.strip())
+        for attr in filter(None, attrs.strip().split(".")):
+            found = getattr(found, attr)
+        return found
 
 
 def cache_file() -> Path:
@@ -53,6 +69,33 @@ def search_path_state() -> list[list]:
         except OSError:
             state.append([entry, None])
     return state
+
+
+#: The name endings of the metadata folders importlib.metadata finds distributions by.
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
+
+
+def distributions_in(entry: str) -> list[list] | None:
+    """The distributions' metadata in one ``sys.path`` entry, as ``[name, folder's change time,
+    entry_points.txt's change time]`` rows, sorted; None when the entry is not a folder that can be
+    listed. Change times (not modification times): an installer that links or copies files from its
+    cache keeps their modification times, but not their change times."""
+    folder = entry or "."
+    try:
+        names = sorted(name for name in os.listdir(folder) if name.lower().endswith(_METADATA_SUFFIXES))
+    except OSError:
+        return None
+    rows = []
+    for name in names:
+        rows.append([name, _changed(os.path.join(folder, name)), _changed(os.path.join(folder, name, "entry_points.txt"))])
+    return rows
+
+
+def _changed(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ctime_ns
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -108,21 +151,41 @@ def _read_or_scan(state: list[list]) -> Scan:
         return scan()
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached["format"] == FORMAT and cached["sys_path"] == state:
-            return Scan([FoundEntryPoint(*row) for row in cached["entry_points"]], int(cached["pydantic_plugins"]),
-                        str(cached["stepline_version"]))
+        if cached["format"] == FORMAT and _still_valid(cached, state):
+            found = Scan([FoundEntryPoint(*row) for row in cached["entry_points"]], int(cached["pydantic_plugins"]),
+                         str(cached["stepline_version"]))
+            if cached["sys_path"] != state:  # only times moved: remember them, so the next start lists nothing
+                _write(path, state, cached["distributions"], found)
+            return found
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    distributions = [distributions_in(entry) for entry, _ in state]  # before the scan: an install during it shows next time
     found = scan()
-    text = json.dumps({"format": FORMAT, "sys_path": state, "pydantic_plugins": found.pydantic_plugins,
-                       "stepline_version": found.stepline_version,
+    _write(path, state, distributions, found)
+    return found
+
+
+def _still_valid(cached: dict, state: list[list]) -> bool:
+    """True when the cache holds for ``state``: the same entries, and where an entry's time moved, the
+    same metadata folders in it."""
+    if cached["sys_path"] == state:
+        return True
+    known, distributions = cached["sys_path"], cached["distributions"]
+    if [entry for entry, _ in known] != [entry for entry, _ in state] or len(distributions) != len(state):
+        return False
+    return all(old == new or distributions_in(new[0]) == listed
+               for old, new, listed in zip(known, state, distributions))
+
+
+def _write(path: Path, state: list[list], distributions: list, found: Scan) -> None:
+    text = json.dumps({"format": FORMAT, "sys_path": state, "distributions": distributions,
+                       "pydantic_plugins": found.pydantic_plugins, "stepline_version": found.stepline_version,
                        "entry_points": [[e.name, e.value, e.distribution, e.version] for e in found.entry_points]})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)
     except OSError:  # a cache that cannot be written is simply not used
         pass
-    return found
 
 
 def stepline_entry_points() -> list[FoundEntryPoint]:
@@ -133,17 +196,47 @@ def stepline_entry_points() -> list[FoundEntryPoint]:
 def settle_pydantic_plugins() -> None:
     """Give pydantic the answer to its plugin search when the cache already has it: none.
 
-    The first time pydantic builds a validator it looks for plugins by reading the metadata of every
-    installed distribution (about ten milliseconds in a full environment, in every process). When
-    the cache, valid for this ``sys.path``, says no distribution declares one, pydantic's list of
-    loaded plugins is set to the empty list that search would have produced. Anything else (plugins
-    installed, ``PYDANTIC_DISABLE_PLUGINS`` set, a pydantic whose loader is laid out differently)
-    leaves pydantic to search as usual."""
+    The first time pydantic builds a validator it imports its plugin loader, which imports
+    :mod:`importlib.metadata` (and with it the ``email`` package: 10-25 ms here), and looks for
+    plugins by reading the metadata of every installed distribution (about ten milliseconds more in a
+    full environment), in every process. When the cache, valid for this ``sys.path``, says no
+    distribution declares one, that loader is given the empty answer its search would produce:
+
+    - not imported yet: a stand-in module (:class:`NoPydanticPlugins`) takes its place;
+    - already imported: its table of loaded plugins is set to the empty one.
+
+    Anything else (plugins installed, ``PYDANTIC_DISABLE_PLUGINS`` set, a pydantic whose loader is laid
+    out differently) leaves pydantic to search as usual."""
     if os.environ.get("PYDANTIC_DISABLE_PLUGINS") is not None or cached_scan().pydantic_plugins:
         return
-    try:
-        from pydantic.plugin import _loader
-    except ImportError:
-        return
-    if getattr(_loader, "_plugins", ()) is None:
-        _loader._plugins = {}
+    loader = sys.modules.get(PYDANTIC_LOADER)
+    if loader is None:
+        sys.modules[PYDANTIC_LOADER] = NoPydanticPlugins(PYDANTIC_LOADER)
+    elif getattr(loader, "_plugins", ()) is None:
+        loader._plugins = {}
+
+
+#: pydantic's plugin loader: the module its validators ask for ``get_plugins()``.
+PYDANTIC_LOADER = "pydantic.plugin._loader"
+
+
+class NoPydanticPlugins(types.ModuleType):
+    """Stands in for pydantic's plugin loader where no distribution declares a pydantic plugin: its
+    ``get_plugins()`` gives what the real one would find, none. Any other name asked of it loads the
+    real loader in its place (with that same empty answer) and gives that module's."""
+
+    _plugins: ClassVar[dict] = {}
+
+    @staticmethod
+    def get_plugins() -> tuple:
+        return ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        if getattr(real, "_plugins", ()) is None:
+            real._plugins = {}
+        return getattr(real, name)

@@ -14,7 +14,6 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -74,7 +73,7 @@ class PluginManager:
             if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
                 continue
             try:
-                plugin = metadata.EntryPoint(ep.name, ep.value, PROJECT).load()
+                plugin = ep.load()
             except Exception as exc:  # a broken third-party install must not hide behind a traceback
                 raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}",
                                   hint=f"reinstall it, or set STEPLINE_DISABLE_PLUGINS={ep.name}") from exc
