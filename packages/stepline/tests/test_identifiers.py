@@ -176,3 +176,11 @@ def test_an_unexpected_error_after_the_run_log_exists_ends_the_run_fail(write, m
 
     run = load_services(None).run_log_store.get_run("broken-1")
     assert run.status == Status.FAIL and "No space left on device" in run.message
+
+
+@pytest.mark.parametrize("key", ["run", "params", "step/s12", "branch/fan.3", "step/fan.3.square", "step/a b",
+                                 "step/x%y", "step/x%2Fy", "step/a/b", "step/~t", "step/é", "weird%2F", "%2F", "a%2Fb/c"])
+def test_a_record_key_is_read_back_from_its_file_name(key):
+    from stepline.runlog.files import key_from_filename, record_filename
+
+    assert key_from_filename(record_filename(key)) == key

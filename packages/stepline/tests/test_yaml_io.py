@@ -192,3 +192,11 @@ def test_a_large_document_is_refused_as_pyyaml_refuses_it(tmp_path, text):
 def test_a_collection_tag_on_the_wrong_node_is_refused_as_before(tmp_path, text):
     with pytest.raises(PipelineDefinitionError, match="invalid YAML: line 1"):
         load(tmp_path, text)
+
+
+def test_a_structure_problem_is_named_before_a_bad_value(tmp_path):
+    """Keys, aliases and depth are checked before any value is built, as they always were."""
+    with pytest.raises(PipelineDefinitionError, match="line 3, column 1: duplicate key 'b'"):
+        load(tmp_path, "a: !!int abc\nb: 1\nb: 2\n")
+    with pytest.raises(PipelineDefinitionError, match="line 1, column 4: cannot read 'abc' as an int"):
+        load(tmp_path, "a: !!int abc\nb: 1\n")

@@ -110,7 +110,14 @@ def key_from_filename(filename: str) -> str | None:
         return None
     stem = filename[: -len(".json")]
     readable, hashed, digest = stem.rpartition("~")
-    return unquote(readable) + "~" + digest if hashed else unquote(stem)
+    if hashed:
+        return unquote(readable) + "~" + digest
+    # most names have no escape but the slash after the kind ('step%2Fs12'), and a run's summary reads
+    # every top-level step's name: those need no unquote
+    kind, slash, name = stem.partition("%2F")
+    if "%" not in kind and "%" not in name:
+        return kind + "/" + name if slash else kind
+    return unquote(stem)
 
 
 class SummaryCache:
