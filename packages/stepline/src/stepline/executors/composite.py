@@ -7,7 +7,6 @@ The executor decides *how* branches run (one after another, or in worker process
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stepline.component import Locality
@@ -22,16 +21,19 @@ if TYPE_CHECKING:
     from stepline.run.run_context import RunContext
 
 
-@dataclass
 class Branch:
     """One branch to walk: its internal name, its graph and the parameters it starts with on top of
-    its parent's (its overlay: the map variable, the loop index)."""
+    its parent's (its overlay: the map variable, the loop index); and whether it is :func:`sealed`
+    (None: not known yet; the branches of a map share one graph). A plain class, as
+    :class:`~stepline.pipeline.composites.BranchPlan` is."""
 
-    name: str
-    graph: Graph
-    parameters: Params
-    #: whether it is :func:`sealed` (None: not known yet); the branches of a map share one graph
-    sealed: bool | None = None
+    __slots__ = ("graph", "name", "parameters", "sealed")
+
+    def __init__(self, name: str, graph: Graph, parameters: Params, sealed: bool | None = None) -> None:
+        self.name, self.graph, self.parameters, self.sealed = name, graph, parameters, sealed
+
+    def __repr__(self) -> str:
+        return f"Branch({self.name!r}, parameters={self.parameters!r}, sealed={self.sealed!r})"
 
 
 #: What walking one branch gave: its status, and its overlay when a step changed it (None: unchanged).
