@@ -178,15 +178,15 @@ def check_nodes(root: Any) -> bool:
 
 
 class _NotPlain(Exception):
-    """The document needs PyYAML's own constructor (a merge key, a tagged collection)."""
+    """The document needs PyYAML's own constructor (a merge key, a collection tag)."""
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
 
 def _plain_document(root: Any, loader: Any) -> Any:
-    """The value of a plain tree (checked by :func:`check_nodes`: no alias, string keys, not too
-    deep), built as PyYAML's safe constructor builds it: dicts, lists, strings as they are, and each
+    """The value of a plain tree (checked by :func:`check_nodes`, or as it was composed: no alias,
+    string keys met once, not too deep, no NUL), built as PyYAML's safe constructor builds it: dicts, lists, strings as they are, and each
     other scalar (numbers, booleans, null, timestamps) by the loader's own constructor for its tag.
     PyYAML's constructor spends several calls and a generator on every node: building the rest here
     takes about a third of the time of loading a large pipeline. Raises :class:`_NotPlain` for what
@@ -317,6 +317,7 @@ def _build_loaders() -> None:
 
 
 _LOADERS: tuple[type, type] | None = None
+_NO_KEY = object()  # a mapping's slot while its next key has not come yet
 
 
 def _compose_single_document(loader: Any) -> Any:
@@ -345,7 +346,7 @@ def _compose_single_document(loader: Any) -> Any:
     anchors: dict[str, Any] = {}
     tags: dict[tuple[str, Any], str] = {}
     open_nodes: list[list[Any]] = []  # [collection, key waiting for its value, keys met] (mappings)
-    missing = open_nodes  # a mapping's slot with no key yet (any object that is never a node)
+    missing = _NO_KEY
     plain = True  # no alias, no NUL, string keys each met once: check_nodes' one-pass check is done
     while True:
         event = get()
@@ -376,9 +377,9 @@ def _compose_single_document(loader: Any) -> Any:
                     if "\x00" in event.value:
                         plain = False
                 else:
-                    node_class = SequenceNode if kind is SequenceStartEvent else MappingNode
                     if kind is not SequenceStartEvent and kind is not MappingStartEvent:  # pragma: no cover
                         raise ComposerError(None, None, f"unexpected {kind.__name__}", event.start_mark)
+                    node_class = SequenceNode if kind is SequenceStartEvent else MappingNode
                     if tag is None or tag == "!":
                         tag = resolve(node_class, None, event.implicit)
                     node = node_class(tag, [], event.start_mark, None, flow_style=event.flow_style)
