@@ -43,6 +43,18 @@ def parse_branch(raw: Any, info: ValidationInfo, key: str) -> Graph:
                        base_dir=context.get("base_dir"), includes=context.get("includes", ()))
 
 
+def parse_branches(raw: Any, info: ValidationInfo, keys: str, reserved: str | None = None) -> dict[str, Graph]:
+    """A ``branches`` mapping (``keys`` says what its keys are, in the error) parsed into graphs; a
+    key equal to ``reserved`` is refused (it has its own field)."""
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"'branches' must be a non-empty mapping of {keys} to {{start_at, steps}}")
+    for key in raw:
+        check_branch_name(str(key))
+        if str(key) == reserved:
+            raise ValueError(f"a branch may not be named '{reserved}'; use the '{reserved}' key")
+    return {str(k): parse_branch(v, info, str(k)) for k, v in raw.items()}
+
+
 def check_branch_name(name: str) -> None:
     if not name.strip() or any(c in name for c in ILLEGAL_NAME_CHARS):
         raise ValueError(f"illegal branch name {name!r}: names may not be empty or contain '.' or '%'")

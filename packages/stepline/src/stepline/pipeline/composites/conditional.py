@@ -10,8 +10,8 @@ from stepline.pipeline.composites.base import (
     CompositeError,
     CompositeNode,
     Params,
-    check_branch_name,
     parse_branch,
+    parse_branches,
 )
 from stepline.pipeline.graph import Graph
 
@@ -28,13 +28,7 @@ class ConditionalNode(CompositeNode):
     @field_validator("branches", mode="before")
     @classmethod
     def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
-        if not isinstance(raw, dict) or not raw:
-            raise ValueError("'branches' must be a non-empty mapping of value to {start_at, steps}")
-        for key in raw:
-            check_branch_name(str(key))
-            if str(key) == "default":
-                raise ValueError("a branch may not be named 'default'; use the 'default' key")
-        return {str(k): parse_branch(v, info, str(k)) for k, v in raw.items()}
+        return parse_branches(raw, info, "value", reserved="default")
 
     @field_validator("default", mode="before")
     @classmethod

@@ -8,8 +8,7 @@ from stepline.pipeline.composites.base import (
     BranchPlan,
     CompositeNode,
     Params,
-    check_branch_name,
-    parse_branch,
+    parse_branches,
 )
 from stepline.pipeline.graph import Graph
 
@@ -24,11 +23,7 @@ class ParallelNode(CompositeNode):
     @field_validator("branches", mode="before")
     @classmethod
     def _parse(cls, raw: Any, info: ValidationInfo) -> Any:
-        if not isinstance(raw, dict) or not raw:
-            raise ValueError("'branches' must be a non-empty mapping of branch name to {start_at, steps}")
-        for key in raw:
-            check_branch_name(str(key))
-        return {str(k): parse_branch(v, info, str(k)) for k, v in raw.items()}
+        return parse_branches(raw, info, "branch name")
 
     def branch_graphs(self) -> dict[str, Graph]:
         return dict(self.branches)
