@@ -89,6 +89,48 @@ def test_failing_cell_fails_the_step_and_keeps_the_executed_notebook(workdir):
     assert "before" in outputs and "bad data" in outputs and "after" not in outputs
 
 
+def step_log(workdir, run_id: str, step: str) -> str:
+    return (workdir / f".stepline/catalog/{run_id}/logs/{step}.attempt-1.log").read_text()
+
+
+def test_fd_level_output_of_a_cell_reaches_the_step_log_through_the_kernel_process(workdir, capfd):
+    # ipykernel echoes what a cell writes on fd 1 and 2 on the kernel process's own streams: a private
+    # file, printed into the task's output after the cells' output (the sleep lets its echo thread run)
+    write_notebook(workdir / "fd.ipynb", "import os\nos.write(2, b'written on fd two\\n')\nos.write(1, b'and fd one\\n')",
+                   "import time\ntime.sleep(0.5)\nprint('printed')")
+    Pipeline(steps=[NotebookTask("fd", notebook="fd.ipynb")]).execute(run_id="nb-fd", quiet=True)
+    text = step_log(workdir, "nb-fd", "fd")
+    assert text.count("written on fd two") == 1 and text.count("and fd one") == 1 and "printed" in text, text
+    assert "written on fd two" not in capfd.readouterr().err  # not straight to the console, bypassing the step
+
+
+def test_what_a_kernel_writes_while_it_shuts_down_is_shown_only_when_the_notebook_failed(workdir):
+    # a kernel whose own shutdown writes on its stderr (as libzmq does when it aborts in a busy shutdown)
+    at_exit = ("import atexit, os\n"  # fd 2 is ipykernel's pipe here: find the kernel process's own stream
+               "_real = [int(f) for f in os.listdir('/proc/self/fd') if os.path.realpath(f'/proc/self/fd/{f}')"
+               ".endswith('kernel-output.txt')]\n"
+               "atexit.register(lambda: os.write(_real[0], b'kernel trouble at shutdown\\n'))")
+    write_notebook(workdir / "ok.ipynb", at_exit, "x = 1")
+    write_notebook(workdir / "bad.ipynb", at_exit, "raise ValueError('bad data')")
+    Pipeline(steps=[NotebookTask("ok", notebook="ok.ipynb")]).execute(run_id="nb-ok", quiet=True)
+    ok_log = workdir / ".stepline/catalog/nb-ok/logs/ok.attempt-1.log"
+    assert not ok_log.exists() or "kernel trouble" not in ok_log.read_text()
+    with pytest.raises(ExecutionFailedError):
+        Pipeline(steps=[NotebookTask("bad", notebook="bad.ipynb")]).execute(run_id="nb-bad", quiet=True)
+    text = step_log(workdir, "nb-bad", "bad")
+    assert "kernel trouble at shutdown" in text.split("the kernel process's own output while it shut down:", 1)[1], text
+
+
+def test_a_kernel_that_dies_shows_what_it_wrote(workdir):
+    write_notebook(workdir / "dies.ipynb", "import os\nos.write(2, b'last words\\n')\nimport time\ntime.sleep(0.5)",
+                   "os._exit(3)")
+    with pytest.raises(ExecutionFailedError) as failed:
+        Pipeline(steps=[NotebookTask("dies", notebook="dies.ipynb")]).execute(run_id="nb-dies", quiet=True)
+    step = failed.value.run_log.steps["dies"]
+    assert step.message.startswith("notebook dies.ipynb failed at ") and "\n" not in step.message
+    assert "last words" in step_log(workdir, "nb-dies", "dies")
+
+
 def test_a_return_the_notebook_does_not_define_fails_the_step(workdir):
     write_notebook(workdir / "nb.ipynb", "x = 1")
     with pytest.raises(ExecutionFailedError) as failed:

@@ -8,6 +8,11 @@ papermill in a fresh ipykernel (``pip install "stepline[notebook]"``).
   private pickle file (a trailing cell that is not kept in the saved notebook).
 - The executed notebook (outputs included, also when a cell fails) is saved in the run's catalog as
   ``notebooks/<step>.attempt-<n>.ipynb`` and listed in the step log.
+- The kernel process's own stdout and stderr (where ipykernel echoes what cells write on file
+  descriptors 1 and 2, e.g. from C code) go to a private file, printed after the cells' output.
+  What the kernel writes there once it is asked to shut down (after the last cell) is printed only
+  when the notebook failed; else it is logged at debug level: a kernel's trouble in its own
+  shutdown is not the step's output.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from stepline.tasks.base import Invocation, TaskDefinitionError, TaskFailed, Tas
 INSTALL_HINT = 'install the notebook extra: pip install "stepline[notebook]"'
 #: Keep the kernel's own log lines (e.g. about its TCP transport) off the task's output.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: How much of what the kernel process wrote while it shut down a failed notebook shows.
+KERNEL_OUTPUT_LINES = 40
+logger = logging.getLogger(__name__)
 
 
 def require_library() -> None:
@@ -80,6 +88,51 @@ def _print_outputs(nb) -> None:
                 print(f"{output.get('ename')}: {output.get('evalue')}")
 
 
+class KernelOutput:
+    """The kernel process's stdout and stderr, a private file; where it stood at the shutdown request."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.stream = open(path, "wb")  # noqa: SIM115 - closed by report()
+        self.at_shutdown: int | None = None
+
+    def shutting_down(self) -> None:
+        if self.at_shutdown is None:
+            self.at_shutdown = os.fstat(self.stream.fileno()).st_size
+
+    def manager_class(self) -> type:
+        """An ``AsyncKernelManager`` (nbclient's default) that starts its kernel, and any restart,
+        with stdout and stderr on this file, and notes where the file stood when asked to shut down."""
+        from jupyter_client import AsyncKernelManager
+
+        output = self
+
+        class KernelManager(AsyncKernelManager):
+            async def start_kernel(self, **kw):
+                kw.setdefault("stdout", output.stream)
+                kw.setdefault("stderr", output.stream)
+                return await super().start_kernel(**kw)
+
+            async def shutdown_kernel(self, *args, **kw):
+                output.shutting_down()
+                return await super().shutdown_kernel(*args, **kw)
+
+        return KernelManager
+
+    def report(self, failed: bool) -> None:
+        self.stream.close()
+        data = self.path.read_bytes()
+        cut = len(data) if self.at_shutdown is None else self.at_shutdown
+        if data[:cut]:
+            print(data[:cut].decode(errors="replace"), end="" if data[:cut].endswith(b"\n") else "\n")
+        late = data[cut:].decode(errors="replace").strip()
+        if late and failed:
+            print("the kernel process's own output while it shut down:", *late.splitlines()[-KERNEL_OUTPUT_LINES:],
+                  sep="\n")
+        elif late:
+            logger.debug("the kernel process's own output while it shut down:\n%s", late)
+
+
 def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) -> tuple[dict, bytes, str]:
     """Run the notebook; return (variables named in ``names``, the executed notebook, error or "")."""
     import nbformat
@@ -100,9 +153,11 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
         error = ""
         # papermill warns about parameters the notebook does not declare; every parameter is passed
         logging.getLogger("papermill").setLevel(logging.ERROR)
+        kernel_output = KernelOutput(Path(private) / "kernel-output.txt")
         try:
             papermill.execute_notebook(nb, str(output), parameters=plain, kernel_name="python3", language="python",
-                                       progress_bar=False, cwd=os.getcwd(), extra_arguments=KERNEL_ARGUMENTS)
+                                       progress_bar=False, cwd=os.getcwd(), extra_arguments=KERNEL_ARGUMENTS,
+                                       kernel_manager_class=kernel_output.manager_class())
         except PapermillExecutionError as exc:
             error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
         except Exception as exc:  # noqa: BLE001 - a kernel that does not start, a notebook papermill cannot read
@@ -110,6 +165,7 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
         executed = nbformat.read(str(output), as_version=4) if output.is_file() else nb
         _strip(executed)
         _print_outputs(executed)
+        kernel_output.report(failed=bool(error))
         values = pickle.loads(returns_file.read_bytes()) if returns_file.is_file() and not error else {}
     return values, nbformat.writes(executed).encode("utf-8"), error
 
