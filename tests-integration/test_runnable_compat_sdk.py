@@ -59,6 +59,22 @@ def test_a_failed_run_makes_the_script_exit_non_zero(scripts, cli):
     assert cli.run_log("flaky-1", scripts)["status"] == "FAIL"
 
 
+def test_runnables_older_on_failure_by_name_and_a_listed_failure_path(scripts, cli):
+    done = python("failure_by_name.py", scripts, cli, RUNNABLE_RUN_ID="by-name")
+    assert done.returncode == 0, done.stderr  # check fails, notify handles it, the run succeeds
+    assert "notified" in done.stdout
+    log = cli.run_log("by-name", scripts)
+    assert log["status"] == "SUCCESS"
+    assert [(name, step["status"]) for name, step in log["steps"].items()] == [
+        ("check", "FAIL"), ("notify", "SUCCESS"), ("success", "SUCCESS")]
+
+    wrong = subprocess.run([sys.executable, "failure_by_name.py", "notfy"], check=False, cwd=scripts,
+                           env=cli.env(), capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 1
+    assert one_error_line(wrong) == ("error: step 'check': on_failure 'notfy' names no step of the pipeline "
+                                     "(give on_failure a step or a Pipeline: on_failure=Stub(name='notfy').as_pipeline())")
+
+
 def test_the_error_carries_the_run_id_and_the_run_log(scripts, cli):
     code = ("import flaky\nfrom stepline import ExecutionFailedError, StepLineError\n"
             "try:\n    flaky.main()\nexcept ExecutionFailedError as exc:\n"

@@ -70,6 +70,28 @@ def test_job_file_with_an_x_key_and_a_merge_key(folder, cli):
     assert (folder / "job-ran.txt").read_text() == "hello from a job\n"
 
 
+def test_runnables_flat_job_files_run_with_execute_job(folder, cli):
+    done = cli.run("execute-job", "flat_shell_job.yaml", "--run-id", "flat-shell", cwd=folder)
+    assert done.code == 0, done.output
+    log = cli.run_log("flat-shell", folder)
+    assert list(log["steps"]) == ["write report", "success"]
+    [put] = log["steps"]["write report"]["data_catalog"]
+    assert (put["name"], put["stage"], put["stored"]) == ("out/report.txt", "put", True)
+    assert (folder / ".stepline" / "catalog" / "flat-shell" / "out" / "report.txt").read_text() == "a report\n"
+
+    done = cli.run("execute-job", "flat_python_job.yaml", "--run-id", "flat-python", cwd=folder)
+    assert done.code == 0, done.output
+    assert cli.run_log("flat-python", folder)["parameters"]["total"]["value"] == 42
+
+
+def test_a_job_executor_section_is_the_executor_of_jobs(folder, cli):
+    done = cli.run("execute-job", "flat_shell_job.yaml", "-c", "config_job_executor.yaml", "--run-id", "mocked-job",
+                   cwd=folder)
+    assert done.code == 0, done.output
+    assert not (folder / "out").exists()  # the mocked executor did not run the command
+    assert cli.run_log("mocked-job", folder, "-c", "config_job_executor.yaml")["run_config"]["executor"]["type"] == "mocked"
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["execute", "typo_dga.yaml"], "typo_dga.yaml: unknown top-level key 'dga' (did you mean 'dag'?)"),
     (["execute", "unknown_plain_key.yaml"],
@@ -80,7 +102,11 @@ def test_job_file_with_an_x_key_and_a_merge_key(folder, cli):
     (["execute-job", "job_with_typo.yaml"], "job_with_typo.yaml: unknown top-level key 'jbo' (did you mean 'job'?)"),
     (["execute", "merge_keys.yaml", "-c", "config_typo.yaml"],
      "config_typo.yaml: unknown section 'run_log_stor' (did you mean 'run_log_store'?)"),
-], ids=["typo dga", "unknown key without anchor", "no dag at all", "anchored typo", "job typo", "config typo"])
+    (["execute", "merge_keys.yaml", "-c", "config_two_executors.yaml"],
+     ("config_two_executors.yaml: 'pipeline-executor' and 'job-executor' both set the 'executor' section "
+      "(keep one: a pipeline and a job run with the same executor)")),
+], ids=["typo dga", "unknown key without anchor", "no dag at all", "anchored typo", "job typo", "config typo",
+        "two executor sections"])
 def test_keys_that_hold_no_anchor_stay_errors(folder, cli, args, expected):
     one_line_error(cli.run(*args, cwd=folder), expected)
 
@@ -136,6 +162,29 @@ def test_object_serialisation_false_is_refused_where_steps_run_in_other_processe
                    "config_emulator_in_memory.yaml: executor 'emulator': 'object_serialisation: false' keeps "
                    "returned objects in one process's memory, but this executor runs steps in other processes "
                    "(remove it (objects are pickled into the catalog), or use the local executor)")
+
+
+def test_a_catalog_that_stores_no_copies_records_hashes_and_leaves_files_in_place(folder, cli):
+    done = cli.run("execute", "leaves_a_file.yaml", "-c", "config_no_copy_catalog.yaml", "--run-id", "no-copy",
+                   cwd=folder)
+    assert done.code == 0, done.output
+    log = cli.run_log("no-copy", folder, "-c", "config_no_copy_catalog.yaml")
+    [put] = log["steps"]["write"]["data_catalog"]
+    [got] = log["steps"]["read"]["data_catalog"]
+    assert (put["stored"], got["stored"], got["stage"]) == (False, False, "get")
+    assert put["data_hash"] == got["data_hash"] != ""
+    assert not (folder / ".stepline" / "catalog" / "no-copy" / "kept.txt").exists()
+    # nothing to get in place: the step fails and says why
+    again = cli.run("execute", "gets_what_is_not_here.yaml", "-c", "config_no_copy_catalog.yaml", cwd=folder)
+    assert again.code == 1 and "(store_copy: false)" in again.output
+
+
+def test_mlflow_server_url_is_runnables_name_for_tracking_uri(folder, monkeypatch):
+    from stepline.config.loader import load_services
+
+    monkeypatch.chdir(folder)
+    tracker = load_services("config_mlflow_server_url.yaml").experiment_tracker
+    assert tracker.settings.tracking_uri == "http://127.0.0.1:5999"
 
 
 def test_retry_executor_in_a_config_re_runs_that_run(folder, cli):

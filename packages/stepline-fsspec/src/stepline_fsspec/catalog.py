@@ -16,6 +16,7 @@ class FsspecCatalogSettings(Settings):
     storage_options: dict[str, Any] = Field(default_factory=dict,
                                             description="passed to fsspec; secret-looking values never shown")
     compute_data_folder: str = "."
+    store_copy: bool = Field(True, description="false: a put records each file's hash without copying it")
 
 
 class FsspecCatalog(OnLocation, Catalog):

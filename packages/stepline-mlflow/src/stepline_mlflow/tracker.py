@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import AliasChoices, Field
 from stepline.api import ExperimentTracker, Locality, Settings, StepLineError
 
 RUN_ID_TAG = "stepline.run_id"
@@ -33,8 +34,11 @@ _ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-
 
 
 class MlflowSettings(Settings):
-    tracking_uri: str = "sqlite:///.stepline/mlflow.db"
-    """Where mlflow stores runs: a sqlite file, a folder, or a tracking server (http://...)."""
+    # runnable names the same setting server_url
+    tracking_uri: str = Field("sqlite:///.stepline/mlflow.db",
+                              validation_alias=AliasChoices("tracking_uri", "server_url"))
+    """Where mlflow stores runs: a sqlite file, a folder, or a tracking server (http://...);
+    runnable's ``server_url`` is accepted for it."""
     experiment_name: str = "stepline"
     """The mlflow experiment that holds the runs (created when missing)."""
 

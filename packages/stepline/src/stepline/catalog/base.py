@@ -86,9 +86,16 @@ class Catalog(Component, abc.ABC):
 
     # ---- the public API used by the step context -----------------------------------------------
     def get(self, run_id: str, patterns: list[str]) -> list[DataCatalogItem]:
-        """Copy matching files of the run's catalog into the data folder."""
+        """Copy matching files of the run's catalog into the data folder. A catalog whose
+        ``store_copy`` setting is false holds no copies: the files are expected in the data folder,
+        where an earlier step left them, and only their hashes are recorded."""
         items = []
         check_run_id(run_id)
+        if not getattr(self.settings, "store_copy", True):
+            return [DataCatalogItem(name=local.relative_to(self.compute_data_folder).as_posix(),
+                                    data_hash=sha256_file(local), stage="get", stored=False,
+                                    catalog_handler_location=self.location)
+                    for pattern in patterns for local in self._local_matches(pattern, "get")]
         for pattern in patterns:
             check_pattern(pattern)
             matches = self._glob(run_id, pattern)
@@ -108,18 +115,14 @@ class Catalog(Component, abc.ABC):
         return items
 
     def put(self, run_id: str, patterns: list[str], store_copy: bool = True) -> list[DataCatalogItem]:
-        """Copy files of the data folder matching ``patterns`` into the run's catalog."""
+        """Copy files of the data folder matching ``patterns`` into the run's catalog (only their hash
+        when the step or the catalog's ``store_copy`` setting says false)."""
+        store_copy = store_copy and getattr(self.settings, "store_copy", True)
         items = []
         check_run_id(run_id)
         folder = self.compute_data_folder
         for pattern in patterns:
-            check_pattern(pattern)
-            matches = sorted(p for p in folder.glob(pattern) if p.is_file())
-            matches += sorted(f for p in folder.glob(pattern) if p.is_dir() for f in p.rglob("*") if f.is_file())
-            if not matches:
-                raise CatalogError(f"catalog put '{pattern}' matched no file in '{folder}'",
-                                   hint="the task must write it, or fix the pattern")
-            for local in matches:
+            for local in self._local_matches(pattern, "put"):
                 rel = local.relative_to(folder).as_posix()
                 self._in_data_folder(rel)  # a symlink to a file elsewhere is not put
                 if store_copy:
@@ -131,6 +134,18 @@ class Catalog(Component, abc.ABC):
                                              stored=store_copy, catalog_relative_path=f"{run_id}/{rel}",
                                              catalog_handler_location=self.location))
         return items
+
+    def _local_matches(self, pattern: str, stage: str) -> list[Path]:
+        """The files of the data folder ``pattern`` matches (every file under a matched folder)."""
+        check_pattern(pattern)
+        folder = self.compute_data_folder
+        matches = sorted(p for p in folder.glob(pattern) if p.is_file())
+        matches += sorted(f for p in folder.glob(pattern) if p.is_dir() for f in p.rglob("*") if f.is_file())
+        if not matches:
+            hint = ("the task must write it, or fix the pattern" if stage == "put" else
+                    "the catalog keeps no copies (store_copy: false): an earlier step must leave the file here")
+            raise CatalogError(f"catalog {stage} '{pattern}' matched no file in '{folder}'", hint=hint)
+        return matches
 
     def put_bytes(self, run_id: str, name: str, data: bytes) -> str:
         """Store bytes (a pickled object, an execution log); return the catalog-relative path."""

@@ -19,6 +19,9 @@ def _stays_in(path: Path, base: Path) -> bool:
 class FileSystemCatalogSettings(Settings):
     catalog_location: str = ".stepline/catalog"
     compute_data_folder: str = "."
+    store_copy: bool = True
+    """``false``: a put records each file's hash in the run log without copying it (runnable's setting;
+    a step's ``catalog: {store_copy: false}`` does the same for one step)."""
 
 
 class FileSystemCatalog(Catalog):

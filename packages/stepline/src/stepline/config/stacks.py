@@ -26,6 +26,9 @@ SECTIONS = ("executor", "run_log_store", "catalog", "secrets", "experiment_track
 ALIASES = {
     "pipeline-executor": "executor",
     "pipeline_executor": "executor",
+    # runnable's jobs read their executor from a section of its own; Stepline runs a job with the executor
+    "job-executor": "executor",
+    "job_executor": "executor",
     "run-log-store": "run_log_store",
     "experiment-tracker": "experiment_tracker",
 }
@@ -198,6 +201,10 @@ def _sections(document: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ConfigError(f"unknown section '{key}'", file=origin,
                               hint=did_you_mean(str(key), [*SECTIONS, *ALIASES, NAMED_EXECUTORS, "extends"])
                               or f"sections: {', '.join(SECTIONS)}")
+        if section in sections:
+            first = next(k for k in document if ALIASES.get(k, k) == section)
+            raise ConfigError(f"'{first}' and '{key}' both set the '{section}' section", file=origin,
+                              hint="keep one: a pipeline and a job run with the same executor")
         sections[section] = _section(str(key), body, origin)
     return sections
 

@@ -13,12 +13,36 @@ if TYPE_CHECKING:
     from stepline.pipeline.nodes import Node
 
 
+#: the ``type:`` of runnable's job files, which hold the task's keys at the top level
+RUNNABLE_JOB_TYPES = ("python", "shell", "notebook")
+
+
+def is_job_file(raw: object) -> bool:
+    """A parsed file is a job: a ``job:`` file, or runnable's shape (``type: python|shell|notebook``
+    and the task's keys at the top level, no ``dag:``)."""
+    if not isinstance(raw, dict) or "dag" in raw or "pipeline" in raw:
+        return False
+    return "job" in raw or raw.get("type") in RUNNABLE_JOB_TYPES
+
+
+def from_runnable_job(raw: dict) -> dict:
+    """runnable's flat job file as a ``job:`` file: ``type`` is the command type, and a ``catalog``
+    list names what to put (a job gets nothing from the catalog)."""
+    body = {k: v for k, v in raw.items() if k != "type"}
+    body["command_type"] = raw["type"]
+    if isinstance(body.get("catalog"), list):
+        body["catalog"] = {"put": body["catalog"]}
+    return {"job": body}
+
+
 def parse_job(raw: dict, *, file: str) -> tuple[str, Node]:
-    """The name and the task node of a parsed ``job:`` file."""
+    """The name and the task node of a parsed job file (``job:``, or runnable's flat shape)."""
     from stepline.pipeline.anchor_holders import drop_anchor_holders
     from stepline.pipeline.graph import ILLEGAL_NAME_CHARS
     from stepline.pipeline.loader import parse_node
 
+    if "job" not in raw and raw.get("type") in RUNNABLE_JOB_TYPES:
+        raw = from_runnable_job(raw)
     raw = drop_anchor_holders(raw, file=file, known=("job",))
     body = raw.get("job")
     extra = [k for k in raw if k != "job"]

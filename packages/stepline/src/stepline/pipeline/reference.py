@@ -77,9 +77,9 @@ def _load_yaml(path: str) -> Graph:
         raise PipelineDefinitionError("not a pipeline file or reference", file=path,
                                       hint="give a YAML file, module:attribute or path/to/file.py:attribute")
     raw = load_yaml_file(path)
-    if isinstance(raw, dict) and "job" in raw and "dag" not in raw:
-        from stepline.pipeline.job_file import job_graph, parse_job
+    from stepline.pipeline.job_file import is_job_file, job_graph, parse_job
 
+    if is_job_file(raw):
         return job_graph(*parse_job(raw, file=path))
     return load_pipeline(path, raw)
 

@@ -33,10 +33,17 @@ class Pipeline(Branch):
     (a step or a Pipeline) adds a path taken when the step fails.
     """
 
-    def __init__(self, steps: list[Any], *, description: str = "", name: str = "") -> None:
+    def __init__(self, steps: list[Any], *, description: str = "", name: str = "",
+                 add_terminal_nodes: bool = True) -> None:
+        # add_terminal_nodes is runnable's; Stepline adds success and fail whenever the steps lack them
         if not isinstance(steps, (list, tuple)) or not steps:
             raise PipelineDefinitionError("Pipeline(steps=[...]) needs a non-empty list of steps")
-        self.steps = [as_step(s) for s in steps]
+        self.steps = [as_step(s) for s in steps if not isinstance(s, (list, tuple))]
+        if not self.steps:
+            raise PipelineDefinitionError("Pipeline(steps=[...]) needs at least one step outside a nested list")
+        #: runnable's older form of a path taken on failure: a list inside ``steps``, reached by a
+        #: step's ``on_failure`` naming its first step
+        self.side_paths = [[as_step(x) for x in s] for s in steps if isinstance(s, (list, tuple)) and s]
         self.description = description
         self.name = name
         from stepline.sdk.execution import Origin
@@ -75,7 +82,8 @@ class Pipeline(Branch):
                         node.next = chain[i + 1].name
                     if step.on_failure is not None:
                         target = step.on_failure
-                        node.on_failure = target.name if isinstance(target, Step) else as_step(target.steps[0]).name
+                        node.on_failure = (target if isinstance(target, str) else target.name
+                                           if isinstance(target, Step) else as_step(target.steps[0]).name)
                 nodes[step.name] = node
         from stepline.pipeline.nodes import FailNode, SuccessNode
 
@@ -138,11 +146,22 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
             target = step.on_failure
             if target is None:
                 continue
-            if isinstance(target, Step):
+            if isinstance(target, str):
+                named.append((step, target))
+            elif isinstance(target, Step):
                 if all(target is not s for chain in chains for s in chain):
                     visit([target])
             else:
                 visit(target.steps)
 
+    named: list[tuple[Step, str]] = []  # on_failure given as a step's name (runnable's older form)
     visit(pipeline.steps)
+    for path in getattr(pipeline, "side_paths", []):
+        visit(path)
+    names = {s.name for chain in chains for s in chain}
+    for step, target in named:
+        if target not in names:
+            raise PipelineDefinitionError(f"on_failure '{target}' names no step of the pipeline", step=step.name,
+                                          hint="give on_failure a step or a Pipeline: "
+                                               f"on_failure=Stub(name={target!r}).as_pipeline()")
     return chains
