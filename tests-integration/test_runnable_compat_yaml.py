@@ -187,6 +187,13 @@ def test_mlflow_server_url_is_runnables_name_for_tracking_uri(folder, monkeypatc
     assert tracker.settings.tracking_uri == "http://127.0.0.1:5999"
 
 
+def test_a_mocked_patch_for_a_step_this_pipeline_lacks_is_a_warning(folder, cli):
+    done = cli.run("execute", "flaky.yaml", "-c", "config_mocked_other_steps.yaml", cwd=folder)
+    assert done.code == 0, done.output  # every task mocked: flaky's failing step does not run
+    assert ("warning: config_mocked_other_steps.yaml: executor 'mocked': patch 'step 1' names no task step of "
+            "this pipeline and is ignored") in done.stderr
+
+
 def test_retry_executor_in_a_config_re_runs_that_run(folder, cli):
     first = cli.run("execute", "flaky.yaml", "--run-id", "first-attempt", cwd=folder)
     assert first.code == 1, first.output
@@ -241,8 +248,9 @@ def test_argo_config_in_runnables_shape_renders_a_valid_workflow(folder, cli):
     done = cli.run("execute", "map_with_anchored_branch.yaml", "-p", "numbers.yaml", "-c", "config_argo.yaml",
                    cwd=folder, env=cli.env(RUNNABLE_VAR_docker_image="registry.example/squares:2"))
     assert done.code == 0, done.output
-    # the default catalog is not used by this pipeline: a warning, not an error
-    assert "catalog is reachable from this machine only" in done.stderr and "only a warning" in done.stderr
+    # the default catalog is not on the volume: the pods keep it there, as runnable's do
+    assert ("warning: the file-system catalog is not on a mounted volume: the pods keep it on the shared volume "
+            "at /mnt/catalog, as runnable does") in done.stderr
     manifest = argo_manifest(folder / "squares-workflow.yaml")
     assert manifest["kind"] == "Workflow"
     assert manifest["metadata"] == {"generateName": "squares-", "namespace": "analytics", "labels": {"team": "data"}}
@@ -282,6 +290,28 @@ def test_argo_named_override_and_secret_from_k8s(folder, cli):
     assert "nightly" not in str([e.get("value") for e in crunch["env"] if e["name"] == "API_TOKEN"])
 
 
+def test_argo_pods_keep_local_stores_on_the_shared_volume_as_runnable_does(folder, cli):
+    done = cli.run("execute", "puts_a_file.yaml", "-c", "config_argo_local_stores.yaml", cwd=folder)
+    assert done.code == 0, done.output
+    assert "the pods keep it on the shared volume at /mnt/run_log_store, as runnable does" in done.stderr
+    reference = "config_argo_local_stores.yaml,stack:argo-volume-chunked-fs,stack:argo-volume-file-system-catalog"
+    spec = argo_manifest(folder / "squares-workflow.yaml")["spec"]
+    for container in containers(spec):
+        assert container["command"][container["command"].index("-c") + 1] == reference
+        assert {"name": "STEPLINE_ARGO_RUN_LOG_FOLDER", "value": "/mnt/run_log_store"} in container["env"]
+        assert {"name": "STEPLINE_ARGO_CATALOG_LOCATION", "value": "/mnt/catalog"} in container["env"]
+    # what a pod does with that reference (the volume here a folder): both stores land on the volume
+    volume = folder / "volume"
+    pod = cli.env(STEPLINE_ARGO_RUN_LOG_FOLDER=str(volume / "run_log_store"),
+                  STEPLINE_ARGO_CATALOG_LOCATION=str(volume / "catalog"))
+    assert cli.run("start-run", "pod-run", "-f", "puts_a_file.yaml", "-c", reference, cwd=folder, env=pod).code == 0
+    ran = cli.run("execute-single-node", "pod-run", "write", "-f", "puts_a_file.yaml", "-c", reference, cwd=folder,
+                  env=pod)
+    assert ran.code == 0, ran.output
+    assert (volume / "catalog" / "pod-run" / "data.txt").read_text() == "data\n"
+    assert (volume / "run_log_store" / "pod-run").is_dir() and not (folder / ".stepline" / "runs").exists()
+
+
 @pytest.mark.parametrize(("pipeline", "config", "env", "expected"), [
     ("map_with_anchored_branch.yaml", "config_argo.yaml", {},
      ("config_argo.yaml: executor 'argo': image '$docker_image' names variable $docker_image, which is not set: "
@@ -295,10 +325,11 @@ def test_argo_named_override_and_secret_from_k8s(folder, cli):
     ("unknown_override.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
      ("unknown_override.yaml: step 'crunch': argo override 'heavvy' is not defined in the executor's overrides "
      "(did you mean 'heavy'?)")),
-    ("puts_a_file.yaml", "config_argo.yaml", {"RUNNABLE_VAR_docker_image": "x"},
-     ("config_argo.yaml: the argo executor runs steps on other machines, but the file-system catalog is reachable "
-     "from this machine only; use file-system on a shared volume or fsspec on S3")),
-], ids=["unset variable", "memoization cache", "no image", "unknown named override", "used catalog unreachable"])
+    ("puts_a_file.yaml", "config_argo_no_volume.yaml", {},
+     ("config_argo_no_volume.yaml: the argo executor runs steps on other machines, but the chunked-fs run log "
+      "store is reachable from this machine only; use chunked-fs on a shared volume, chunked-fsspec on S3, or sql "
+      "on PostgreSQL")),
+], ids=["unset variable", "memoization cache", "no image", "unknown named override", "no shared volume"])
 def test_argo_bad_input_is_one_line(folder, cli, pipeline, config, env, expected):
     result = cli.run("execute", pipeline, "-c", config, cwd=folder, env=cli.env(**env))
     one_line_error(result, expected)

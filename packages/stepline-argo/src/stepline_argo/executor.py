@@ -147,6 +147,24 @@ class CustomVolume(BaseModel):
 #: Where runnable mounts ``pvc_for_runnable`` in every step.
 RUNNABLE_MOUNT = "/mnt"
 
+#: Services keeping their files in a local folder, which the pods use on the shared volume instead
+#: (as runnable does): (kind, type) -> (the setting naming the folder, the folder on the volume, the
+#: stack that points the setting there, and the variable the stack reads the folder from).
+MOVABLE = {
+    ("run_log_store", "chunked-fs"): ("log_folder", "run_log_store", "argo-volume-chunked-fs",
+                                      "STEPLINE_ARGO_RUN_LOG_FOLDER"),
+    ("run_log_store", "file-system"): ("log_folder", "run_log_store", "argo-volume-file-system-run-log",
+                                       "STEPLINE_ARGO_RUN_LOG_FOLDER"),
+    ("catalog", "file-system"): ("catalog_location", "catalog", "argo-volume-file-system-catalog",
+                                 "STEPLINE_ARGO_CATALOG_LOCATION"),
+}
+
+
+def volume_stacks() -> dict[str, dict[str, Any]]:
+    """The stacks a pod's configuration reference adds to move a service's folder onto the volume."""
+    return {stack: {kind: {"type": name, "config": {setting: "${" + variable + "}"}}}
+            for (kind, name), (setting, _, stack, variable) in MOVABLE.items()}
+
 
 class ArgoSettings(Settings):
     model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
@@ -225,14 +243,41 @@ class ArgoExecutor(RenderingExecutor):
     Settings: ClassVar[type[Settings]] = ArgoSettings
 
     def locality_of(self, service: Component) -> Locality:
-        """A service whose every local path lies on a mounted persistent volume reaches every pod."""
+        """A service whose every local path lies on a mounted persistent volume reaches every pod, and
+        so does one whose folder the pods move onto the volume (:meth:`moved_to`)."""
+        if self._on_volumes(service) or self.moved_to(service) is not None:
+            return Locality.NETWORK
+        return service.locality
+
+    def _on_volumes(self, service: Component) -> bool:
         # a catalog's compute data folder is each pod's own working folder, not shared state
         own = str(getattr(service, "compute_data_folder", "\0"))
         paths = [p for p in service.local_paths() if str(p) != own]
         mounts = [PurePosixPath(v.mount_path) for v in self.settings.persistent_volumes]
-        if paths and mounts and all(any(_under(PurePosixPath(p), m) for m in mounts) for p in paths):
-            return Locality.NETWORK
-        return service.locality
+        return bool(paths and mounts and all(any(_under(PurePosixPath(p), m) for m in mounts) for p in paths))
+
+    def moved_to(self, service: Component) -> str | None:
+        """Where the pods keep a local run log store or catalog that is not on a mounted volume: in a
+        folder of the shared volume (``pvc_for_runnable``'s, else the first persistent volume's), as
+        runnable does with its file stores. None when the service stays where it is."""
+        movable = MOVABLE.get((getattr(service, "kind", ""), getattr(service, "name", "")))
+        volumes = self.settings.persistent_volumes
+        if movable is None or not volumes or self._on_volumes(service):
+            return None
+        mount = next((v.mount_path for v in volumes if v.name == self.settings.pvc_for_runnable
+                      and v.mount_path == RUNNABLE_MOUNT), volumes[0].mount_path)
+        return str(PurePosixPath(mount) / movable[1])
+
+    def moves(self, services: Any) -> list[tuple[str, str, str]]:
+        """(stack, variable, folder) for each service of ``services`` the pods move onto the volume."""
+        found = []
+        for kind in ("run_log_store", "catalog"):
+            service = getattr(services, kind, None)
+            folder = self.moved_to(service) if service is not None else None
+            if folder is not None:
+                _, _, stack, variable = MOVABLE[service.kind, service.name]
+                found.append((stack, variable, folder))
+        return found
 
     def named_override(self, node: Any) -> StepOverride | None:
         """runnable's form: the step's ``overrides: {argo: NAME}`` picks the executor's ``overrides.NAME``."""
@@ -355,6 +400,7 @@ class _Manifest:
         self.templates: list[dict] = []
         self.done: set[str] = set()
         self.resources: dict[int, dict[str, Any]] = {}  # id of a Resources model (alive as long as us) -> dump
+        self.moves = executor.moves(job.services)
 
     # ---- the workflow ---------------------------------------------------------------------------
     def build(self) -> dict:
@@ -409,7 +455,11 @@ class _Manifest:
         return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec}
 
     def files(self) -> tuple[str, str | None]:
-        return self.job.pipeline_file, self.job.config_file
+        """The pipeline and the configuration reference the pods are given: the job's, plus the
+        stacks that move local stores onto the shared volume."""
+        stacks = [f"stack:{stack}" for stack, _, _ in self.moves]
+        config = ",".join([*([self.job.config_file] if self.job.config_file else []), *stacks]) or None
+        return self.job.pipeline_file, config
 
     def scalar_parameters(self) -> dict[str, Any]:
         found = {}
@@ -434,7 +484,8 @@ class _Manifest:
         pull = override.image_pull_policy or s.image_pull_policy
         if pull:
             container["imagePullPolicy"] = pull
-        container["env"] = [{"name": "STEPLINE_RUN_ID", "value": RUN_ID}, *env] + [
+        container["env"] = [{"name": "STEPLINE_RUN_ID", "value": RUN_ID}, *env,
+                            *({"name": variable, "value": folder} for _, variable, folder in self.moves)] + [
             {"name": x.environment_variable,
              "valueFrom": {"secretKeyRef": {"name": x.secret_name, "key": x.secret_key}}}
             for x in s.secrets_from_k8s]

@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from stepline.component import Locality
-from stepline.errors import ConfigError
 from stepline.executors.local import LocalExecutor, LocalSettings
 from stepline.runlog.models import Status
 
@@ -48,7 +47,10 @@ class MockedExecutor(LocalExecutor):
         return super().execute(run)
 
     def check_patches(self, run) -> None:
-        """Every patch names a task step of the pipeline, with an installed command type."""
+        """Every patch has an installed command type; one that names no task step of this pipeline
+        is a warning (as in runnable, a configuration may patch steps of several pipelines)."""
+        import sys
+
         from stepline.pipeline.graph import walk
         from stepline.plugins.manager import component_class
 
@@ -57,8 +59,8 @@ class MockedExecutor(LocalExecutor):
         source = run.config_file or "the configuration"
         for key, patch in self.settings.patches.items():
             if key.rpartition(".")[2] not in names and not any(fnmatchcase(p, key) for p, _ in tasks):
-                raise ConfigError(f"executor 'mocked': patch '{key}' names no task step of the pipeline",
-                                  file=source, hint=f"task steps: {', '.join(sorted(names)) or 'none'}")
+                print(f"warning: {source}: executor 'mocked': patch '{key}' names no task step of this pipeline "
+                      f"and is ignored (task steps: {', '.join(sorted(names)) or 'none'})", file=sys.stderr)
             if patch.command_type:
                 component_class("task", patch.command_type, source=source)
 
