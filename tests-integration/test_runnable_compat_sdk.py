@@ -75,6 +75,15 @@ def test_runnables_older_on_failure_by_name_and_a_listed_failure_path(scripts, c
                                      "(give on_failure a step or a Pipeline: on_failure=Stub(name='notfy').as_pipeline())")
 
 
+def test_a_script_importing_from_the_project_root_rebuilds_where_steps_run(scripts, cli):
+    """Step processes rebuild the pipeline by importing the script; its own imports come from the
+    working folder even when nothing puts it on the path (a container, a pod, no PYTHONPATH)."""
+    env = {k: v for k, v in cli.env().items() if k != "PYTHONPATH"}
+    done = subprocess.run([str(Path(BIN) / "stepline"), "validate", "pipelines/from_root.py:main"], check=False,
+                          cwd=scripts, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_error_carries_the_run_id_and_the_run_log(scripts, cli):
     code = ("import flaky\nfrom stepline import ExecutionFailedError, StepLineError\n"
             "try:\n    flaky.main()\nexcept ExecutionFailedError as exc:\n"

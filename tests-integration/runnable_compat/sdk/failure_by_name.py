@@ -3,9 +3,8 @@ as a list inside `steps`, and `add_terminal_nodes=True`. `python failure_by_name
 
 import sys
 
-from steps import check_flag
-
 from stepline import Pipeline, PythonTask, ShellTask, Stub
+from steps import check_flag
 
 
 def main(target: str = "notify"):

@@ -116,7 +116,8 @@ def _import_module(name: str, reference: str):
 
 
 def _import_file(path: str, reference: str):
-    """Import a .py file as the module named after it (its folder goes on the path), once."""
+    """Import a .py file as the module named after it (its folder goes on the path, and the working
+    folder after the rest), once."""
     file = Path(path).resolve()
     if not os.path.isfile(file):
         raise PipelineDefinitionError("Python file not found", file=path, hint="check the path")
@@ -131,6 +132,10 @@ def _import_file(path: str, reference: str):
     folder = str(file.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    # a script that imports its project's packages (`from examples.common import ...`) imports them from
+    # the working folder, as runnable's rebuild (a dotted module from the working folder) does
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
