@@ -312,6 +312,18 @@ def test_argo_pods_keep_local_stores_on_the_shared_volume_as_runnable_does(folde
     assert (volume / "run_log_store" / "pod-run").is_dir() and not (folder / ".stepline" / "runs").exists()
 
 
+def test_argo_named_override_sets_env_deadline_and_timeout_as_runnables_do(folder, cli):
+    done = cli.run("execute", "heavy_step.yaml", "-c", "config_argo_override_fields.yaml", cwd=folder)
+    assert done.code == 0, done.output
+    spec = argo_manifest(folder / "squares-workflow.yaml")["spec"]
+    crunch = next(t for t in spec["templates"] if t["name"] == "crunch")
+    assert {"name": "MODE", "value": "thorough"} in crunch["container"]["env"]
+    assert (crunch["activeDeadlineSeconds"], crunch["timeout"]) == (900, "20m")
+    others = [t for t in spec["templates"] if "container" in t and t["name"] != "crunch"]
+    assert others and all("timeout" not in t and {"name": "MODE", "value": "thorough"} not in t["container"]["env"]
+                          for t in others)
+
+
 @pytest.mark.parametrize(("pipeline", "config", "env", "expected"), [
     ("map_with_anchored_branch.yaml", "config_argo.yaml", {},
      ("config_argo.yaml: executor 'argo': image '$docker_image' names variable $docker_image, which is not set: "
@@ -329,7 +341,12 @@ def test_argo_pods_keep_local_stores_on_the_shared_volume_as_runnable_does(folde
      ("config_argo_no_volume.yaml: the argo executor runs steps on other machines, but the chunked-fs run log "
       "store is reachable from this machine only; use chunked-fs on a shared volume, chunked-fsspec on S3, or sql "
       "on PostgreSQL")),
-], ids=["unset variable", "memoization cache", "no image", "unknown named override", "no shared volume"])
+    ("map_with_anchored_branch.yaml", "config_argo_override_parallelism.yaml", {},
+     ("config_argo_override_parallelism.yaml: executor 'argo': setting 'overrides.one-at-a-time': parallelism in a "
+      "step's override is not supported: limit the pods of the whole workflow with the executor's parallelism "
+      "(or defaults.parallelism)")),
+], ids=["unset variable", "memoization cache", "no image", "unknown named override", "no shared volume",
+        "parallelism in an override"])
 def test_argo_bad_input_is_one_line(folder, cli, pipeline, config, env, expected):
     result = cli.run("execute", pipeline, "-c", config, cwd=folder, env=cli.env(**env))
     one_line_error(result, expected)

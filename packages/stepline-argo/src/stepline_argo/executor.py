@@ -80,8 +80,16 @@ class SecretFromK8s(BaseModel):
     secret_key: str
 
 
+class EnvVar(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    name: str
+    value: str
+
+
 class StepOverride(BaseModel):
-    """What a step's ``overrides: {argo: {...}}`` may change."""
+    """What a step's ``overrides: {argo: {...}}`` (or a named override) may change: its container
+    (image, pull policy, resources, environment) and its template (node selector, tolerations, the
+    deadline and timeout runnable's overrides also take)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
     image: str | None = None
@@ -89,12 +97,17 @@ class StepOverride(BaseModel):
     resources: Resources | None = None
     node_selector: dict[str, str] | None = None
     tolerations: list[Toleration] | None = None
+    env: list[EnvVar] | None = None
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    timeout: str | None = None
+    parallelism: int | None = Field(None, ge=1)
 
-
-class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-    name: str
-    value: str
+    @model_validator(mode="after")
+    def _no_step_parallelism(self) -> StepOverride:
+        if self.parallelism is not None:
+            raise ValueError("parallelism in a step's override is not supported: limit the pods of the whole "
+                             "workflow with the executor's parallelism (or defaults.parallelism)")
+        return self
 
 
 class RunnableDefaults(BaseModel):
@@ -491,6 +504,8 @@ class _Manifest:
             for x in s.secrets_from_k8s]
         if s.defaults is not None:
             container["env"] += [{"name": e.name, "value": e.value} for e in s.defaults.env]
+        if override.env:
+            container["env"] += [{"name": e.name, "value": e.value} for e in override.env]
         if s.secret_from_k8s and node is not None:  # runnable: the task's secrets, by name, from one secret
             container["env"] += [{"name": n, "valueFrom": {"secretKeyRef": {"name": s.secret_from_k8s, "key": n}}}
                                  for n in getattr(node, "secrets", [])]
@@ -512,6 +527,10 @@ class _Manifest:
         tolerations = override.tolerations if override.tolerations is not None else s.tolerations
         if tolerations:
             template["tolerations"] = [_dump(t) for t in tolerations]
+        if override.active_deadline_seconds:
+            template["activeDeadlineSeconds"] = override.active_deadline_seconds
+        if override.timeout:
+            template["timeout"] = override.timeout
         attempts = getattr(node, "max_attempts", 1) if node is not None else 1
         if attempts > 1:  # Stepline retries failures itself; Argo retries pods that errored (evicted, OOM)
             retry: dict[str, Any] = {"limit": attempts - 1, "retryPolicy": "OnError"}
@@ -541,7 +560,7 @@ class _Manifest:
             where = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"argo override '{where}': {err['msg']}", file=self.job.pipeline_file,
                               hint="overrides.argo takes image, image_pull_policy, resources, node_selector, "
-                                   "tolerations") from None
+                                   "tolerations, env, active_deadline_seconds, timeout") from None
 
     def leaf_template(self, node: Any, template_path: str) -> str:
         name = self.names.name(template_path)
