@@ -84,6 +84,15 @@ def test_a_script_importing_from_the_project_root_rebuilds_where_steps_run(scrip
     assert done.returncode == 0, done.stderr
 
 
+def test_a_branch_chosen_by_an_expression_is_refused_in_one_line_before_running(scripts, cli):
+    done = python("conditional_by_expression.py", scripts, cli)
+    assert done.returncode == 1
+    assert one_error_line(done) == (
+        "error: step 'heads': as_conditional_pipeline(evaluate=\"'$toss' == 'heads'\") is not supported (return "
+        "the value from a task and use Conditional(parameter=NAME, branches={VALUE: step.as_pipeline(), ...}))")
+    assert not (scripts / ".stepline").exists()
+
+
 def test_the_error_carries_the_run_id_and_the_run_log(scripts, cli):
     code = ("import flaky\nfrom stepline import ExecutionFailedError, StepLineError\n"
             "try:\n    flaky.main()\nexcept ExecutionFailedError as exc:\n"

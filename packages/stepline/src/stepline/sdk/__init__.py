@@ -13,6 +13,7 @@ from typing import Any
 
 from stepline.errors import ExecutionFailedError
 from stepline.sdk.decorator import task
+from stepline.sdk.execution import one_line_if_uncaught
 from stepline.sdk.jobs import NotebookJob, PythonJob, ShellJob
 from stepline.sdk.pipeline import Pipeline
 from stepline.sdk.returns import Catalog, json, metric, pickled
@@ -29,6 +30,10 @@ from stepline.sdk.steps import (
     Stub,
     Success,
 )
+
+# a mistake in how a script builds its pipeline (raised before execute()) also ends the script with
+# one line, not a traceback
+one_line_if_uncaught()
 
 __all__ = ["Catalog", "Conditional", "ExecutionFailedError", "Fail", "Loop", "Map", "NotebookJob", "NotebookTask",
            "Parallel", "Pipeline", "PythonJob", "PythonTask", "ShellJob", "ShellTask", "Step", "Stub", "Success", "json",

@@ -151,8 +151,11 @@ def collect_chains(pipeline: Pipeline) -> list[list[Step]]:
             elif isinstance(target, Step):
                 if all(target is not s for chain in chains for s in chain):
                     visit([target])
-            else:
+            elif isinstance(getattr(target, "steps", None), list):
                 visit(target.steps)
+            else:
+                raise PipelineDefinitionError(f"on_failure must be a step, a Pipeline or a step's name, not "
+                                              f"{type(target).__name__}", step=step.name)
 
     named: list[tuple[Step, str]] = []  # on_failure given as a step's name (runnable's older form)
     visit(pipeline.steps)

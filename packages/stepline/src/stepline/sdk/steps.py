@@ -67,6 +67,15 @@ class Step(abc.ABC):
         """A one-step Pipeline of this step: ``PythonTask(...).as_pipeline().execute()``."""
         return Branch.of_steps([self])
 
+    def as_conditional_pipeline(self, evaluate: str = "", **_: Any) -> Pipeline:
+        """runnable's branch chosen by an expression: not supported (a ``Conditional`` picks the branch
+        named by a parameter's value)."""
+        from stepline.errors import NotSupportedError
+
+        raise NotSupportedError(f"as_conditional_pipeline(evaluate={evaluate!r}) is not supported", step=self.name,
+                                hint="return the value from a task and use Conditional(parameter=NAME, "
+                                     "branches={VALUE: step.as_pipeline(), ...})")
+
     @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
         """The node's own fields (without next/on_failure)."""
