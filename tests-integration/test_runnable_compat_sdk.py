@@ -93,6 +93,16 @@ def test_a_branch_chosen_by_an_expression_is_refused_in_one_line_before_running(
     assert not (scripts / ".stepline").exists()
 
 
+@pytest.mark.parametrize("config", [None, "emulator.yaml"], ids=["local", "emulator"])
+def test_runnables_older_job_wrapping_a_task_runs_under_the_jobs_name(scripts, cli, config):
+    env = {"RUNNABLE_RUN_ID": "wrapped"} | ({"RUNNABLE_CONFIGURATION_FILE": config} if config else {})
+    done = python("wrapped_job.py", scripts, cli, **env)
+    assert done.returncode == 0, done.stderr
+    log = cli.run_log("wrapped", scripts, *(["-c", config] if config else []))
+    assert list(log["steps"]) == ["keeper", "success"]
+    assert [item["name"] for item in log["steps"]["keeper"]["data_catalog"]] == ["kept.txt"]
+
+
 def test_the_error_carries_the_run_id_and_the_run_log(scripts, cli):
     code = ("import flaky\nfrom stepline import ExecutionFailedError, StepLineError\n"
             "try:\n    flaky.main()\nexcept ExecutionFailedError as exc:\n"

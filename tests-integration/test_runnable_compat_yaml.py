@@ -194,6 +194,14 @@ def test_a_mocked_patch_for_a_step_this_pipeline_lacks_is_a_warning(folder, cli)
             "this pipeline and is ignored") in done.stderr
 
 
+@pytest.mark.parametrize("config", [[], ["-c", "config_emulator.yaml"]], ids=["local", "emulator"])
+def test_tasks_find_the_run_id_in_their_environment(folder, cli, config):
+    done = cli.run("execute", "run_id_in_env.yaml", "--run-id", "seen-run", *config, cwd=folder)
+    assert done.code == 0, done.output
+    assert (folder / "seen-by-shell.txt").read_text() == "seen-run seen-run\n"
+    assert cli.run_log("seen-run", folder, *config)["parameters"]["seen_by_python"]["value"] == "seen-run"
+
+
 def test_retry_executor_in_a_config_re_runs_that_run(folder, cli):
     first = cli.run("execute", "flaky.yaml", "--run-id", "first-attempt", cwd=folder)
     assert first.code == 1, first.output

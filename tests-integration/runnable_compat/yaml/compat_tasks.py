@@ -25,3 +25,9 @@ def bump(counter: Counter) -> int:
 
 def make_total() -> int:
     return 6 * 7
+
+
+def note_run_id() -> str:
+    import os
+
+    return os.environ["RUNNABLE_RUN_ID"]

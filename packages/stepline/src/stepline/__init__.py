@@ -17,7 +17,7 @@ _EXPORTS = {
     **{name: "stepline.sdk" for name in ("Pipeline", "PythonTask", "ShellTask", "NotebookTask", "Stub", "Parallel",
                                          "Map", "Conditional", "Loop", "Success", "Fail", "Catalog", "json",
                                          "pickled", "metric", "task")},
-    **{name: "stepline.sdk.jobs" for name in ("PythonJob", "ShellJob", "NotebookJob")},
+    **{name: "stepline.sdk.jobs" for name in ("Job", "PythonJob", "ShellJob", "NotebookJob")},
 }
 
 #: runnable names with no Stepline meaning: importing one says so instead of "cannot import name".

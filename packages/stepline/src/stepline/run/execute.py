@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from stepline.errors import PipelineDefinitionError, StepLineError
-from stepline.run.lifecycle import open_run, run_to_end, sigterm_raises, start_run
+from stepline.run.lifecycle import open_run, run_id_in_environment, run_to_end, sigterm_raises, start_run
 from stepline.run.prepare import Prepared, prepare
 from stepline.runlog.models import RunLog, Status
 
@@ -75,5 +75,6 @@ def execute_single_node(run_id: str, step: str, pipeline_file: str, config_file:
             raise StepLineError(f"--map-variable is not JSON: {map_variable!r}", hint='e.g. \'{"chunk": 3}\'') from None
     run = open_run(prepared, run_id, pipeline_file=pipeline_file, config_file=config_file, executor=runs_on)
     branch = step.rpartition(".")[0]
-    with sigterm_raises():  # a scheduler's or engine's SIGTERM fails the step as "interrupted"
+    # a scheduler's or engine's SIGTERM fails the step as "interrupted"
+    with sigterm_raises(), run_id_in_environment(run_id):
         return execute_step(run, node, step, branch=branch, map_variable=variables).status

@@ -6,6 +6,7 @@ through these, so a run started by ``start-run`` records exactly what ``stepline
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -114,11 +115,31 @@ def sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+#: what a task's process finds the run id in (runnable's name, and Stepline's)
+RUN_ID_ENV = ("STEPLINE_RUN_ID", "RUNNABLE_RUN_ID")
+
+
+@contextlib.contextmanager
+def run_id_in_environment(run_id: str):
+    """The run id in this process's environment while its steps run, so every task (and the processes
+    it starts) can read it, as runnable's can; what was there before comes back afterwards."""
+    before = {name: os.environ.get(name) for name in RUN_ID_ENV}
+    os.environ.update(dict.fromkeys(RUN_ID_ENV, run_id))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_to_end(run: RunContext, *, top_level: bool = False) -> RunLog:
     """Traverse a started run with its executor, record how it ended and return its run log
     (``top_level``: without the steps of branches, see :meth:`RunLogStore.get_run_log`)."""
     try:
-        with sigterm_raises():
+        with sigterm_raises(), run_id_in_environment(run.run_id):
             status = run.executor.execute(run)
     except (KeyboardInterrupt, Interrupted):
         finish_run(run, Status.FAIL, "interrupted")

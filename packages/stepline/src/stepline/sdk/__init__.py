@@ -14,7 +14,7 @@ from typing import Any
 from stepline.errors import ExecutionFailedError
 from stepline.sdk.decorator import task
 from stepline.sdk.execution import one_line_if_uncaught
-from stepline.sdk.jobs import NotebookJob, PythonJob, ShellJob
+from stepline.sdk.jobs import Job, NotebookJob, PythonJob, ShellJob
 from stepline.sdk.pipeline import Pipeline
 from stepline.sdk.returns import Catalog, json, metric, pickled
 from stepline.sdk.steps import (
@@ -35,7 +35,7 @@ from stepline.sdk.steps import (
 # one line, not a traceback
 one_line_if_uncaught()
 
-__all__ = ["Catalog", "Conditional", "ExecutionFailedError", "Fail", "Loop", "Map", "NotebookJob", "NotebookTask",
+__all__ = ["Catalog", "Conditional", "ExecutionFailedError", "Fail", "Job", "Loop", "Map", "NotebookJob", "NotebookTask",
            "Parallel", "Pipeline", "PythonJob", "PythonTask", "ShellJob", "ShellTask", "Step", "Stub", "Success", "json",
            "metric", "pickled", "task"]
 

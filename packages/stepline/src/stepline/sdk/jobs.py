@@ -22,11 +22,21 @@ if TYPE_CHECKING:
 
 
 class Job:
-    """One task and nothing around it."""
+    """One task and nothing around it: ``PythonJob(...)``, or runnable's older
+    ``Job(name="report", task=ShellTask(...))`` (the task is run under the job's name)."""
 
-    def __init__(self, step: Step) -> None:
+    def __init__(self, step: Step | None = None, *, name: str | None = None, task: Step | None = None) -> None:
+        import copy
+
+        from stepline.errors import PipelineDefinitionError
         from stepline.sdk.execution import Origin
 
+        step = step if step is not None else task
+        if step is None:
+            raise PipelineDefinitionError("Job() needs the task it runs", hint="Job(name='job', task=PythonTask(...))")
+        if name and name != step.name:
+            step = copy.copy(step)
+            step.name = name
         self.step = step
         self._origin = Origin.of_caller()
 
