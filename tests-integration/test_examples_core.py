@@ -331,4 +331,6 @@ def test_plugins_lists_every_builtin_with_its_package(tmp_path, cli):
                        ("experiment_tracker", "do-nothing"), ("task", "python"), ("task", "shell"),
                        ("node", "task"), ("node", "stub"), ("node", "success"), ("node", "fail")]:
         assert (kind, name, "stepline") in rows, f"{kind} {name} missing from `stepline plugins`"
-    assert all(re.search(r"\(\S+\)$", line) for line in done.stdout.splitlines())  # the registering plugin
+    lines = done.stdout.splitlines()  # each ends with the registering plugin (a stack's: and its source)
+    assert all(re.search(r"\(\S+\)$", line) for line in lines if not line.startswith("stack "))
+    assert all(re.search(r"\(\S+: \S+\)$", line) for line in lines if line.startswith("stack "))
