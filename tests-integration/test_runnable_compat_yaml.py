@@ -70,6 +70,19 @@ def test_job_file_with_an_x_key_and_a_merge_key(folder, cli):
     assert (folder / "job-ran.txt").read_text() == "hello from a job\n"
 
 
+def test_runnables_command_line_forms(folder, cli):
+    """``runnable execute FILE RUN_ID --parameters P --config C --log-level L``, and the same for jobs."""
+    done = cli.run("execute", "map_with_anchored_branch.yaml", "cli-form", "--parameters", "numbers.yaml",
+                   "--config", "config_parallel.yaml", "--log-level", "WARNING", cwd=folder)
+    assert done.code == 0, done.output
+    assert cli.run_log("cli-form", folder, "-c", "config_parallel.yaml")["parameters"]["squared"]["value"] == [1, 4, 9]
+    done = cli.run("execute-job", "flat_python_job.yaml", "job-form", "--log-level", "fatal", cwd=folder)
+    assert done.code == 0, done.output
+    assert cli.run_log("job-form", folder)["status"] == "SUCCESS"
+    clash = cli.run("execute", "map_with_anchored_branch.yaml", "one", "--run-id", "two", cwd=folder)
+    assert clash.code == 2 and "two run ids: 'one' and --run-id 'two'" in clash.stderr
+
+
 def test_runnables_flat_job_files_run_with_execute_job(folder, cli):
     done = cli.run("execute-job", "flat_shell_job.yaml", "--run-id", "flat-shell", cwd=folder)
     assert done.code == 0, done.output

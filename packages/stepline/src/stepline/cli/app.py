@@ -37,6 +37,27 @@ ConfigOpt = Annotated[list[str] | None, typer.Option(
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress",
                                            help="One line per finished step on stderr (coloured in a terminal).")]
 PipelineOpt = Annotated[str | None, typer.Option("--file", "-f", help="Pipeline file (same as the argument).")]
+ParametersOpt = Annotated[str | None, typer.Option("--parameters-file", "--parameters", "-p",
+                                                   help="Initial parameters (YAML).")]
+RunIdArg = Annotated[str | None, typer.Argument(
+    metavar="[RUN_ID]", help="runnable's place for the run id: the same as --run-id.", show_default=False)]
+LogLevelOpt = Annotated[str | None, typer.Option(
+    "--log-level", help="Level of Stepline's own log messages (DEBUG, INFO, WARNING, ERROR, CRITICAL).")]
+
+
+def _runnable_forms(run_id: str | None, positional: str | None, log_level: str | None) -> str | None:
+    """runnable's ``execute FILE RUN_ID`` and ``--log-level``: the run id to use."""
+    import logging
+
+    if log_level is not None:
+        level = log_level.upper().replace("FATAL", "CRITICAL")
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise typer.BadParameter(f"'{log_level}' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+                                     param_hint="--log-level")
+        logging.getLogger("stepline").setLevel(level)
+    if positional and run_id and positional != run_id:
+        raise typer.BadParameter(f"two run ids: '{positional}' and --run-id '{run_id}'", param_hint="RUN_ID")
+    return run_id or positional
 
 
 @app.callback()
@@ -49,14 +70,17 @@ def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show trace
 def execute(
     pipeline: Annotated[str | None, typer.Argument(
         help="Pipeline YAML file, or an SDK pipeline as module:attribute or path/to/file.py:attribute.")] = None,
+    run_id_argument: RunIdArg = None,
     file: PipelineOpt = None,
     config: ConfigOpt = None,
-    parameters: Annotated[str | None, typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    parameters: ParametersOpt = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
     progress: ProgressOpt = True,
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
+    run_id = _runnable_forms(run_id, run_id_argument, log_level)
     raise typer.Exit(execute_pipeline(pipeline, file, config, parameters, run_id, tag, progress))
 
 
@@ -105,12 +129,15 @@ def execute_job(
     job: Annotated[str, typer.Argument(
         help="Job YAML file (a 'job:' mapping), or a PythonJob/ShellJob/NotebookJob as module:attribute "
              "or path/to/file.py:attribute.")],
+    run_id_argument: RunIdArg = None,
     config: ConfigOpt = None,
-    parameters: Annotated[str | None, typer.Option("--parameters-file", "-p", help="Initial parameters (YAML).")] = None,
+    parameters: ParametersOpt = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Use this run id instead of a new one.")] = None,
     tag: Annotated[str, typer.Option("--tag", help="A label stored in the run log.")] = "",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
+    run_id = _runnable_forms(run_id, run_id_argument, log_level)
     from stepline.cli.summary import summary
     from stepline.pipeline.job_file import check_job
     from stepline.run.execute import execute as run_pipeline
