@@ -58,7 +58,7 @@ def test_reads_an_engines_callbacks():
 @pytest.mark.parametrize("args", [
     [], ["--help"], ["validate", "p.yaml"], ["execute", "p.yaml", "--help"], ["execute", "--tga", "x", "p.yaml"],
     ["execute", "p.yaml", "--tag"], ["execute", "--tag", "--progress", "p.yaml"], ["execute", "--tag=", "p.yaml"],
-    ["execute", "a.yaml", "b.yaml"], ["execute", "--", "p.yaml"], ["execute", "-"], ["execute", ""],
+    ["execute", "a.yaml", "r1", "extra"], ["execute", "--", "p.yaml"], ["execute", "-"], ["execute", ""],
     ["execute", "-fp.yaml"], ["execute", "--progress=yes", "p.yaml"], ["execute", "--tag", "a", "--tag", "b", "p"],
     ["execute", "--debug", "p.yaml"], ["--debug", "--debug", "execute", "p.yaml"], ["runs", "execute"],
     ["execute-single-node", "r1", "a"], ["execute-single-node", "r1", "-f", "p.yaml"],

@@ -45,21 +45,6 @@ LogLevelOpt = Annotated[str | None, typer.Option(
     "--log-level", help="Level of Stepline's own log messages (DEBUG, INFO, WARNING, ERROR, CRITICAL).")]
 
 
-def _runnable_forms(run_id: str | None, positional: str | None, log_level: str | None) -> str | None:
-    """runnable's ``execute FILE RUN_ID`` and ``--log-level``: the run id to use."""
-    import logging
-
-    if log_level is not None:
-        level = log_level.upper().replace("FATAL", "CRITICAL")
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise typer.BadParameter(f"'{log_level}' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
-                                     param_hint="--log-level")
-        logging.getLogger("stepline").setLevel(level)
-    if positional and run_id and positional != run_id:
-        raise typer.BadParameter(f"two run ids: '{positional}' and --run-id '{run_id}'", param_hint="RUN_ID")
-    return run_id or positional
-
-
 @app.callback()
 def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False) -> None:
     if debug:
@@ -80,8 +65,8 @@ def execute(
     log_level: LogLevelOpt = None,
 ) -> None:
     """Run a pipeline with the configured executor (or render it for an orchestrator)."""
-    run_id = _runnable_forms(run_id, run_id_argument, log_level)
-    raise typer.Exit(execute_pipeline(pipeline, file, config, parameters, run_id, tag, progress))
+    raise typer.Exit(execute_pipeline(pipeline, file, config, parameters, run_id, tag, progress,
+                                      run_id_argument=run_id_argument, log_level=log_level))
 
 
 @app.command()
@@ -137,7 +122,9 @@ def execute_job(
     log_level: LogLevelOpt = None,
 ) -> None:
     """Run a single task (a job) with the catalog, secrets and run log, but no pipeline."""
-    run_id = _runnable_forms(run_id, run_id_argument, log_level)
+    from stepline.cli.execute import runnable_forms
+
+    run_id = runnable_forms(run_id, run_id_argument, log_level)
     from stepline.cli.summary import summary
     from stepline.pipeline.job_file import check_job
     from stepline.run.execute import execute as run_pipeline

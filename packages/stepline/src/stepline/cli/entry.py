@@ -44,12 +44,13 @@ class FastCommand:
 CONFIG = {"--config": "config", "-c": "config"}
 COMMANDS = {
     "execute": FastCommand(
-        runs="execute_pipeline", arguments=("pipeline",), required_arguments=0,
+        runs="execute_pipeline", arguments=("pipeline", "run_id_argument"), required_arguments=0,
         value_options={"--file": "file", "-f": "file", **CONFIG, "--parameters-file": "parameters",
-                       "-p": "parameters", "--run-id": "run_id", "--tag": "tag"},
+                       "--parameters": "parameters", "-p": "parameters", "--run-id": "run_id", "--tag": "tag",
+                       "--log-level": "log_level"},
         flags={"--progress": ("progress", True), "--no-progress": ("progress", False)},
-        defaults={"pipeline": None, "file": None, "config": None, "parameters": None, "run_id": None, "tag": "",
-                  "progress": True}),
+        defaults={"pipeline": None, "run_id_argument": None, "file": None, "config": None, "parameters": None,
+                  "run_id": None, "tag": "", "progress": True, "log_level": None}),
     # what every step process of the emulator, containers, batch schedulers and engines runs
     "execute-single-node": FastCommand(
         runs="execute_one_node", arguments=("run_id", "step"), required_arguments=2,

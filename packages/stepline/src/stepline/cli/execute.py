@@ -38,14 +38,34 @@ def store_place(store) -> str:
     return f"{place} ({described['type']})"
 
 
+def runnable_forms(run_id: str | None, run_id_argument: str | None, log_level: str | None) -> str | None:
+    """runnable's ``execute FILE RUN_ID`` and ``--log-level`` (the level of Stepline's own logger):
+    the run id to use."""
+    import logging
+
+    from stepline.errors import StepLineError
+
+    if log_level is not None:
+        level = log_level.upper().replace("FATAL", "CRITICAL")
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise StepLineError(f"--log-level '{log_level}' is not a level",
+                                hint="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        logging.getLogger("stepline").setLevel(level)
+    if run_id_argument and run_id and run_id_argument != run_id:
+        raise StepLineError(f"two run ids: '{run_id_argument}' and --run-id '{run_id}'", hint="give one")
+    return run_id or run_id_argument
+
+
 def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] | None, parameters: str | None,
-                     run_id: str | None, tag: str, progress: bool) -> int:
+                     run_id: str | None, tag: str, progress: bool, *, run_id_argument: str | None = None,
+                     log_level: str | None = None) -> int:
     """Run a pipeline (or render it for an orchestrator) as ``stepline execute`` does; the exit code."""
     from stepline.cli.progress import StepProgress
     from stepline.cli.summary import summary
     from stepline.run.execute import execute as run_pipeline
     from stepline.run.prepare import prepare
 
+    run_id = runnable_forms(run_id, run_id_argument, log_level)
     path = pipeline_path(pipeline, file)
     reference = config_reference(config)
     prepared = prepare(path, reference)
