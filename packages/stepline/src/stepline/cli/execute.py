@@ -41,11 +41,11 @@ def store_place(store) -> str:
 def runnable_forms(run_id: str | None, run_id_argument: str | None, log_level: str | None) -> str | None:
     """runnable's ``execute FILE RUN_ID`` and ``--log-level`` (the level of Stepline's own logger):
     the run id to use."""
-    import logging
-
     from stepline.errors import StepLineError
 
     if log_level is not None:
+        import logging  # only then: importing it costs every run a few milliseconds
+
         level = log_level.upper().replace("FATAL", "CRITICAL")
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise StepLineError(f"--log-level '{log_level}' is not a level",
