@@ -6,7 +6,6 @@ through these, so a run started by ``start-run`` records exactly what ``stepline
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -119,20 +118,12 @@ def sigterm_raises():
 RUN_ID_ENV = ("STEPLINE_RUN_ID", "RUNNABLE_RUN_ID")
 
 
-@contextlib.contextmanager
 def run_id_in_environment(run_id: str):
     """The run id in this process's environment while its steps run, so every task (and the processes
     it starts) can read it, as runnable's can; what was there before comes back afterwards."""
-    before = {name: os.environ.get(name) for name in RUN_ID_ENV}
-    os.environ.update(dict.fromkeys(RUN_ID_ENV, run_id))
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    from stepline.process_env import variables_set
+
+    return variables_set(dict.fromkeys(RUN_ID_ENV, run_id))
 
 
 def run_to_end(run: RunContext, *, top_level: bool = False) -> RunLog:

@@ -123,9 +123,9 @@ class KernelOutput:
         self.stream.close()
         data = self.path.read_bytes()
         cut = len(data) if self.at_shutdown is None else self.at_shutdown
-        if data[:cut]:
-            print(data[:cut].decode(errors="replace"), end="" if data[:cut].endswith(b"\n") else "\n")
-        late = data[cut:].decode(errors="replace").strip()
+        early, late = data[:cut].decode(errors="replace"), data[cut:].decode(errors="replace").strip()
+        if early:
+            print(early, end="" if early.endswith("\n") else "\n")
         if late and failed:
             print("the kernel process's own output while it shut down:", *late.splitlines()[-KERNEL_OUTPUT_LINES:],
                   sep="\n")

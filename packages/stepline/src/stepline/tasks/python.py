@@ -98,17 +98,10 @@ def _task_environment(invocation: Invocation):
 
 @contextlib.contextmanager
 def _with_variables(variables: dict[str, str], invocation: Invocation):
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
-    try:
-        with capture_fds(invocation.output):
-            yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    from stepline.process_env import variables_set
+
+    with variables_set(variables), capture_fds(invocation.output):
+        yield
 
 
 class PythonTaskType(TaskType):
