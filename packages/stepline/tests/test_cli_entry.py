@@ -180,6 +180,18 @@ def test_execute_imports_no_typer_nor_heavy_backends(tmp_path):
     assert not loaded & (HEAVY | {"typer", "click"})
 
 
+def test_a_python_step_outside_a_git_repository_does_not_import_subprocess(tmp_path):
+    """The code identity asks git only where git could find a repository, and a step's own uv
+    environment is the only other python-step path that starts a process: neither needs the module
+    (and what it imports: locale, selectors) on a plain run's path."""
+    (tmp_path / "steps.py").write_text("def noop():\n    return None\n")
+    (tmp_path / "py.yaml").write_text("dag: {start_at: a, steps: {a: {type: task, command: steps.noop}}}\n")
+    loaded = _modules_after("from stepline.cli.entry import main; main()", tmp_path, "execute", "py.yaml")
+    assert "stepline" in loaded and (tmp_path / ".stepline" / "runs").is_dir()
+    assert not any((folder / ".git").exists() for folder in (tmp_path, *tmp_path.parents))  # the premise
+    assert "subprocess" not in loaded
+
+
 def test_an_engines_callbacks_import_no_typer(tmp_path):
     (tmp_path / "ok.yaml").write_text(PIPELINES["ok.yaml"])
     for argv in (["start-run", "r1", "-f", "ok.yaml"], ["finish-run", "r1", "-f", "ok.yaml"]):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import subprocess
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +19,8 @@ from stepline.pipeline.uv_spec import effective_spec
 from stepline.tasks.base import Invocation, Pickled, TaskFailed, TaskType
 
 if TYPE_CHECKING:
+    import subprocess
+
     from stepline.envs.uv import Environment
     from stepline.pipeline.nodes import TaskNode
 
@@ -75,6 +76,8 @@ class EnvironmentTask(TaskType):
         return {**outcome["returns"], **{k: Pickled(v) for k, v in outcome["objects"].items()}}
 
     def _spawn(self, request: bytes, invocation: Invocation) -> dict[str, Any]:
+        import subprocess  # only a step with an environment of its own starts one: not on every run's path
+
         env = self.environment
         read_end, write_end = os.pipe()
         child_env = {**os.environ, "VIRTUAL_ENV": str(env.folder / "venv"), "PYTHONUNBUFFERED": "1",

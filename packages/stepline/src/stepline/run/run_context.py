@@ -83,10 +83,9 @@ class RunContext:
 def git_identity() -> CodeIdentity | None:
     """The git commit, dirty flag and remote of the working directory; None outside a repo (or in
     one with no commit yet). Two git processes in a repository; none where git could not find one."""
-    import subprocess
-
     if not _git_may_find_a_repository():
         return None
+    import subprocess  # here: where git could find no repository, nothing has to import it
 
     def git(*args: str) -> str | None:
         try:
