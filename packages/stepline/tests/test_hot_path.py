@@ -25,11 +25,14 @@ USER_MODULES = "hot_"
 
 @pytest.fixture
 def writes(monkeypatch) -> list[str]:
-    """The keys of the records the chunked-fs store writes in this process, in order."""
+    """The keys of the records the chunked-fs store writes in this process, in order; those written
+    once (a sealed branch's log, appended to the process's journal) marked so."""
     keys: list[str] = []
-    original = ChunkedFileSystemRunLogStore._write
+    original, once = ChunkedFileSystemRunLogStore._write, ChunkedFileSystemRunLogStore._write_once
     monkeypatch.setattr(ChunkedFileSystemRunLogStore, "_write",
                         lambda self, run_id, key, text: (keys.append(key), original(self, run_id, key, text)))
+    monkeypatch.setattr(ChunkedFileSystemRunLogStore, "_write_once",
+                        lambda self, run_id, key, text: (keys.append(f"{key} (once)"), once(self, run_id, key, text)))
     return keys
 
 
@@ -71,7 +74,7 @@ def test_a_leaf_that_ends_its_branch_is_written_with_the_branch(write, writes):
     assert log.status == Status.SUCCESS
     own = sorted(k for k in writes if k.startswith("step/"))
     assert own == ["step/fan", "step/fan", "step/fan.0.first", "step/fan.1.first", "step/success"]
-    assert sorted(k for k in writes if k.startswith("branch/")) == ["branch/fan.0", "branch/fan.1"]
+    assert sorted(k for k in writes if k.startswith("branch/")) == ["branch/fan.0 (once)", "branch/fan.1 (once)"]
     whole = ChunkedFileSystemRunLogStore().get_run_log(log.run_id)
     for item in ("fan.0", "fan.1"):
         branch = whole.steps["fan"].branches[item]

@@ -72,7 +72,7 @@ def run_branch(run: RunContext, branch: Branch, run_node: RunNode) -> BranchOutc
     if not closed:
         log = store.get_branch_log(run.run_id, branch.name) or log
     log.status = status
-    store.put_branch_log(run.run_id, log, with_steps=ended)
+    store.put_branch_log(run.run_id, log, with_steps=ended, once=closed)
     return status, (None if closed else log.parameters)
 
 

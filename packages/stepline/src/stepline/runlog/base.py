@@ -60,6 +60,14 @@ class RunLogStore(Component, abc.ABC):
     def _write(self, run_id: str, key: str, text: str) -> None:
         """Replace one record atomically."""
 
+    def _write_once(self, run_id: str, key: str, text: str) -> None:
+        """Record ``key``, which is written only this once and read back only once written: the log of a
+        sealed branch (see :meth:`put_branch_log`'s ``once``). A store that can keep such records more
+        cheaply together overrides it (chunked-fs appends them to one file per process); :meth:`_read`
+        and :meth:`_read_all` must see what it keeps, and a record of the same key written with
+        :meth:`_write` wins over it. The default writes it like any other record."""
+        self._write(run_id, key, text)
+
     @abc.abstractmethod
     def _read(self, run_id: str, key: str) -> str | None:
         """One record, or None when absent (the run itself may be absent too)."""
@@ -168,18 +176,21 @@ class RunLogStore(Component, abc.ABC):
         found.steps = {}
         return found
 
-    def put_branch_log(self, run_id: str, branch_log: BranchLog, with_steps: Sequence[StepLog] = ()) -> None:
+    def put_branch_log(self, run_id: str, branch_log: BranchLog, with_steps: Sequence[StepLog] = (), *,
+                       once: bool = False) -> None:
         """Record a branch log (never its ``steps``). ``with_steps``: step logs of the branch recorded
         in the same write (the terminal node a branch ended in, and the leaf that led to it), which the
         whole run log shows as if each had its own record, over any record of their own (the start of
-        an attempt that ran on); :meth:`get_step_log` does not see them."""
+        an attempt that ran on); :meth:`get_step_log` does not see them. ``once``: the branch's only
+        record, written when it ends (a sealed branch), which the store may keep with others of its
+        kind (see :meth:`_write_once`); a later write of the same branch without ``once`` replaces it."""
         if with_steps:
             steps = {s.internal_name: s for s in with_steps}
             text = branch_log.model_copy(update={"steps": steps}).model_dump_json(
                 exclude={"steps": {"__all__": {"branches"}}})
         else:
             text = branch_log.model_dump_json(exclude={"steps"})
-        self._write(run_id, BRANCH_PREFIX + branch_log.internal_name, text)
+        (self._write_once if once else self._write)(run_id, BRANCH_PREFIX + branch_log.internal_name, text)
 
     def list_runs(self) -> list[RunLog]:
         """Every run's own fields (no step logs), oldest first."""

@@ -1,4 +1,5 @@
-"""The chunked run log on a local folder: one file per record, written atomically."""
+"""The chunked run log on a local folder: one file per record, written atomically; the records written
+once (sealed branches' logs) appended to a journal per writing process (see :mod:`stepline.runlog.journal`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from stepline.component import Settings
-from stepline.runlog.base import RUN_KEY, RunLogStore, top_level_key
+from stepline.runlog import journal
+from stepline.runlog.base import BRANCH_PREFIX, RUN_KEY, RunLogStore, top_level_key
 from stepline.runlog.files import (
     SummaryCache,
     atomic_write_bytes,
@@ -26,7 +28,8 @@ class ChunkedFsSettings(Settings):
 
 
 class ChunkedFileSystemRunLogStore(RunLogStore):
-    """``log_folder/RUN_ID/`` holds one JSON file per run, parameter, step and branch record.
+    """``log_folder/RUN_ID/`` holds one JSON file per run, parameter, step and branch record, and
+    the logs of sealed branches (written once, when they end) in one journal per writing process.
 
     Recording a step rewrites only that step's file, so cost does not grow with the run and
     concurrent writers (threads or processes) never overwrite each other.
@@ -41,6 +44,8 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
         self._summaries = SummaryCache()
+        self._journals: dict[str, str] = {}  # run id -> the journal this process appends to
+        self._journals_of = os.getpid()  # a forked child starts journals of its own
 
     @property
     def folder(self) -> Path:
@@ -63,17 +68,36 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
     def _write(self, run_id, key, text):
         atomic_write_bytes(self._path(run_id, key), text.encode("utf-8"))
 
+    def _write_once(self, run_id, key, text):
+        if self._journals_of != os.getpid():
+            self._journals, self._journals_of = {}, os.getpid()
+        path = self._journals.get(run_id)
+        create = path is None
+        if create:
+            path = self._journals[run_id] = os.path.join(self.settings.log_folder, run_id, journal.new_name())
+        if not journal.append(path, key, text, create=create):
+            self._journals.pop(run_id, None)
+            self._write(run_id, key, text)
+
     def _read(self, run_id, key):
         try:
             return read_bytes(self._path(run_id, key)).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
+            if key.startswith(BRANCH_PREFIX):  # a sealed branch's log is in a journal
+                return journal.read(self._journal_paths(run_id)).get(key)
             return None
+
+    def _journal_paths(self, run_id: str) -> list[str]:
+        try:
+            return [entry.path for entry in os.scandir(self._run_dir(run_id)) if journal.is_journal(entry.name)]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def _read_all(self, run_id, wanted=None, may_be_wanted=None):
         run_dir = self._run_dir(run_id)
         if not run_dir.is_dir():
             return None
-        records = {}
+        records, journals = {}, []
         for entry in os.scandir(run_dir):
             if may_be_wanted is not None and not may_be_wanted(entry.name):
                 continue
@@ -83,6 +107,12 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
                     records[key] = read_bytes(entry.path).decode("utf-8")
                 except FileNotFoundError:  # replaced while listing; the rename left the new name
                     continue
+            elif key is None and journal.is_journal(entry.name):
+                journals.append(entry.path)
+        if journals:
+            for key, text in journal.read(journals).items():
+                if key not in records and (wanted is None or wanted(key)):  # a record's own file wins
+                    records[key] = text
         return records
 
     def _read_top_level(self, run_id):

@@ -10,7 +10,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import typing
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -128,6 +127,8 @@ class PythonTaskType(TaskType):
                     try:
                         result = func(**kwargs)
                     except Exception as exc:
+                        import traceback  # only a failing task needs it: not on every run's start-up
+
                         traceback.print_exc(file=sys.stdout)
                         raise TaskFailed(f"{type(exc).__name__}: {exc}") from None
                     except SystemExit as exc:  # the task's own sys.exit(), not a stop of Stepline
@@ -158,6 +159,8 @@ def _run_forked(func: Any, kwargs: dict[str, Any], invocation: Invocation) -> An
                 ("error", f"the function called sys.exit({exc.code!r})", invocation.metrics)
             code = 0 if payload[0] == "ok" else 1
         except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+            import traceback
+
             traceback.print_exc()
             payload, code = ("error", f"{type(exc).__name__}: {exc}", invocation.metrics), 1
         try:

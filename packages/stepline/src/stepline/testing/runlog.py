@@ -277,6 +277,26 @@ class RunLogStoreContract:
         assert top.parameters == {"n": Parameter(value=1)}
         assert top.steps["fan"] == store.get_run_log("run-1").steps["fan"].model_copy(update={"branches": {}})
 
+    def test_branch_logs_written_once_read_back_and_a_later_write_wins(self, store):
+        # a sealed branch's only record (put once, when it ends) may be kept apart by the store: every
+        # read still sees it, and the record of a branch whose worker died after writing it wins
+        self.new_run(store, parameters={"n": Parameter(value=0)})
+        store.put_step_log("run-1", make_step("fan"))
+        work = [make_step(f"fan.{i}.work") for i in range(3)]
+        for i in range(3):
+            store.put_branch_log("run-1", BranchLog(internal_name=f"fan.{i}", status=Status.SUCCESS,
+                                                    parameters={"x": Parameter(value=i)}),
+                                 with_steps=[work[i]], once=True)
+        branches = store.get_run_log("run-1").steps["fan"].branches
+        assert list(branches) == ["fan.0", "fan.1", "fan.2"]
+        assert branches["fan.2"].steps == {"fan.2.work": work[2]}
+        assert store.get_branch_log("run-1", "fan.1").parameters == {"x": Parameter(value=1)}
+        assert store.get_parameters("run-1", "fan.2") == {"n": Parameter(value=0), "x": Parameter(value=2)}
+        assert store.get_run_log("run-1", top_level=True).steps["fan"].branches == {}
+        store.put_branch_log("run-1", BranchLog(internal_name="fan.1", status=Status.FAIL, message="lost"))
+        assert store.get_branch_log("run-1", "fan.1").status == Status.FAIL
+        assert store.get_run_log("run-1").steps["fan"].branches["fan.1"].status == Status.FAIL
+
     def test_branch_log_round_trip_and_replace(self, store):
         self.new_run(store)
         store.put_branch_log("run-1", BranchLog(internal_name="par.left", status=Status.PROCESSING))
