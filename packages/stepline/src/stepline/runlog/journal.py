@@ -39,7 +39,7 @@ def append(path: str, key: str, text: str, *, create: bool) -> bool:
     (a cut line stays at this one's end, where readers skip it)."""
     line = f"{json.dumps(key)} {text}\n".encode()
     try:
-        fd = os.open(path, _APPEND | (os.O_CREAT | os.O_EXCL if create else 0), 0o644)
+        fd = os.open(path, _APPEND | (os.O_CREAT | os.O_EXCL if create else 0), 0o600)
     except OSError:
         return False
     try:
