@@ -83,15 +83,9 @@ class ChunkedFileSystemRunLogStore(RunLogStore):
         try:
             return read_bytes(self._path(run_id, key)).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):
-            if key.startswith(BRANCH_PREFIX):  # a sealed branch's log is in a journal
-                return journal.read(self._journal_paths(run_id)).get(key)
+            if key.startswith(BRANCH_PREFIX):  # a sealed branch's log is in a journal: read only those
+                return (self._read_all(run_id, key.__eq__, journal.is_journal) or {}).get(key)
             return None
-
-    def _journal_paths(self, run_id: str) -> list[str]:
-        try:
-            return [entry.path for entry in os.scandir(self._run_dir(run_id)) if journal.is_journal(entry.name)]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
 
     def _read_all(self, run_id, wanted=None, may_be_wanted=None):
         run_dir = self._run_dir(run_id)
