@@ -8,6 +8,7 @@ the environment's interpreter.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -52,4 +53,6 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [5, 20])
+    parser = argparse.ArgumentParser(description="Per-step cost of a step with its own uv environment.")
+    parser.add_argument("sizes", type=int, nargs="*", metavar="N", help="chain lengths (default 5 20)")
+    main(parser.parse_args().sizes or [5, 20])

@@ -10,6 +10,7 @@ bench_render_sfn.py (this pipeline's state machine is over the service's 1 MB li
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -69,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description="Render time of a 1,000-step pipeline (demo-renderer and argo).").parse_args()
     main()

@@ -11,6 +11,7 @@ floor plus what Stepline adds ("floor + 0.4 ms").
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -78,8 +79,8 @@ def main(sizes: list[int], repeat: int = 3) -> None:
             print(line)
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    k = 3
-    if args[:1] == ["--repeat"]:
-        k, args = int(args[1]), args[2:]
-    main([int(a) for a in args] or [10, 100, 1000], repeat=k)
+    parser = argparse.ArgumentParser(description="Per-step overhead of chains of no-op steps.")
+    parser.add_argument("sizes", type=int, nargs="*", metavar="N", help="chain lengths (default 10 100 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each chain; the best is kept (default 3)")
+    options = parser.parse_args()
+    main(options.sizes or [10, 100, 1000], repeat=options.repeat)
