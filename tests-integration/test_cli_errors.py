@@ -78,6 +78,15 @@ BAD_INPUT = [
     ("unknown config setting",
      {"config.yaml": "run_log_store:\n  type: chunked-fs\n  config:\n    log_foldr: logs\n"}, ["-c", "config.yaml"],
      "config.yaml: run_log_store 'chunked-fs': unknown setting 'log_foldr' (did you mean 'log_folder'?)"),
+    ("config setting YAML reads as a number",
+     {"config.yaml": "run_log_store:\n  type: chunked-fs\n  config:\n    log_folder: 2026\n"}, ["-c", "config.yaml"],
+     "config.yaml: run_log_store 'chunked-fs': setting 'log_folder': Input should be a valid string "
+     "(YAML reads that value as a number: put it in quotes)"),
+    ("shell command YAML reads as a boolean",
+     {"pipeline.yaml": "dag:\n  start_at: a\n  steps:\n    a:\n      type: task\n      command_type: shell\n"
+                       "      command: yes\n"}, [],
+     "pipeline.yaml: step 'a': key 'command': Input should be a valid string "
+     "(YAML reads that value as a boolean: put it in quotes)"),
     ("unknown config type", {"config.yaml": "catalog:\n  type: file-sytem\n"}, ["-c", "config.yaml"],
      "config.yaml: unknown catalog type 'file-sytem' (did you mean 'file-system'?)"),
     ("unknown config type in a dashed alias section", {"config.yaml": "run-log-store:\n  type: chunky\n"},

@@ -87,6 +87,8 @@ def test_stub_accepts_unknown_keys(write):
     ("a.b: {type: stub}", "illegal step name 'a.b'"),
     ("a: {type: task, command: m.f, returns: [x, x]}", "returns name 'x' more than once"),
     ("a: {type: success, next: fail}", "takes no 'next'"),
+    ("a: {type: task, command_type: shell, command: true}", "reads that value as a boolean: put it in quotes"),
+    ("a: {type: task, command_type: shell, command: 12}", "reads that value as a number: put it in quotes"),
 ])
 def test_bad_steps_give_one_line_errors(write, body, expected):
     message = error(write, f"""
@@ -98,6 +100,16 @@ def test_bad_steps_give_one_line_errors(write, body, expected):
     assert expected in message
     assert "\n" not in message
     assert "pipeline.yaml" in message
+
+
+def test_a_list_where_a_string_belongs_gets_no_quoting_hint(write):
+    message = error(write, """
+        dag:
+          start_at: a
+          steps:
+            a: {type: task, command_type: shell, command: [echo, hi]}
+    """)
+    assert "key 'command'" in message and "quotes" not in message
 
 
 def test_start_at_must_exist(write):

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from stepline.errors import ConfigError, did_you_mean
+from stepline.errors import ConfigError, did_you_mean, quote_hint
 
 #: Every slot a plugin can fill; a component class's ``kind`` is one of these.
 KINDS = ("executor", "run_log_store", "catalog", "secrets", "experiment_tracker", "task", "node")
@@ -72,4 +72,4 @@ def config_error(exc: ValidationError, model: type[BaseModel], where: str, sourc
     message = err["msg"].removeprefix("Value error, ")
     if not loc:  # a check of the whole block (a model validator) names its settings itself
         return ConfigError(f"{where}: {message}", file=source)
-    return ConfigError(f"{where}: setting '{loc}': {message}", file=source)
+    return ConfigError(f"{where}: setting '{loc}': {message}", file=source, hint=quote_hint(err))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class StepLineError(Exception):
@@ -111,3 +112,14 @@ class Interrupted(BaseException):
 
 class TaskDefinitionError(StepLineError):
     """A task's definition cannot work (a function that does not import)."""
+
+
+#: what YAML makes of an unquoted scalar that is not a string: ``true``, ``no``, ``12``, ``1.5``, ``~``
+_YAML_READS = {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
+
+
+def quote_hint(err: Mapping[str, Any]) -> str | None:
+    """For pydantic's error ``err``: a string given as ``true``, ``12`` or ``~`` unquoted, which YAML
+    read as something else, gets the fix."""
+    read_as = _YAML_READS.get(type(err.get("input"))) if err.get("type") == "string_type" else None
+    return f"YAML reads that value as {read_as}: put it in quotes" if read_as else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stepline.errors import PipelineDefinitionError, StepLineError, did_you_mean
+from stepline.errors import PipelineDefinitionError, StepLineError, did_you_mean, quote_hint
 from stepline.pipeline.anchor_holders import drop_anchor_holders
 from stepline.pipeline.graph import Graph, check, complete, join
 from stepline.pipeline.yaml_io import load_yaml_file
@@ -119,4 +119,5 @@ def node_error(exc: ValidationError, cls: type, *, file: str, path: str) -> Pipe
     if err["type"] == "missing":
         return PipelineDefinitionError(f"missing key '{key}'", file=file, step=path)
     message = err["msg"].removeprefix("Value error, ")
-    return PipelineDefinitionError(f"key '{key}': {message}", file=file, step=path)
+    return PipelineDefinitionError(f"key '{key}': {message}", file=file, step=path, hint=quote_hint(err))
+
