@@ -198,3 +198,13 @@ def test_runs_timeline_bad_input_is_one_line(runs, workdir):
     assert "--open needs --html" in cli(workdir, "runs", "timeline", "one", "--open", check=2).stderr
     assert "cannot write the timeline" in cli(workdir, "runs", "timeline", "one", "--html", "no/such/dir/t.html",
                                               check=2).stderr
+
+
+@pytest.mark.parametrize("steps, counted", [(1, "(1 step)"), (2, "(2 steps)")])
+def test_the_summary_counts_steps_in_words(write, workdir, steps, counted):
+    body = "".join(f"    s{i}: {{type: stub, next: {f's{i + 1}' if i + 1 < steps else 'success'}}}\n"
+                   for i in range(steps))
+    write("pipeline.yaml", f"dag:\n  start_at: s0\n  steps:\n{body}")
+    first_line = next(line for line in cli(workdir, "execute", "pipeline.yaml", check=0).stderr.splitlines()
+                      if line.startswith("run "))
+    assert first_line.startswith("run ") and first_line.endswith(counted)

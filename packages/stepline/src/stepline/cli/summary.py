@@ -30,7 +30,7 @@ def format_duration(seconds: float | None) -> str:
 def summary(run: RunLog, where: str) -> str:
     steps = [s for s in run.steps.values() if s.step_type not in ("success", "fail")]
     lines = [f"run {run.run_id}: {run.status.value} in {format_duration(_seconds(run.start_time, run.end_time))}"
-             f" ({len(steps)} steps)"]
+             f" ({len(steps)} step{'' if len(steps) == 1 else 's'})"]
     width = max([len(s.name) for s in steps[:MAX_ROWS]] + [4])
     for step in steps[:MAX_ROWS]:
         tries = f"  {len(step.attempts)} attempts" if len(step.attempts) > 1 else ""
