@@ -383,6 +383,13 @@ def _differed(figure: Figure, sides: tuple[Side, ...]) -> str:
     return f"RENDERS DIFFERED between runs ({', '.join(differed)})" if differed else ""
 
 
+def render_identity(sides: tuple[Side, ...]) -> str:
+    """One line saying whether each side's renders were byte-identical, within runs and across processes."""
+    said = [f"{side.label}: " + (f"DIFFERED ({', '.join(sorted(side.differed))})" if side.differed
+                                 else "byte-identical") for side in sides]
+    return f"renders ({', '.join(RENDERS)}), every run of each in every process: {'; '.join(said)}"
+
+
 def extra_rows(current: Side, previous: Side, large: bool) -> list[Row]:
     """Rows derived from the map runs: peak RSS (and, with --large, the 10,000-item wall time)."""
     rows = [Row("map of 1,000 items: peak RSS", "MiB", current.best["map1000-rss"], previous.best["map1000-rss"])]
@@ -454,6 +461,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"floor: one atomic write + rename of 1 KiB in the workspaces = {write * 1e6:.1f} µs "
               "(best of every batch of 200 taken between the runs); 'w' = that many writes' worth")
         print(format_table(rows, write * 1000, current="current", previous=f"previous {commit[:7]}"))
+        print(render_identity((current, previous)))
         if peer:
             ours = per_unit(current, FIGURES[2])
             theirs = (peer.best["peer200"] - peer.best["peer0"]) / 200 * 1000

@@ -81,6 +81,13 @@ def test_the_table_shows_both_sides_the_ratio_and_writes_worth() -> None:
     assert ratio(1.0, 0.0) == "-"
 
 
+def test_a_line_says_whether_each_sides_renders_were_byte_identical(tmp_path: Path) -> None:
+    current = bench_compare.Side("current", tmp_path / "python", tmp_path)
+    previous = bench_compare.Side("previous", tmp_path / "python", tmp_path, differed={"argo"})
+    line = bench_compare.render_identity((current, previous))
+    assert "current: byte-identical" in line and "previous: DIFFERED (argo)" in line
+
+
 def test_both_sides_are_built_from_the_core_and_renderer_sources_without_tests(tmp_path: Path) -> None:
     archived = bench_compare._sources("HEAD", tmp_path / "previous")
     copied = bench_compare._sources(None, tmp_path / "current")
