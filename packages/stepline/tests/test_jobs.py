@@ -143,3 +143,22 @@ def test_sys_exit_while_importing_is_one_line(tmp_path):
     assert shown.returncode == 2
     assert shown.stderr.strip() == ('error: exits.py: importing it called sys.exit(3) '
                                     '(keep sys.exit() under `if __name__ == "__main__":`)')
+
+
+def test_an_exception_while_importing_is_one_line_naming_where_it_was_raised(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "pipe.py").write_text("import helper\n")
+    (tmp_path / "helper.py").write_text("x = 1\nraise ValueError('bad value\\nsee the docs')\n")
+
+    def validate(*debug):
+        return subprocess.run([sys.executable, "-m", "stepline", *debug, "validate", "pipe.py:pipeline"], cwd=tmp_path,
+                              capture_output=True, check=False, text=True, timeout=60)
+
+    shown = validate()
+    assert shown.returncode == 2
+    assert shown.stderr == ("error: pipe.py: importing it raised ValueError: bad value see the docs "
+                            "(raised at helper.py, line 2; stepline --debug shows the traceback)\n")
+    debugged = validate("--debug").stderr
+    assert 'File "' + str(tmp_path / "helper.py") + '", line 2' in debugged  # the user's own frames

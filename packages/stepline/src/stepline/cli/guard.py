@@ -27,7 +27,7 @@ def run_guarded(command: Callable[[], object]) -> NoReturn:
             import traceback
 
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if os.environ.get("STEPLINE_DEBUG"):
@@ -37,6 +37,11 @@ def run_guarded(command: Callable[[], object]) -> NoReturn:
               "and please report it)", file=sys.stderr)
         sys.exit(70)
     sys.exit(0)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a message that quotes a user's multi-line exception keeps its words."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) if "\n" in text or "\r" in text else text
 
 
 def _run_then_freeze(command: Callable[[], object]) -> None:

@@ -149,8 +149,30 @@ def _import_file(path: str, reference: str):
         sys.modules.pop(name, None)
         if isinstance(exc, StepLineError):
             raise _in_reference(exc, path) from None
-        raise PipelineDefinitionError(f"importing it raised {type(exc).__name__}: {exc}", file=path) from None
+        raise PipelineDefinitionError(f"importing it raised {type(exc).__name__}: {exc}", file=path,
+                                      hint=_raised_at(exc)) from exc  # --debug shows the user's frames
     return module
+
+
+def _raised_at(exc: BaseException) -> str:
+    """Where an import's exception was raised (the innermost frame), for the error's hint."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError) or not frames:  # a SyntaxError's message names its line already
+        return _DEBUG_HINT
+    where = frames[-1]
+    return f"raised at {_shown(where.filename)}, line {where.lineno}; {_DEBUG_HINT}"
+
+
+def _shown(filename: str) -> str:
+    try:
+        return os.path.relpath(filename) if filename.startswith(os.getcwd() + os.sep) else filename
+    except ValueError:
+        return filename
+
+
+_DEBUG_HINT = "stepline --debug shows the traceback"
 
 
 def _in_reference(exc: StepLineError, reference: str) -> StepLineError:
