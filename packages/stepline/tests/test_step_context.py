@@ -299,6 +299,71 @@ def test_put_matching_nothing_fails_a_successful_step(write):
     assert "catalog put 'missing.txt' matched no file" in log.steps["a"].message
 
 
+def test_a_failed_step_puts_the_files_it_wrote_and_skips_the_rest(write, workdir):
+    log = run(write, """
+        dag:
+          start_at: a
+          steps:
+            a:
+              type: task
+              command_type: shell
+              command: echo partial > out.csv; exit 3
+              catalog: {put: [out.csv, never/written.txt, "*.log"]}
+              on_failure: look
+            look: {type: stub, next: success}
+    """)
+    a = log.steps["a"]
+    assert a.status == Status.FAIL and a.message == "command exited with code 3"  # the task's reason stays
+    assert [i.name for i in a.data_catalog if i.stage == "put"] == ["out.csv"]
+    assert (workdir / ".stepline/catalog" / log.run_id / "out.csv").read_text() == "partial\n"
+
+
+def test_a_wildcard_put_takes_files_not_folders_nor_steplines_own_state(write, workdir):
+    write(".env", "API_TOKEN=hunter2\n")
+    write("old/inner.txt", "from before")
+    first = run(write, "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'true'}}}")
+    assert (workdir / ".stepline/runs" / first.run_id).is_dir()
+    log = run(write, """
+        dag:
+          start_at: a
+          steps:
+            a:
+              type: task
+              command_type: shell
+              command: echo r > result.txt && mkdir -p model && echo w > model/weights.bin
+              catalog: {put: ["*", result.txt, model, "deep/**"]}
+    """, config="secrets: {type: dotenv, config: {location: .env}}\n")
+    assert log.status == Status.FAIL  # 'deep/**' matched nothing: a successful step's put must match
+    log = run(write, """
+        dag:
+          start_at: a
+          steps:
+            a:
+              type: task
+              command_type: shell
+              command: echo r > result.txt && mkdir -p net/sub && echo w > net/sub/weights.bin
+              catalog: {put: ["*", result.txt, "net/**"]}
+    """, config="secrets: {type: dotenv, config: {location: .env}}\n")
+    assert log.status == Status.SUCCESS, log.steps["a"].message
+    names = [i.name for i in log.steps["a"].data_catalog if i.stage == "put"]
+    # '*' is the top folder's files (not .env, which the secrets backend keeps; not old/ or .stepline/);
+    # result.txt, matched twice, is recorded once; a trailing '**' is everything below
+    assert sorted(names) == ["config.yaml", "net/sub/weights.bin", "pipeline.yaml", "result.txt"]
+    stored = workdir / ".stepline/catalog" / log.run_id
+    assert not (stored / ".stepline").exists() and not (stored / ".env").exists()
+
+
+def test_a_put_of_only_steplines_own_files_says_so(write):
+    log = run(write, """
+        dag:
+          start_at: a
+          steps:
+            a: {type: task, command_type: shell, command: "true", catalog: {put: [".stepline/runs/**/*"]}}
+    """)
+    assert log.steps["a"].status == Status.FAIL
+    assert "matches only files Stepline keeps its own state in" in log.steps["a"].message
+
+
 def test_code_identity_is_recorded_in_a_git_repo(write, workdir):
     import subprocess
 

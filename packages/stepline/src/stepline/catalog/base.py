@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -46,6 +47,27 @@ def check_catalog_path(path: str) -> str:
         raise CatalogError(f"catalog path '{path}' escapes the catalog", hint="catalog paths are RUN_ID/relative/path")
     check_run_id(parts[0], source="the run id of catalog path")
     return path
+
+
+_WILDCARDS = frozenset("*?[")
+
+
+def kept_apart(paths: Iterable[str | Path], data_folder: Path) -> tuple[Path, ...]:
+    """Of ``paths`` (the folders and files services keep on this machine, ``Component.local_paths()``),
+    those a put must never copy: each one, resolved, that is not the data folder nor holds it (a
+    catalog's own folder, a run log folder, a ``.env`` file; not the data folder a catalog reads)."""
+    data = data_folder.resolve()
+    kept = []
+    for path in paths:
+        resolved = Path(path).resolve()
+        if not data.is_relative_to(resolved):
+            kept.append(resolved)
+    return tuple(dict.fromkeys(kept))
+
+
+def _under(path: Path, apart: tuple[Path, ...]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(place) for place in apart)
 
 
 class Catalog(Component, abc.ABC):
@@ -114,15 +136,26 @@ class Catalog(Component, abc.ABC):
                                              catalog_handler_location=self.location))
         return items
 
-    def put(self, run_id: str, patterns: list[str], store_copy: bool = True) -> list[DataCatalogItem]:
+    def put(self, run_id: str, patterns: list[str], store_copy: bool = True, *, missing_ok: bool = False,
+            exclude: Iterable[str | Path] = ()) -> list[DataCatalogItem]:
         """Copy files of the data folder matching ``patterns`` into the run's catalog (only their hash
-        when the step or the catalog's ``store_copy`` setting says false)."""
+        when the step or the catalog's ``store_copy`` setting says false), each file once.
+
+        A pattern with a wildcard matches files only; a plain path names a file, or a folder whose
+        files are all put. Nothing under ``exclude`` (the folders and files the run's services keep
+        their own state in: see :func:`kept_apart`) nor under this catalog's own folders is put. With
+        ``missing_ok`` (the puts of a task that failed), a pattern that matches nothing is skipped."""
         store_copy = store_copy and getattr(self.settings, "store_copy", True)
         items = []
         check_run_id(run_id)
         folder = self.compute_data_folder
+        apart = kept_apart([*exclude, *self.local_paths()], folder)
+        seen: set[Path] = set()
         for pattern in patterns:
-            for local in self._local_matches(pattern, "put"):
+            for local in self._local_matches(pattern, "put", apart, missing_ok=missing_ok):
+                if local in seen:  # matched by an earlier pattern too
+                    continue
+                seen.add(local)
                 rel = local.relative_to(folder).as_posix()
                 self._in_data_folder(rel)  # a symlink to a file elsewhere is not put
                 if store_copy:
@@ -135,13 +168,26 @@ class Catalog(Component, abc.ABC):
                                              catalog_handler_location=self.location))
         return items
 
-    def _local_matches(self, pattern: str, stage: str) -> list[Path]:
-        """The files of the data folder ``pattern`` matches (every file under a matched folder)."""
+    def _local_matches(self, pattern: str, stage: str, apart: tuple[Path, ...] = (), *,
+                       missing_ok: bool = False) -> list[Path]:
+        """The files of the data folder ``pattern`` matches: with a wildcard, the files it matches (a
+        folder it matches is skipped, as runnable skips it: ``*`` must not copy the working folder's
+        trees); without one, the file it names, or every file under the folder it names. Files under
+        a path of ``apart`` are left out."""
         check_pattern(pattern)
         folder = self.compute_data_folder
-        matches = sorted(p for p in folder.glob(pattern) if p.is_file())
-        matches += sorted(f for p in folder.glob(pattern) if p.is_dir() for f in p.rglob("*") if f.is_file())
-        if not matches:
+        if _WILDCARDS.isdisjoint(pattern):
+            named = folder / pattern
+            found = [named] if named.is_file() else sorted(f for f in named.rglob("*") if f.is_file())
+        else:  # a trailing '**' means what it says in most tools: everything below
+            found = sorted(p for p in folder.glob(pattern + "/*" if pattern.endswith("**") else pattern)
+                           if p.is_file())
+        matches = [f for f in found if not _under(f, apart)] if apart else found
+        if not matches and not missing_ok:
+            if found:
+                raise CatalogError(f"catalog {stage} '{pattern}' matches only files Stepline keeps its own "
+                                   "state in (the run log store's or catalog's folders, a secrets file)",
+                                   hint="write the task's files elsewhere in the data folder")
             hint = ("the task must write it, or fix the pattern" if stage == "put" else
                     "the catalog keeps no copies (store_copy: false): an earlier step must leave the file here")
             raise CatalogError(f"catalog {stage} '{pattern}' matched no file in '{folder}'", hint=hint)

@@ -30,8 +30,8 @@ class DoNothingCatalog(Catalog):
     def get(self, run_id, patterns):
         return []
 
-    def put(self, run_id, patterns, store_copy=True):
-        return super().put(run_id, patterns, store_copy=False)
+    def put(self, run_id, patterns, store_copy=True, **options):
+        return super().put(run_id, patterns, store_copy=False, **options)
 
     def _upload(self, local, remote):
         pass

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -204,15 +205,30 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     last = step.attempts[-1]
     if last.status != Status.SUCCESS:
         step.status, step.message = Status.FAIL, last.message
+        _put_what_exists(run, node, step)
         return recorded
     if node.catalog and node.catalog.put:
-        step.data_catalog.extend(catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy))
+        step.data_catalog.extend(catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy,
+                                             exclude=run.state_paths))
     metrics = {n: p.value for n, p in last.output_parameters.items() if p.kind == "metric"}
     last.user_defined_metrics.update(metrics)
     _track(run, step.internal_name, last.user_defined_metrics)
     store.update_parameters(run.run_id, last.output_parameters, branch)
     step.status = Status.SUCCESS
     return recorded
+
+
+def _put_what_exists(run: RunContext, node: TaskNode, step: StepLog) -> None:
+    """A failed task's puts, as runnable does them: the files it did write are kept, for a look at
+    what went wrong or a re-run; a pattern that matches nothing is skipped. A put that fails here
+    is a warning: the step's failure stays the task's."""
+    if not (node.catalog and node.catalog.put):
+        return
+    try:
+        step.data_catalog.extend(run.catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy,
+                                                 missing_ok=True, exclude=run.state_paths))
+    except StepLineError as exc:
+        print(f"warning: step '{step.internal_name}' failed, and its catalog put did too: {exc}", file=sys.stderr)
 
 
 def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -> None:

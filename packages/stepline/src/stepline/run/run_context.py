@@ -76,6 +76,12 @@ class RunContext:
         return self.store.get_parameters(self.run_id, branch)
 
     @cached_property
+    def state_paths(self) -> tuple[str, ...]:
+        """What the run's services keep on this machine (``Component.local_paths()``: a run log folder,
+        a catalog's folder, a ``.env`` file), which a catalog put leaves out."""
+        return tuple(path for service in self.services.services() for path in service.local_paths())
+
+    @cached_property
     def code_identity(self) -> CodeIdentity | None:
         return git_identity()
 
