@@ -172,3 +172,18 @@ def test_find_node_and_find_cycle_are_pure(write):
     assert find_node(graph, "a").type == "stub"
     assert find_node(graph, "missing") is None
     assert find_cycle(graph) is None
+
+
+def test_magnus_max_time_is_accepted_with_a_warning_that_it_does_nothing(write):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = load(write, """
+            dag:
+              max_time: 3600
+              start_at: a
+              steps:
+                a: {type: stub}
+        """)
+    assert graph.start_at == "a"
+    assert any("pipeline.yaml: dag: 'max_time'" in str(w.message) and "not enforced" in str(w.message)
+               for w in caught)

@@ -18,6 +18,9 @@ from stepline.pipeline.graph import Graph, check, complete, join
 from stepline.pipeline.yaml_io import load_yaml_file
 
 GRAPH_KEYS = ("description", "start_at", "steps")
+#: keys of a magnus graph that runnable no longer reads: accepted, with a warning that they do nothing
+LEGACY_GRAPH_KEYS = {"max_time": "magnus' limit on a run's time, which runnable no longer reads: it is not "
+                                 "enforced (set timeout_seconds on the steps that need a limit)"}
 MAX_NESTING = 16  # composite steps inside composite steps (dag_definition includes count too)
 TOP_KEYS = ("dag", "pipeline")
 
@@ -61,7 +64,9 @@ def parse_graph(raw: Any, *, file: str, prefix: str, base_dir: Path | None = Non
     if not isinstance(raw, dict):
         raise PipelineDefinitionError(f"{where} must be a mapping with 'start_at' and 'steps'", file=file)
     for key in raw:
-        if key not in GRAPH_KEYS:
+        if key in LEGACY_GRAPH_KEYS:
+            warnings.warn(f"{file}: {where}: '{key}' is {LEGACY_GRAPH_KEYS[key]}", UserWarning, stacklevel=2)
+        elif key not in GRAPH_KEYS:
             raise PipelineDefinitionError(f"{where}: unknown key '{key}'", file=file,
                                           hint=did_you_mean(str(key), GRAPH_KEYS) or "allowed: " + ", ".join(GRAPH_KEYS))
     for key in ("start_at", "steps"):
