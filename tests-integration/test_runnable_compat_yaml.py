@@ -395,3 +395,14 @@ def test_local_container_in_runnables_shape(folder, monkeypatch):
     assert "localhost/squares:1" in argv
     envs = [argv[i + 1] for i, a in enumerate(argv) if a == "--env"]
     assert "STAGE=nightly" in envs
+
+
+# ---- the command line ----------------------------------------------------------------------------
+
+def test_execute_with_dash_f_takes_a_lone_argument_as_the_run_id(folder, cli):
+    done = cli.run("execute", "-f", "map_with_anchored_branch.yaml", "-p", "numbers.yaml", "squares-by-f", cwd=folder)
+    assert done.code == 0, done.output
+    assert cli.run_log("squares-by-f", folder)["status"] == "SUCCESS"
+    # an argument that names a file is still a second pipeline, which is an error
+    one_line_error(cli.run("execute", "-f", "map_with_anchored_branch.yaml", "numbers.yaml", cwd=folder),
+                   "two pipelines given ('numbers.yaml' and -f 'map_with_anchored_branch.yaml') (give one)")

@@ -7,6 +7,7 @@ is resumed before a step runs; the three run-level callbacks run no user code an
 
 from __future__ import annotations
 
+import os
 import sys
 
 from stepline.cli import collector
@@ -28,6 +29,23 @@ def pipeline_path(positional: str | None, option: str | None) -> str:
     if not path:
         raise StepLineError("no pipeline given", hint="stepline execute PIPELINE.yaml")
     return path
+
+
+def run_id_after_file(positional: str | None, option: str | None, run_id_argument: str | None
+                      ) -> tuple[str | None, str | None]:
+    """``execute -f FILE RUN_ID`` (magnus' ``-f`` with runnable's run id argument): with ``-f`` given,
+    a lone argument that is a run id and names no file is the run id. ``(pipeline, run id argument)``."""
+    if not (option and positional and run_id_argument is None and positional != option):
+        return positional, run_id_argument
+    from stepline.paths import UnsafeIdentifierError, check_run_id
+
+    try:
+        check_run_id(positional)
+    except UnsafeIdentifierError:
+        return positional, run_id_argument
+    if os.path.exists(positional):
+        return positional, run_id_argument
+    return None, positional
 
 
 def store_place(store) -> str:
@@ -65,6 +83,7 @@ def execute_pipeline(pipeline: str | None, file: str | None, config: list[str] |
     from stepline.run.execute import execute as run_pipeline
     from stepline.run.prepare import prepare
 
+    pipeline, run_id_argument = run_id_after_file(pipeline, file, run_id_argument)
     run_id = runnable_forms(run_id, run_id_argument, log_level)
     path = pipeline_path(pipeline, file)
     reference = config_reference(config)
