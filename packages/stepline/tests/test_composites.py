@@ -384,8 +384,8 @@ WIDE_PARALLEL = "dag:\n  start_at: fork\n  steps:\n    fork:\n      type: parall
 def test_concurrent_writers_lose_no_step_log(write, store, capfd):
     config = f"executor: {{type: local, config: {{max_workers: 4}}}}\nrun_log_store: {{type: {store}}}\n"
     log = run(write, WIDE_PARALLEL, params="x: 3\n", config=config)
-    serialised = "the file-system run log store cannot take concurrent writers" in capfd.readouterr().err
-    assert serialised == (store == "file-system")  # one JSON file: branches run one at a time, with a warning
+    warned = capfd.readouterr().err.count("the file-system run log store cannot take concurrent writers")
+    assert warned == (store == "file-system")  # one JSON file: branches run one at a time, with one warning
     assert log.status == Status.SUCCESS
     branches = log.steps["fork"].branches
     assert len(branches) == 64

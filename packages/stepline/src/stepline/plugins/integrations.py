@@ -37,16 +37,6 @@ def stepline_check_integration(executor, service):
                           f"{service.kind.replace('_', ' ')} is reachable from {_REACH[have]}; use {instead}")]
 
 
-@hookimpl(specname="stepline_check_integration")
-def check_concurrent_writes(executor, service):
-    """Warn when branches must run one at a time because a store cannot take concurrent writers."""
-    workers = getattr(executor, "branch_workers", 1)
-    if service.kind == "run_log_store" and workers > 1 and not service.supports_concurrent_writes:
-        return [Problem.warning(f"the {service.name} run log store cannot take concurrent writers; "
-                                f"parallel and map branches will run one at a time")]
-    return []
-
-
 def unused_services(graph, services) -> list:
     """The services a pipeline never calls on: the catalog when no task gets or puts files, returns
     an object or runs a notebook; the secrets backend when no task lists a secret. Where steps run,
