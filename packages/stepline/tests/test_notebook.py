@@ -76,6 +76,20 @@ def test_notebook_gets_parameters_returns_variables_and_is_saved(workdir, object
     assert "total is 70" in log_text and "tok-123456" not in log_text and "token ********" in log_text
 
 
+def test_a_failing_cell_is_named_by_its_place_in_the_notebook_not_by_its_execution_count(workdir):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# a title"), nbformat.v4.new_code_cell("factor = 1"),
+                nbformat.v4.new_markdown_cell("then"), nbformat.v4.new_code_cell("x = factor * 2"),
+                nbformat.v4.new_code_cell("raise KeyError('k')")]
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(workdir / "counted.ipynb"))
+    (workdir / "params.yaml").write_text("factor: 3\n")
+    with pytest.raises(ExecutionFailedError) as failed:  # papermill adds a cell: the kernel counts it
+        Pipeline(steps=[NotebookTask("counted", notebook="counted.ipynb")]).execute(
+            run_id="nb-count", quiet=True, parameters_file="params.yaml")
+    assert failed.value.run_log.steps["counted"].message == "notebook counted.ipynb failed at cell 5: KeyError: 'k'"
+
+
 def test_failing_cell_fails_the_step_and_keeps_the_executed_notebook(workdir):
     write_notebook(workdir / "broken.ipynb", "print('before')", "raise ValueError('bad data')", "print('after')")
     with pytest.raises(ExecutionFailedError) as failed:

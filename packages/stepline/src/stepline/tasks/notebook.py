@@ -53,6 +53,21 @@ def _is_json(value: Any) -> bool:
     return True
 
 
+#: cells that are not the user's: papermill's parameters and error banners, Stepline's objects and returns
+_ADDED_TAGS = frozenset({"injected-parameters", "papermill-error-cell-tag", "stepline-objects", "stepline-returns"})
+
+
+def _cell_of_yours(executed, exec_count) -> str:
+    """"cell N" for the cell that ran as ``In [exec_count]``: its place among the notebook's own cells
+    (1-based, markdown cells counted, as the notebook shows them), not the kernel's execution count,
+    which counts the cells papermill and Stepline add."""
+    own = [c for c in executed.cells if _ADDED_TAGS.isdisjoint(c.metadata.get("tags", []))]
+    for number, cell in enumerate(own, start=1):
+        if cell.get("execution_count") == exec_count and exec_count is not None:
+            return f"cell {number}"
+    return f"the cell run as In [{exec_count}]"
+
+
 def _code_cell(source: str, tag: str):
     import nbformat
 
@@ -150,7 +165,7 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
         returns_file = Path(private) / "returns.pickle"
         _prepare(nb, objects_file, names, str(returns_file))
         output = Path(private) / "executed.ipynb"
-        error = ""
+        error, failed = "", None  # failed: (the failed cell's execution count, what it raised)
         # papermill warns about parameters the notebook does not declare; every parameter is passed
         logging.getLogger("papermill").setLevel(logging.ERROR)
         kernel_output = KernelOutput(Path(private) / "kernel-output.txt")
@@ -159,10 +174,12 @@ def execute_notebook(path: str, parameters: dict[str, Any], names: list[str]) ->
                                        progress_bar=False, cwd=os.getcwd(), extra_arguments=KERNEL_ARGUMENTS,
                                        kernel_manager_class=kernel_output.manager_class())
         except PapermillExecutionError as exc:
-            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            failed = (exc.exec_count, f"{exc.ename}: {exc.evalue}")
         except Exception as exc:  # noqa: BLE001 - a kernel that does not start, a notebook papermill cannot read
             error = f"{type(exc).__name__}: {exc}"
         executed = nbformat.read(str(output), as_version=4) if output.is_file() else nb
+        if failed:
+            error = f"{_cell_of_yours(executed, failed[0])}: {failed[1]}"
         _strip(executed)
         _print_outputs(executed)
         kernel_output.report(failed=bool(error))
