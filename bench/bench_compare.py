@@ -16,7 +16,8 @@ times, more for the short ones), in the same minute, and the best of each side i
   rendering a 1,000-node pipeline for each, in-process, and the render alone (and whether every
   render, across processes too, was byte-identical).
 
-Per-step and per-item figures are the run's wall time minus the one-step run's, divided by N. Next to
+Per-step and per-item figures are the run's wall time minus the one-step run's (each best of the runs
+of that figure, a one-step run taken just before every run of the figure), divided by N. Next to
 them: the floor, one small atomic write + rename in the same kind of folder (the workspace the run
 log lives in), measured in the same run, and each cost as that many writes' worth.
 
@@ -318,7 +319,7 @@ def peer_side(spec: str, tmp: Path) -> Side:
 class Figure:
     """One row of the table. A CLI figure runs ``args`` with the side's ``stepline``, ``weight`` x
     ``--rounds`` times (short, noisy runs get more); a per-step or per-item figure (``per``) is its
-    wall time minus the one-step run's, over ``per``. A render figure (no ``args``) is filled by
+    wall time minus the one-step run's taken beside it, over ``per``. A render figure (no ``args``) is filled by
     :func:`measure_render`."""
 
     key: str
@@ -357,6 +358,14 @@ RENDER_FIGURES = tuple(
 
 
 def measure_cli(side: Side, figure: Figure) -> None:
+    """One run of ``figure``; for a per-step or per-item figure, the one-step run just before it as
+    well, so the fixed cost it subtracts is measured in the same minute (a best taken minutes
+    earlier, when the machine was faster or slower, would move every such figure by its difference
+    over N: a lucky one gave negative figures)."""
+    if figure.per:
+        seconds = side.run(side.tool("stepline"), *FIGURES[0].args)[0]
+        side.keep(f"{figure.key}-base", seconds)
+        side.keep(FIGURES[0].key, seconds)
     seconds, _, rss = side.run(side.tool("stepline"), *figure.args)
     side.keep(figure.key, seconds)
     side.keep(f"{figure.key}-rss", rss)
@@ -402,9 +411,11 @@ def extra_rows(current: Side, previous: Side, large: bool) -> list[Row]:
 
 
 def per_unit(side: Side, figure: Figure) -> float:
-    """The figure in ms: wall, or (wall - one-step run) / per."""
+    """The figure in ms: wall, or (wall - the one-step run measured beside it) / per."""
     wall = side.best[figure.key]
-    return (wall - side.best["one"]) / figure.per * 1000 if figure.per else wall * 1000
+    if not figure.per:
+        return wall * 1000
+    return (wall - side.best.get(f"{figure.key}-base", side.best[FIGURES[0].key])) / figure.per * 1000
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,3 +132,10 @@ else:
 """
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+
+def test_a_per_step_figure_subtracts_the_one_step_runs_taken_beside_it(tmp_path: Path) -> None:
+    side = bench_compare.Side("current", tmp_path / "python", tmp_path)
+    side.best.update({"one": 0.100, "py200-base": 0.150, "py200": 0.190, "help": 0.050})
+    figure = next(f for f in bench_compare.FIGURES if f.key == "py200")
+    assert bench_compare.per_unit(side, figure) == pytest.approx(0.2)  # (0.190 - 0.150) / 200 s, in ms
+    assert bench_compare.per_unit(side, next(f for f in bench_compare.FIGURES if f.key == "help")) == 50.0
