@@ -13,7 +13,8 @@ The fixture must return a catalog with an empty store and whose ``compute_data_f
 folder the test may write to (the kit creates it if needed).
 
 The contract: put and get round-trip files byte for byte (binary and empty ones too) and record each
-with its sha256; glob patterns (``*``, ``**``) and folders match exactly what they say; putting again
+with its sha256; glob patterns (``*``, ``**``) match files and folders named by a plain path match everything under them;
+a put leaves out what it is told to (``exclude``) and, with ``missing_ok``, skips what matches nothing; putting again
 replaces the stored file; ``store_copy: false`` records only the hash; a pattern matching nothing is a
 CatalogError naming it (and the run); a pattern escaping the data folder is refused; bytes can be put
 and got by name; runs do not share files; a run's files can be copied to another run;
@@ -114,6 +115,21 @@ class CatalogContract:
         got = catalog.get("run-1", ["model"])
         assert sorted(i.name for i in got) == ["model/meta/info.json", "model/weights.bin"]
         assert (catalog.compute_data_folder / "model/meta/info.json").read_bytes() == b"{}"
+
+    def test_a_wildcard_put_takes_files_and_skips_the_folders_it_matches(self, catalog):
+        self.write(catalog, "top.txt", b"t")
+        self.write(catalog, "tree/inner.txt", b"i")
+        put = catalog.put("run-1", ["*", "top.txt"])
+        assert [i.name for i in put] == ["top.txt"]  # not tree/inner.txt; matched twice, put once
+        assert [i.name for i in catalog.put("run-1", ["tree/**"])] == ["tree/inner.txt"]
+
+    def test_a_put_leaves_out_what_it_is_told_and_may_skip_what_is_missing(self, catalog):
+        self.write(catalog, "keep.txt", b"k")
+        self.write(catalog, "state/own.json", b"{}")
+        put = catalog.put("run-1", ["*", "state/*"], exclude=[catalog.compute_data_folder / "state"],
+                          missing_ok=True)
+        assert [i.name for i in put] == ["keep.txt"]
+        assert catalog.put("run-1", ["never.txt"], missing_ok=True) == []
 
     def test_put_again_replaces_the_stored_file(self, catalog):
         self.write(catalog, "f.txt", b"old")
