@@ -41,7 +41,7 @@ def run_guarded(command: Callable[[], object]) -> NoReturn:
 
 def one_line(text: str) -> str:
     """``text`` on one line: a message that quotes a user's multi-line exception keeps its words."""
-    return " ".join(part.strip() for part in text.splitlines() if part.strip()) if "\n" in text or "\r" in text else text
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _run_then_freeze(command: Callable[[], object]) -> None:
