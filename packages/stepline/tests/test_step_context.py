@@ -323,27 +323,16 @@ def test_a_wildcard_put_takes_files_not_folders_nor_steplines_own_state(write, w
     write("old/inner.txt", "from before")
     first = run(write, "dag: {start_at: a, steps: {a: {type: task, command_type: shell, command: 'true'}}}")
     assert (workdir / ".stepline/runs" / first.run_id).is_dir()
-    log = run(write, """
-        dag:
-          start_at: a
-          steps:
-            a:
-              type: task
-              command_type: shell
-              command: echo r > result.txt && mkdir -p model && echo w > model/weights.bin
-              catalog: {put: ["*", result.txt, model, "deep/**"]}
-    """, config="secrets: {type: dotenv, config: {location: .env}}\n")
+
+    def putting(command: str, puts: str):
+        return run(write, f"dag: {{start_at: a, steps: {{a: {{type: task, command_type: shell, command: '{command}', "
+                          f"catalog: {{put: {puts}}}}}}}}}", config="secrets: {type: dotenv, config: {location: .env}}\n")
+
+    log = putting("echo r > result.txt && mkdir -p model && echo w > model/weights.bin",
+                  '["*", result.txt, model, "deep/**"]')
     assert log.status == Status.FAIL  # 'deep/**' matched nothing: a successful step's put must match
-    log = run(write, """
-        dag:
-          start_at: a
-          steps:
-            a:
-              type: task
-              command_type: shell
-              command: echo r > result.txt && mkdir -p net/sub && echo w > net/sub/weights.bin
-              catalog: {put: ["*", result.txt, "net/**"]}
-    """, config="secrets: {type: dotenv, config: {location: .env}}\n")
+    log = putting("echo r > result.txt && mkdir -p net/sub && echo w > net/sub/weights.bin",
+                  '["*", result.txt, "net/**"]')
     assert log.status == Status.SUCCESS, log.steps["a"].message
     names = [i.name for i in log.steps["a"].data_catalog if i.stage == "put"]
     # '*' is the top folder's files (not .env, which the secrets backend keeps; not old/ or .stepline/);

@@ -205,11 +205,12 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     last = step.attempts[-1]
     if last.status != Status.SUCCESS:
         step.status, step.message = Status.FAIL, last.message
-        _put_what_exists(run, node, step)
+        try:  # as runnable does: the files a failed task did write are kept; a put that fails here warns
+            _put_files(run, node, step, missing_ok=True)
+        except StepLineError as exc:
+            print(f"warning: step '{step.internal_name}' failed, and its catalog put did too: {exc}", file=sys.stderr)
         return recorded
-    if node.catalog and node.catalog.put:
-        step.data_catalog.extend(catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy,
-                                             exclude=run.state_paths))
+    _put_files(run, node, step)
     metrics = {n: p.value for n, p in last.output_parameters.items() if p.kind == "metric"}
     last.user_defined_metrics.update(metrics)
     _track(run, step.internal_name, last.user_defined_metrics)
@@ -218,17 +219,12 @@ def _run_task(run: RunContext, node: TaskNode, step: StepLog, branch: str, map_v
     return recorded
 
 
-def _put_what_exists(run: RunContext, node: TaskNode, step: StepLog) -> None:
-    """A failed task's puts, as runnable does them: the files it did write are kept, for a look at
-    what went wrong or a re-run; a pattern that matches nothing is skipped. A put that fails here
-    is a warning: the step's failure stays the task's."""
-    if not (node.catalog and node.catalog.put):
-        return
-    try:
+def _put_files(run: RunContext, node: TaskNode, step: StepLog, *, missing_ok: bool = False) -> None:
+    """The step's catalog puts, leaving out what the run's services keep; ``missing_ok`` after a
+    failed task (a pattern that matches nothing is skipped)."""
+    if node.catalog and node.catalog.put:
         step.data_catalog.extend(run.catalog.put(run.run_id, node.catalog.put, node.catalog.store_copy,
-                                                 missing_ok=True, exclude=run.state_paths))
-    except StepLineError as exc:
-        print(f"warning: step '{step.internal_name}' failed, and its catalog put did too: {exc}", file=sys.stderr)
+                                                 missing_ok=missing_ok, exclude=run.state_paths))
 
 
 def _refuse_secrets(parameters: dict[str, Parameter], secrets: dict[str, str]) -> None:

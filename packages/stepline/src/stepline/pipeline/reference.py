@@ -162,14 +162,8 @@ def _raised_at(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError) or not frames:  # a SyntaxError's message names its line already
         return _DEBUG_HINT
     where = frames[-1]
-    return f"raised at {_shown(where.filename)}, line {where.lineno}; {_DEBUG_HINT}"
-
-
-def _shown(filename: str) -> str:
-    try:
-        return os.path.relpath(filename) if filename.startswith(os.getcwd() + os.sep) else filename
-    except ValueError:
-        return filename
+    shown = where.filename.removeprefix(os.getcwd() + os.sep)  # relative when under the working folder
+    return f"raised at {shown}, line {where.lineno}; {_DEBUG_HINT}"
 
 
 _DEBUG_HINT = "stepline --debug shows the traceback"
